@@ -1,0 +1,2 @@
+export type { Store, StoreOptions } from './store.js';
+export * from './types.js';

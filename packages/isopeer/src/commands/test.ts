@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+
+// Placeholder until the owning issue lands: registers the name so `isopeer --help` lists it.
+export function registerTest(program: Command): void {
+  program
+    .command('test')
+    .description('(not yet available)')
+    .allowUnknownOption()
+    .action(() => {
+      process.stderr.write('isopeer test: not yet available in this build\n');
+      process.exitCode = 2;
+    });
+}
