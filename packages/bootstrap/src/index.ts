@@ -1,2 +1,3 @@
-export type { Store, StoreOptions } from './store.js';
+export * from './semantics.js';
+export { type Store, type StoreOptions, StoreUnavailableError } from './store.js';
 export * from './types.js';

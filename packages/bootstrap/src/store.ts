@@ -25,3 +25,15 @@ export interface StoreOptions {
   /** Lease in milliseconds: entries not refreshed by a join/refill within it are dropped. 0 = off. */
   peerTtlMs?: number;
 }
+
+/**
+ * Thrown by a store that cannot reach its backend (database down, disk full, file unreadable).
+ * The handler answers 503 with `message` as the one-line reason; the request may be retried.
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'BOOTSTRAP_STORE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
