@@ -1,0 +1,366 @@
+import postgres, { type Sql, type TransactionSql } from 'postgres';
+import {
+  applyOp,
+  type BootstrapOp,
+  emptyPeers,
+  expirePeers,
+  type LeaseTimes,
+  updateLeases,
+} from '../semantics.js';
+import { type Store, type StoreOptions, StoreUnavailableError } from '../store.js';
+import type { BootstrapData, PeerRecord } from '../types.js';
+import { migrate, SCHEMA_NAME } from './postgres-schema.js';
+
+/*
+ * The production store: any number of stateless handler processes over one PostgreSQL database.
+ *
+ * Each state-changing operation is one transaction that
+ *   1. locks the single config row (`SELECT ... FOR UPDATE`) and reads every peer row,
+ *   2. computes the next document with the shared pure semantics (semantics.ts), and
+ *   3. writes only the difference.
+ * The row lock makes these transactions run one after another across all processes, so the
+ * state is always the one some serial order of the operations produces, and the document each
+ * operation returns is the state right after it. /list takes no lock: it is one statement, which
+ * PostgreSQL answers from one consistent snapshot.
+ *
+ * Why a row lock and not SERIALIZABLE with retry: every operation reads the whole (small) peer
+ * table and most write it, so under load nearly every pair of concurrent serializable
+ * transactions conflicts and retries pile up; the lock queues them instead. Measured on this
+ * machine: bench/bootstrap/postgres-RESULTS.md. The serializable variant stays available as
+ * `isolation: 'serializable'` for databases where long lock queues are undesirable.
+ */
+
+export interface PostgresStoreOptions extends StoreOptions {
+  /** How long opening a connection may take (ms). Short: a request waits for it. Default 2000. */
+  connectTimeoutMs?: number;
+  /**
+   * Server-side limit per statement, including time spent waiting for the config row lock (ms).
+   * Lower fails fast under overload; higher rides out short stalls. Default 2000.
+   */
+  statementTimeoutMs?: number;
+  /**
+   * Hard bound on one whole operation as the caller sees it (ms): waiting for a pooled
+   * connection, connecting, every statement and retries. Past it the operation fails with
+   * StoreUnavailableError whatever the network does. Default connectTimeoutMs + statementTimeoutMs.
+   */
+  operationTimeoutMs?: number;
+  /** Schema holding the tables (created if missing). Lower-case identifier. Default `isopeer_bootstrap`. */
+  schema?: string;
+  /**
+   * Connections per process. Writes queue on one row lock anyway, so a few suffice; a Cloud
+   * Functions instance serving one request at a time needs 1–2. Default 10.
+   */
+  maxConnections?: number;
+  /**
+   * Concurrency control. `row-lock` (default): operations queue on the config row.
+   * `serializable`: SERIALIZABLE transactions without the lock, retried on conflict.
+   */
+  isolation?: 'row-lock' | 'serializable';
+}
+
+const DEFAULT_SCHEMA = 'isopeer_bootstrap';
+
+interface PeerRow extends PeerRecord {
+  refreshed_at: string; // int8 arrives as a decimal string
+}
+
+interface ConfigRow {
+  maxpeers: number;
+  minrefillcandidates: number;
+}
+
+/**
+ * Opens (and creates or migrates) the store. Throws StoreUnavailableError when the database
+ * cannot be reached within the timeouts; the caller may simply try again later.
+ */
+export async function createPostgresStore(
+  url: string,
+  opts: PostgresStoreOptions = {},
+): Promise<Store> {
+  const schema = opts.schema ?? DEFAULT_SCHEMA;
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new TypeError(
+      `schema must be a lower-case SQL identifier, got ${JSON.stringify(schema)}`,
+    );
+  }
+  const connectTimeoutMs = positive(opts.connectTimeoutMs ?? 2000, 'connectTimeoutMs');
+  const statementTimeoutMs = positive(opts.statementTimeoutMs ?? 2000, 'statementTimeoutMs');
+  const operationTimeoutMs = positive(
+    opts.operationTimeoutMs ?? connectTimeoutMs + statementTimeoutMs,
+    'operationTimeoutMs',
+  );
+  const sql = postgres(url, {
+    max: opts.maxConnections ?? 10,
+    connect_timeout: connectTimeoutMs / 1000,
+    // Drop idle connections so a scaled-down deployment gives its connections back.
+    idle_timeout: 30,
+    // Probe idle sockets early so a silently dead database connection is noticed.
+    keep_alive: 5,
+    // No custom types are used; skipping the type query saves a round trip per connection.
+    fetch_types: false,
+    // A library never prints; PostgreSQL notices ("schema exists, skipping") are not errors.
+    onnotice: () => {},
+    connection: {
+      application_name: 'isopeer-bootstrap',
+      search_path: schema,
+      statement_timeout: statementTimeoutMs,
+      // A handler that dies mid-transaction must not hold the config row lock for long.
+      idle_in_transaction_session_timeout: Math.max(statementTimeoutMs, 1000),
+    },
+  });
+  try {
+    await withDeadline(migrate(sql, schema), operationTimeoutMs * 2, 'creating the schema');
+  } catch (err) {
+    await sql.end({ timeout: 0 }).catch(() => {});
+    throw asUnavailable(err) ?? err;
+  }
+  return new PostgresStore(
+    sql,
+    opts.peerTtlMs ?? 0,
+    operationTimeoutMs,
+    opts.isolation ?? 'row-lock',
+  );
+}
+
+function positive(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value > 0))
+    throw new TypeError(`${name} must be > 0, got ${value}`);
+  return value;
+}
+
+class PostgresStore implements Store {
+  constructor(
+    private readonly sql: Sql,
+    private readonly ttlMs: number,
+    private readonly operationTimeoutMs: number,
+    private readonly isolation: 'row-lock' | 'serializable',
+  ) {}
+
+  join(peer: PeerRecord, now: number): Promise<BootstrapData> {
+    return this.mutate({ kind: 'join', peer }, now);
+  }
+  leave(id: string, now: number): Promise<BootstrapData> {
+    return this.mutate({ kind: 'leave', id }, now);
+  }
+  refill(peer: PeerRecord, now: number): Promise<BootstrapData> {
+    return this.mutate({ kind: 'refill', peer }, now);
+  }
+  reset(now: number): Promise<BootstrapData> {
+    return this.mutate({ kind: 'reset' }, now);
+  }
+  config(maxpeers: number, minrefillcandidates: number, now: number): Promise<BootstrapData> {
+    return this.mutate({ kind: 'config', maxpeers, minrefillcandidates }, now);
+  }
+
+  async list(now: number): Promise<BootstrapData> {
+    // One statement, hence one snapshot: config and peers always belong together.
+    const read = this.sql<{ config: ConfigRow; peers: PeerRow[] }[]>`
+      SELECT json_build_object('maxpeers', c.maxpeers, 'minrefillcandidates', c.minrefillcandidates) AS config,
+             coalesce((SELECT json_agg(p) FROM peers p), '[]'::json) AS peers
+      FROM config c WHERE c.id = 1`;
+    const [row] = await this.guard(
+      read.then((r) => r),
+      'list',
+    );
+    const { data, leases } = toState(row.config, row.peers);
+    // Expired peers are hidden here and deleted by the next write.
+    return expirePeers(data, leases, now, this.ttlMs);
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 2 });
+  }
+
+  private mutate(op: BootstrapOp, now: number): Promise<BootstrapData> {
+    const run =
+      this.isolation === 'row-lock'
+        ? this.sql.begin((tx) => this.transition(tx, op, now, true))
+        : this.retrySerializable(op, now);
+    return this.guard(run as Promise<BootstrapData>, op.kind);
+  }
+
+  private async retrySerializable(op: BootstrapOp, now: number): Promise<BootstrapData> {
+    // The operation deadline (guard) bounds the loop; backoff spreads the retrying herd.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.sql.begin('isolation level serializable', (tx) =>
+          this.transition(tx, op, now, false),
+        )) as BootstrapData;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code !== '40001' && code !== '40P01') throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+      }
+    }
+  }
+
+  /** Reads, applies `op` through the shared semantics, and writes the difference. */
+  private async transition(
+    tx: TransactionSql,
+    op: BootstrapOp,
+    now: number,
+    lock: boolean,
+  ): Promise<BootstrapData> {
+    // Both reads are pipelined; in READ COMMITTED the second statement's snapshot is taken
+    // after the lock is granted, so it sees every write of the previous lock holder.
+    const [configRows, rows] = await Promise.all([
+      lock
+        ? tx<ConfigRow[]>`SELECT maxpeers, minrefillcandidates FROM config WHERE id = 1 FOR UPDATE`
+        : tx<ConfigRow[]>`SELECT maxpeers, minrefillcandidates FROM config WHERE id = 1`,
+      tx<PeerRow[]>`SELECT * FROM peers`,
+    ]);
+    const { data, leases } = toState(configRows[0], rows);
+    const before = new Map(leases);
+    // semantics.step, except that refresh times are kept even with the lease off, so enabling
+    // a TTL later starts from true ages rather than from "everyone refreshed just now".
+    const next = applyOp(expirePeers(data, leases, now, this.ttlMs), op);
+    updateLeases(leases, next, op, now);
+    await writeDifference(tx, data, before, next, leases);
+    return next;
+  }
+
+  /** Bounds an operation in time and turns connectivity failures into StoreUnavailableError. */
+  private async guard<T>(work: Promise<T>, what: string): Promise<T> {
+    try {
+      return await withDeadline(work, this.operationTimeoutMs, what);
+    } catch (err) {
+      throw asUnavailable(err) ?? err;
+    }
+  }
+}
+
+function toState(
+  config: ConfigRow,
+  rows: readonly PeerRow[],
+): { data: BootstrapData; leases: LeaseTimes } {
+  const peers = emptyPeers();
+  const leases: LeaseTimes = new Map();
+  for (const r of rows) {
+    peers[r.id] = {
+      id: r.id,
+      name: r.name,
+      ip: r.ip,
+      port: r.port,
+      protocol: r.protocol,
+      status: r.status,
+      timestamp: r.timestamp,
+    };
+    leases.set(r.id, Number(r.refreshed_at));
+  }
+  return {
+    data: {
+      Config: {
+        maxpeers: config.maxpeers,
+        minrefillcandidates: config.minrefillcandidates,
+        numpeers: rows.length,
+      },
+      Peers: peers,
+    },
+    leases,
+  };
+}
+
+/**
+ * Writes what changed between the stored rows (`prev`, `prevLeases`) and `next`. A removed and
+ * an added peer are written as one UPDATE that renames the row: the database's maxpeers trigger
+ * only guards INSERTs, which therefore happen only when the number of peers grows. Statements
+ * are issued in order on the transaction's connection (pipelined), deletes before inserts.
+ */
+async function writeDifference(
+  tx: TransactionSql,
+  prev: BootstrapData,
+  prevLeases: ReadonlyMap<string, number>,
+  next: BootstrapData,
+  leases: ReadonlyMap<string, number>,
+): Promise<void> {
+  const removed = Object.keys(prev.Peers).filter((id) => !Object.hasOwn(next.Peers, id));
+  const added = Object.keys(next.Peers).filter((id) => !Object.hasOwn(prev.Peers, id));
+  const changed = Object.keys(next.Peers).filter(
+    (id) =>
+      Object.hasOwn(prev.Peers, id) &&
+      (prev.Peers[id] !== next.Peers[id] || prevLeases.get(id) !== leases.get(id)),
+  );
+  const row = (id: string) => ({ ...next.Peers[id], refreshed_at: leases.get(id) ?? 0 });
+  const writes: Promise<unknown>[] = [];
+  const renames = Math.min(removed.length, added.length);
+  for (let i = 0; i < renames; i++) {
+    writes.push(tx`UPDATE peers SET ${tx(row(added[i]))} WHERE id = ${removed[i]}`);
+  }
+  if (removed.length > renames) {
+    writes.push(tx`DELETE FROM peers WHERE id IN ${tx(removed.slice(renames))}`);
+  }
+  if (added.length > renames) {
+    writes.push(tx`INSERT INTO peers ${tx(added.slice(renames).map(row))}`);
+  }
+  for (const id of changed) {
+    writes.push(tx`UPDATE peers SET ${tx(row(id))} WHERE id = ${id}`);
+  }
+  if (
+    prev.Config.maxpeers !== next.Config.maxpeers ||
+    prev.Config.minrefillcandidates !== next.Config.minrefillcandidates
+  ) {
+    writes.push(
+      tx`UPDATE config SET maxpeers = ${next.Config.maxpeers},
+           minrefillcandidates = ${next.Config.minrefillcandidates} WHERE id = 1`,
+    );
+  }
+  await Promise.all(writes);
+}
+
+/** Rejects with a timeout error when `work` takes longer than `ms`. */
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DeadlineError(`database did not complete ${what} within ${ms} ms`)),
+      ms,
+    );
+  });
+  // The losing promise may still settle later; keep its rejection from going unhandled.
+  work.catch(() => {});
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+class DeadlineError extends Error {}
+
+// Socket-level failures (Node) and postgres.js's own connection error codes.
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+]);
+
+// SQLSTATEs meaning "the database cannot serve now", as opposed to a bug in a statement.
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57014', // query_canceled: statement_timeout (overload or a long lock queue)
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up, recovery)
+  '53300', // too_many_connections
+  '53000', // insufficient_resources
+  '40001', // serialization_failure still left after retries
+  '40P01', // deadlock_detected
+  '25P03', // idle_in_transaction_session_timeout
+]);
+
+/** The StoreUnavailableError for an error that means "database unreachable or overloaded". */
+function asUnavailable(err: unknown): StoreUnavailableError | undefined {
+  if (err instanceof StoreUnavailableError) return err;
+  if (err instanceof DeadlineError) return new StoreUnavailableError(err.message, { cause: err });
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (CONNECTION_CODES.has(code) || code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code)) {
+    const detail = (err as Error).message.split('\n')[0];
+    return new StoreUnavailableError(`database unavailable: ${detail}`, { cause: err });
+  }
+  return undefined;
+}
