@@ -44,7 +44,11 @@ export interface PostgresStoreOptions extends StoreOptions {
    * StoreUnavailableError whatever the network does. Default connectTimeoutMs + statementTimeoutMs.
    */
   operationTimeoutMs?: number;
-  /** Schema holding the tables (created if missing). Lower-case identifier. Default `isopeer_bootstrap`. */
+  /**
+   * Schema holding the tables (created if missing), a lower-case identifier. One database can
+   * host several services in different schemas. Default: the URL's `?schema=` parameter, else
+   * `isopeer_bootstrap`.
+   */
   schema?: string;
   /**
    * Connections per process. Writes queue on one row lock anyway, so a few suffice; a Cloud
@@ -77,7 +81,8 @@ export async function createPostgresStore(
   url: string,
   opts: PostgresStoreOptions = {},
 ): Promise<Store> {
-  const schema = opts.schema ?? DEFAULT_SCHEMA;
+  const fromUrl = takeSchemaParam(url);
+  const schema = opts.schema ?? fromUrl.schema ?? DEFAULT_SCHEMA;
   if (!SCHEMA_NAME.test(schema)) {
     throw new TypeError(
       `schema must be a lower-case SQL identifier, got ${JSON.stringify(schema)}`,
@@ -89,7 +94,7 @@ export async function createPostgresStore(
     opts.operationTimeoutMs ?? connectTimeoutMs + statementTimeoutMs,
     'operationTimeoutMs',
   );
-  const sql = postgres(url, {
+  const sql = postgres(fromUrl.url, {
     max: opts.maxConnections ?? 10,
     connect_timeout: connectTimeoutMs / 1000,
     // Drop idle connections so a scaled-down deployment gives its connections back.
@@ -120,6 +125,21 @@ export async function createPostgresStore(
     operationTimeoutMs,
     opts.isolation ?? 'row-lock',
   );
+}
+
+/**
+ * Removes our own `schema` query parameter from a connection URL (postgres.js would send any
+ * unknown parameter to the server as a setting, which the server rejects).
+ */
+function takeSchemaParam(url: string): { url: string; schema?: string } {
+  const q = url.indexOf('?');
+  if (q === -1) return { url };
+  const params = new URLSearchParams(url.slice(q + 1));
+  const schema = params.get('schema');
+  if (schema === null) return { url };
+  params.delete('schema');
+  const rest = params.toString();
+  return { url: url.slice(0, q) + (rest === '' ? '' : `?${rest}`), schema };
 }
 
 function positive(value: number, name: string): number {
