@@ -1,1 +1,3 @@
-export {};
+export * from './go-peer.js';
+export * from './line-node.js';
+export * from './paths.js';
