@@ -1,1 +1,10 @@
-export {};
+export * from './coordinator.js';
+export * from './duration.js';
+export * from './errors.js';
+export * from './filter.js';
+export * from './handler.js';
+export * from './node-http.js';
+export * from './protocol.js';
+export * from './run.js';
+export * from './script.js';
+export * from './server.js';
