@@ -1,1 +1,61 @@
-export {};
+export type { ConfigProvider } from './config-provider.js';
+export {
+  type CompletionResult,
+  Console,
+  type ConsoleOptions,
+  type DefaultHandler,
+  type ExecuteOptions,
+  type RunContext,
+} from './console.js';
+export {
+  type ConfigIssue,
+  ConfigValidationError,
+  ConsoleError,
+  ParseError,
+  UsageError,
+} from './errors.js';
+export {
+  defaultGoMemberlistConfig,
+  diffGoMemberlistConfig,
+  GO_FIELD_NAMES,
+  GO_MEMBERLIST_FIELDS,
+  GO_PROTOCOL_VERSION_MAX,
+  GO_PROTOCOL_VERSION_MIN,
+  type GoConfigParseOptions,
+  type GoConfigParseResult,
+  type GoFieldKind,
+  type GoFieldName,
+  type GoFieldSpec,
+  type GoIPNet,
+  type GoMemberlistConfig,
+  goFieldSpec,
+  parseGoMemberlistConfig,
+  serializeGoMemberlistConfig,
+  validateGoMemberlistConfig,
+} from './go-memberlist-config.js';
+export {
+  formatRecord,
+  isLogLevel,
+  LOG_LEVELS,
+  Logger,
+  type LoggerOptions,
+  type LogLevel,
+  type LogRecord,
+  type RecordLevel,
+  type SubLogger,
+} from './logger.js';
+export { parseCommandLine, quoteWord, rawArguments, type Tokens, tokenize } from './parser.js';
+export { CommandRegistry, formatUsage } from './registry.js';
+export { parseScript, type ScriptLine } from './script.js';
+export { type ProgramResult, type RunProgramOptions, runProgram } from './shell.js';
+export { closestNames, editDistance } from './suggest.js';
+export type {
+  CommandContext,
+  CommandResult,
+  CommandSpec,
+  LineKind,
+  LineWriter,
+  OutputLine,
+  RunReturn,
+} from './types.js';
+export { LINE_KINDS } from './types.js';
