@@ -1,0 +1,249 @@
+// Configuration of one memberlist node. Field names are camelCase versions of Go memberlist's
+// `Config`; durations are milliseconds (suffix `Ms`). Every field says what it trades off, so an
+// operator can tune a preset instead of guessing. Presets carry Go 0.2.2's exact values (§15).
+import { hostname } from 'node:os';
+import {
+  type Keyring,
+  PROTOCOL_VERSION_2_COMPATIBLE,
+  PROTOCOL_VERSION_MAX,
+  PROTOCOL_VERSION_MIN,
+} from './codec/index.js';
+
+/** Limit passed to the delegate's `nodeMeta`; larger meta is refused. */
+export const META_MAX_SIZE = 512;
+
+export interface Config {
+  /** Unique node name; the identity of the node in the cluster. Default: the OS hostname. */
+  name: string;
+  /** Address to bind UDP and TCP on. `0.0.0.0` binds all IPv4 interfaces (the advertised address
+   * is then detected: a private address if any, else loopback); `::` likewise for IPv6. */
+  bindAddr: string;
+  /** Port for both UDP and TCP. 0 lets the OS pick one (the same number is used for both). */
+  bindPort: number;
+  /** Address told to peers; empty = derived from `bindAddr`. Needed behind NAT or with 0.0.0.0
+   * when the detected address is not the one peers should use. */
+  advertiseAddr: string;
+  /** Port told to peers; 0 = the bound port. */
+  advertisePort: number;
+  /** Wire protocol version spoken (1–5). Higher enables nothing by itself: features are chosen by
+   * each peer's advertised maximum. Version 1 selects padded encryption (version 0). */
+  protocolVersion: number;
+  /** Dial timeout and whole-exchange deadline for TCP push/pull and reliable messages. Longer
+   * tolerates slow links; shorter frees resources held by stalled peers sooner. */
+  tcpTimeoutMs: number;
+  /** Helpers asked to probe a node that missed a direct ping. More helpers mean fewer false
+   * suspicions on lossy networks, at more traffic per failed probe. */
+  indirectChecks: number;
+  /** Each broadcast is sent retransmitMult × ceil(log10(n+1)) times. Higher spreads news more
+   * reliably under loss; lower saves bandwidth. */
+  retransmitMult: number;
+  /** Suspicion timeout = suspicionMult × max(1, log10(n)) × probeInterval. Higher gives a
+   * suspected node more time to refute (fewer false deaths), lower detects failures sooner. */
+  suspicionMult: number;
+  /** Upper bound of the Lifeguard suspicion timeout, as a multiple of the minimum. Without
+   * independent confirmations a suspicion lasts this long; each confirmation shortens it. */
+  suspicionMaxTimeoutMult: number;
+  /** Interval of full state exchange (anti-entropy) with one random node, scaled up for
+   * clusters above 32 nodes. Shorter repairs missed gossip sooner, at O(n) bytes per exchange.
+   * 0 disables periodic push/pull. */
+  pushPullIntervalMs: number;
+  /** Interval between probes (one node per tick). Shorter detects failures faster at more
+   * traffic; scaled by the local health (awareness) score. */
+  probeIntervalMs: number;
+  /** Wait for a direct ack before asking helpers. Should exceed the network's 99th-percentile
+   * round-trip time; not scaled by awareness. */
+  probeTimeoutMs: number;
+  /** Do not fall back to a TCP ping when UDP probes fail. TCP pings catch UDP-only blackholes
+   * (misconfigured firewalls) at the cost of a TCP connection per failed probe. */
+  disableTcpPings: boolean;
+  /** Per-node switch for the TCP fallback ping (returns true to disable it for that node). */
+  disableTcpPingsForNode: ((name: string) => boolean) | null;
+  /** Lifeguard: the probe interval is multiplied by (health score + 1), score ≤ this − 1. A slow
+   * local node then probes less often instead of falsely accusing healthy peers. */
+  awarenessMaxMultiplier: number;
+  /** Random nodes gossiped to per gossip interval. More nodes spread news faster at more
+   * traffic. 0 disables gossip. */
+  gossipNodes: number;
+  /** Interval between gossip rounds. Shorter spreads news faster (and drains the queue sooner)
+   * at more packets per second. 0 disables gossip. */
+  gossipIntervalMs: number;
+  /** Dead nodes keep receiving gossip this long (so a falsely-declared node learns it must
+   * refute) and are reaped from the table after it. */
+  gossipToTheDeadTimeMs: number;
+  /** With encryption on: drop unencrypted input. Turn off temporarily while rolling out
+   * encryption on a live cluster. */
+  gossipVerifyIncoming: boolean;
+  /** With encryption on: encrypt output. Turn off (first) while rolling out encryption. */
+  gossipVerifyOutgoing: boolean;
+  /** LZW-compress datagrams (only when smaller) and all stream messages. Saves bandwidth on
+   * large payloads at CPU cost. */
+  enableCompression: boolean;
+  /** Encryption keys (AES-GCM); null = no encryption. The first key encrypts, all decrypt. */
+  keyring: Keyring | null;
+  /** Opaque application protocol versions advertised beside the memberlist versions and checked
+   * for compatibility on push/pull (§14.3). */
+  delegateProtocolVersion: number;
+  delegateProtocolMin: number;
+  delegateProtocolMax: number;
+  /** Byte budget for one outgoing datagram when piggy-backing gossip. Larger packs more news per
+   * packet but risks IP fragmentation above the path MTU. Not a hard cap on incoming packets. */
+  udpBufferSize: number;
+  /** A dead node may come back under the same name with a new address after this long (0 =
+   * never; it is reported as a conflict). Useful where nodes get new IPs on restart. */
+  deadNodeReclaimTimeMs: number;
+  /** Sends addressed without a node name fail locally (guards against talking to a recycled
+   * address that now belongs to another node). */
+  requireNodeNames: boolean;
+  /** If set, alive messages for addresses outside these CIDRs (e.g. `10.0.0.0/8`) are ignored. */
+  cidrsAllowed: string[] | null;
+  /** Per-priority-queue cap on buffered incoming gossip; excess is dropped (counted). */
+  handoffQueueDepth: number;
+  /** isopeer extension (wire-neutral): after joining, and while new nodes keep appearing, run
+   * extra push/pulls this long apart (scaled like push/pull for large clusters) so alive
+   * messages missed during a burst of joins are repaired in well under a second instead of at
+   * the next periodic push/pull. 0 disables it (Go's behaviour). */
+  catchUpPushPullMs: number;
+  /** isopeer extension (wire-neutral): when another node's suspicion of X arrives, probe X next
+   * instead of waiting for its turn in the round-robin, so an independent confirmation (which
+   * shortens the Lifeguard timeout) or a refutation arrives sooner. */
+  prioritizeSuspectProbes: boolean;
+}
+
+/** Go's DefaultLANConfig: tuned for a local-area network with low latency. */
+export function defaultLANConfig(): Config {
+  return {
+    name: hostname(),
+    bindAddr: '0.0.0.0',
+    bindPort: 7946,
+    advertiseAddr: '',
+    advertisePort: 7946,
+    protocolVersion: PROTOCOL_VERSION_2_COMPATIBLE,
+    tcpTimeoutMs: 10_000,
+    indirectChecks: 3,
+    retransmitMult: 4,
+    suspicionMult: 4,
+    suspicionMaxTimeoutMult: 6,
+    pushPullIntervalMs: 30_000,
+    probeIntervalMs: 1_000,
+    probeTimeoutMs: 500,
+    disableTcpPings: false,
+    disableTcpPingsForNode: null,
+    awarenessMaxMultiplier: 8,
+    gossipNodes: 3,
+    gossipIntervalMs: 200,
+    gossipToTheDeadTimeMs: 30_000,
+    gossipVerifyIncoming: true,
+    gossipVerifyOutgoing: true,
+    enableCompression: true,
+    keyring: null,
+    delegateProtocolVersion: 0,
+    delegateProtocolMin: 0,
+    delegateProtocolMax: 0,
+    udpBufferSize: 1400,
+    deadNodeReclaimTimeMs: 0,
+    requireNodeNames: false,
+    cidrsAllowed: null,
+    handoffQueueDepth: 1024,
+    catchUpPushPullMs: 250,
+    prioritizeSuspectProbes: true,
+  };
+}
+
+/** Go's DefaultWANConfig: higher latencies and loss; slower detection, fewer false positives. */
+export function defaultWANConfig(): Config {
+  return {
+    ...defaultLANConfig(),
+    tcpTimeoutMs: 30_000,
+    suspicionMult: 6,
+    pushPullIntervalMs: 60_000,
+    probeTimeoutMs: 3_000,
+    probeIntervalMs: 5_000,
+    gossipNodes: 4,
+    gossipIntervalMs: 500,
+    gossipToTheDeadTimeMs: 60_000,
+    catchUpPushPullMs: 1_000,
+  };
+}
+
+/** Go's DefaultLocalConfig: loopback / one host; fast detection. */
+export function defaultLocalConfig(): Config {
+  return {
+    ...defaultLANConfig(),
+    tcpTimeoutMs: 1_000,
+    indirectChecks: 1,
+    retransmitMult: 2,
+    suspicionMult: 3,
+    pushPullIntervalMs: 15_000,
+    probeTimeoutMs: 200,
+    gossipIntervalMs: 100,
+    gossipToTheDeadTimeMs: 15_000,
+    catchUpPushPullMs: 150,
+  };
+}
+
+/** A configuration problem found by `validateConfig` (code `ERR_CONFIG`). */
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const nonNegative: (keyof Config)[] = [
+  'tcpTimeoutMs',
+  'indirectChecks',
+  'retransmitMult',
+  'suspicionMult',
+  'suspicionMaxTimeoutMult',
+  'pushPullIntervalMs',
+  'probeTimeoutMs',
+  'gossipNodes',
+  'gossipIntervalMs',
+  'gossipToTheDeadTimeMs',
+  'deadNodeReclaimTimeMs',
+  'handoffQueueDepth',
+  'catchUpPushPullMs',
+];
+
+/** Checks a configuration, throwing `ConfigError` naming the first bad field. */
+export function validateConfig(c: Config): void {
+  if (typeof c.name !== 'string' || c.name.length === 0) {
+    throw new ConfigError('name must be a non-empty string');
+  }
+  if (Buffer.byteLength(c.name) > 65535) throw new ConfigError('name is longer than 65535 bytes');
+  if (
+    !Number.isInteger(c.protocolVersion) ||
+    c.protocolVersion < PROTOCOL_VERSION_MIN ||
+    c.protocolVersion > PROTOCOL_VERSION_MAX
+  ) {
+    throw new ConfigError(
+      `protocolVersion ${c.protocolVersion} is outside ${PROTOCOL_VERSION_MIN}..${PROTOCOL_VERSION_MAX}`,
+    );
+  }
+  for (const port of ['bindPort', 'advertisePort'] as const) {
+    const v = c[port];
+    if (!Number.isInteger(v) || v < 0 || v > 65535) {
+      throw new ConfigError(`${port} must be an integer 0..65535, got ${v}`);
+    }
+  }
+  if (!(c.probeIntervalMs > 0)) throw new ConfigError('probeIntervalMs must be > 0');
+  if (!(c.awarenessMaxMultiplier >= 1)) throw new ConfigError('awarenessMaxMultiplier must be ≥ 1');
+  if (!(c.udpBufferSize >= 64)) throw new ConfigError('udpBufferSize must be ≥ 64');
+  for (const k of nonNegative) {
+    const v = c[k] as number;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+      throw new ConfigError(`${k} must be a finite number ≥ 0, got ${String(v)}`);
+    }
+  }
+  for (const k of [
+    'delegateProtocolVersion',
+    'delegateProtocolMin',
+    'delegateProtocolMax',
+  ] as const) {
+    const v = c[k];
+    if (!Number.isInteger(v) || v < 0 || v > 255) {
+      throw new ConfigError(`${k} must be an integer 0..255, got ${v}`);
+    }
+  }
+}

@@ -1,0 +1,322 @@
+// The public API: create a node, join a cluster, leave, send messages, read the member list.
+
+import { lookup } from 'node:dns/promises';
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import {
+  AddressError,
+  chooseAdvertiseAddr,
+  ipToBytes,
+  joinHostPort,
+  parseHostPort,
+} from './address.js';
+import { Awareness } from './awareness.js';
+import { realClock } from './clock.js';
+import { MessageType, NodeStateType } from './codec/index.js';
+import { type Config, ConfigError, META_MAX_SIZE, validateConfig } from './config.js';
+import {
+  type Context,
+  type MemberlistHooks,
+  type MemberNode,
+  type NodeRecord,
+  toMemberNode,
+} from './context.js';
+import { Metrics, type MetricsSnapshot } from './metrics.js';
+import { NetLayer } from './net.js';
+import { TransmitLimitedQueue } from './queue.js';
+import { State } from './state.js';
+import { NetTransport } from './transport/net-transport.js';
+
+/** An API call that could not be carried out (code says why). */
+export class MemberlistError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'MemberlistError';
+  }
+}
+
+export interface MemberlistEvents {
+  join: [MemberNode];
+  leave: [MemberNode];
+  update: [MemberNode];
+}
+
+/**
+ * One cluster member. Events: `join`, `leave` (the node's `state` is `'left'` for a graceful
+ * leave, `'dead'` for a failure) and `update` (metadata changed), each with a `MemberNode`.
+ */
+export class Memberlist extends EventEmitter<MemberlistEvents> {
+  private readonly ctx: Context;
+  private readonly state: State;
+  private readonly net: NetLayer;
+  private closing: Promise<void> | null = null;
+
+  /** @internal use `createMemberlist` */
+  constructor(ctx: Context, state: State, net: NetLayer) {
+    super();
+    this.ctx = ctx;
+    this.state = state;
+    this.net = net;
+  }
+
+  /** The effective configuration (read-only view). */
+  get config(): Readonly<Config> {
+    return this.ctx.config;
+  }
+
+  /** `host:port` that peers use to reach this node. */
+  get advertiseAddress(): string {
+    return joinHostPort(this.ctx.advertise.addr, this.ctx.advertise.port);
+  }
+
+  /**
+   * Joins a cluster through the given nodes (`host`, `host:port`, `[ipv6]:port`, optionally
+   * prefixed `name/`). Each is contacted with a push/pull; resolves with the number that
+   * succeeded, rejects (code `ERR_JOIN`) if none did.
+   */
+  async join(addresses: string[]): Promise<number> {
+    this.assertRunning();
+    let ok = 0;
+    const errors: string[] = [];
+    for (const entry of addresses) {
+      let targets: string[];
+      try {
+        targets = await this.resolve(entry);
+      } catch (err) {
+        errors.push(`${entry}: ${(err as Error).message}`);
+        continue;
+      }
+      for (const t of targets) {
+        try {
+          await this.net.pushPull(t, true);
+          ok++;
+        } catch (err) {
+          errors.push(`${t}: ${(err as Error).message}`);
+        }
+      }
+    }
+    if (ok === 0) {
+      throw new MemberlistError(
+        `join failed: ${errors.length > 0 ? errors.join('; ') : 'no addresses given'}`,
+        'ERR_JOIN',
+      );
+    }
+    this.state.startCatchUp();
+    return ok;
+  }
+
+  private async resolve(entry: string): Promise<string[]> {
+    const slash = entry.indexOf('/');
+    const hostPart = slash >= 0 ? entry.slice(slash + 1) : entry;
+    const { host, port } = parseHostPort(hostPart, this.ctx.config.bindPort);
+    if (isIP(host) !== 0) return [joinHostPort(host, port)];
+    const found = await lookup(host, { all: true });
+    if (found.length === 0) throw new AddressError(`no addresses for ${host}`);
+    return found.map((a) => joinHostPort(a.address, port));
+  }
+
+  /**
+   * Leaves gracefully: peers record this node as left (not failed). Waits until the leave has
+   * been gossiped its full retransmit count, or `timeoutMs` (then rejects, code
+   * `ERR_TIMEOUT`). The node keeps running until `shutdown()`.
+   */
+  async leave(timeoutMs: number): Promise<void> {
+    this.assertRunning();
+    if (this.state.leaving) return;
+    this.state.leaving = true;
+    const me = this.state.localRecord();
+    let done!: () => void;
+    const finished = new Promise<void>((r) => {
+      done = r;
+    });
+    this.state.deadNode({ incarnation: me.incarnation, node: me.name, from: me.name }, () =>
+      done(),
+    );
+    if (!this.state.hasLivePeers()) return;
+    await this.waitOrTimeout(finished, timeoutMs, 'leave');
+  }
+
+  /**
+   * Re-reads the metadata from the delegate and announces it with a new incarnation; waits
+   * until that has been fully gossiped or `timeoutMs` passed (rejects, code `ERR_TIMEOUT`).
+   */
+  async updateNode(timeoutMs: number): Promise<void> {
+    this.assertRunning();
+    const meta = readMeta(this.ctx.hooks);
+    let done!: () => void;
+    const finished = new Promise<void>((r) => {
+      done = r;
+    });
+    this.state.aliveNode(this.state.localAlive(meta), true, () => done());
+    if (!this.state.hasLivePeers()) return;
+    await this.waitOrTimeout(finished, timeoutMs, 'update');
+  }
+
+  private async waitOrTimeout(p: Promise<void>, timeoutMs: number, what: string): Promise<void> {
+    let timedOut = false;
+    const timeout = this.state.sleep(timeoutMs).then(() => {
+      timedOut = true;
+    });
+    await Promise.race([p, timeout]);
+    if (timedOut && !this.ctx.shutdown) {
+      throw new MemberlistError(`${what} not fully gossiped within ${timeoutMs} ms`, 'ERR_TIMEOUT');
+    }
+  }
+
+  /** Stops everything: sockets, timers, pending waits. Sends nothing (peers detect a failure). */
+  shutdown(): Promise<void> {
+    if (!this.closing) {
+      this.ctx.shutdown = true;
+      this.state.stop();
+      this.closing = this.ctx.transport.close();
+    }
+    return this.closing;
+  }
+
+  /** Live members (alive and suspect), including this node. */
+  members(): MemberNode[] {
+    const out: MemberNode[] = [];
+    for (const r of this.state.records()) {
+      if (r.state === NodeStateType.Alive || r.state === NodeStateType.Suspect)
+        out.push(toMemberNode(r));
+    }
+    return out;
+  }
+
+  /** Every known record, dead and left ones included. */
+  allNodes(): MemberNode[] {
+    return this.state.records().map(toMemberNode);
+  }
+
+  numMembers(): number {
+    let n = 0;
+    for (const r of this.state.records()) {
+      if (r.state === NodeStateType.Alive || r.state === NodeStateType.Suspect) n++;
+    }
+    return n;
+  }
+
+  localNode(): MemberNode {
+    return toMemberNode(this.state.localRecord());
+  }
+
+  /** Lifeguard health score: 0 is healthy; higher means this node is probably the slow one. */
+  healthScore(): number {
+    return this.ctx.awareness.healthScore;
+  }
+
+  private target(to: MemberNode | string): NodeRecord {
+    const name = typeof to === 'string' ? to : to.name;
+    const r = this.state.nodes.get(name);
+    if (!r) throw new MemberlistError(`unknown node ${JSON.stringify(name)}`, 'ERR_UNKNOWN_NODE');
+    return r;
+  }
+
+  /** Sends a user message over UDP (may be lost). `to` is a member or a node name. */
+  async sendBestEffort(to: MemberNode | string, payload: Uint8Array): Promise<void> {
+    this.assertRunning();
+    const r = this.target(to);
+    const msg = new Uint8Array(payload.length + 1);
+    msg[0] = MessageType.User;
+    msg.set(payload, 1);
+    this.ctx.metrics.userOut++;
+    await this.net.sendRaw(joinHostPort(r.addr, r.port), msg, r);
+  }
+
+  /** Sends a user message over TCP; resolves once written, rejects if the node is unreachable. */
+  async sendReliable(to: MemberNode | string, payload: Uint8Array): Promise<void> {
+    this.assertRunning();
+    const r = this.target(to);
+    await this.net.sendReliable(joinHostPort(r.addr, r.port), payload);
+  }
+
+  /** Counters and live figures (members by state, health, traffic, drops). */
+  metrics(): MetricsSnapshot {
+    const members = { alive: 0, suspect: 0, dead: 0, left: 0 };
+    for (const r of this.state.records()) {
+      if (r.state === NodeStateType.Alive) members.alive++;
+      else if (r.state === NodeStateType.Suspect) members.suspect++;
+      else if (r.state === NodeStateType.Dead) members.dead++;
+      else members.left++;
+    }
+    return this.ctx.metrics.snapshot(
+      members,
+      this.ctx.awareness.healthScore,
+      this.ctx.queue.numQueued(),
+    );
+  }
+
+  private assertRunning(): void {
+    if (this.ctx.shutdown) throw new MemberlistError('memberlist is shut down', 'ERR_SHUTDOWN');
+  }
+}
+
+function readMeta(hooks: MemberlistHooks): Uint8Array | null {
+  const meta = hooks.delegate?.nodeMeta?.(META_MAX_SIZE) ?? null;
+  if (meta && meta.length > META_MAX_SIZE) {
+    throw new ConfigError(
+      `node meta is ${meta.length} bytes, more than the ${META_MAX_SIZE} allowed`,
+    );
+  }
+  return meta && meta.length > 0 ? meta : null;
+}
+
+/**
+ * Creates a node: binds the transport (UDP+TCP unless `hooks.transport` is given), enters the
+ * local node into its own table and starts probing, gossip and push/pull.
+ */
+export async function createMemberlist(
+  config: Config,
+  hooks: MemberlistHooks = {},
+): Promise<Memberlist> {
+  const cfg: Config = { ...config };
+  validateConfig(cfg);
+  const meta = readMeta(hooks);
+  const transport =
+    hooks.transport ??
+    (await NetTransport.create({ bindAddr: cfg.bindAddr, bindPort: cfg.bindPort }));
+  let advertiseAddr: string;
+  let advertisePort: number;
+  try {
+    advertiseAddr = chooseAdvertiseAddr(transport.bindAddr, cfg.advertiseAddr);
+    // With an explicit advertise address its port is honoured; otherwise the bound port.
+    advertisePort =
+      cfg.advertiseAddr && cfg.advertisePort > 0 ? cfg.advertisePort : transport.bindPort;
+  } catch (err) {
+    await transport.close();
+    throw err;
+  }
+  const metrics = new Metrics();
+  let state!: State;
+  const ctx: Context = {
+    config: cfg,
+    clock: hooks.clock ?? realClock,
+    random: hooks.random ?? Math.random,
+    metrics,
+    awareness: new Awareness(cfg.awarenessMaxMultiplier),
+    queue: new TransmitLimitedQueue(() => state.numNodes(), cfg.retransmitMult),
+    hooks,
+    transport,
+    events: null as unknown as EventEmitter,
+    advertise: { addr: advertiseAddr, bytes: ipToBytes(advertiseAddr), port: advertisePort },
+    shutdown: false,
+  };
+  state = new State(ctx);
+  const net = new NetLayer(ctx, state);
+  state.net = net;
+  const ml = new Memberlist(ctx, state, net);
+  (ctx as { events: EventEmitter }).events = ml as unknown as EventEmitter;
+  if (hooks.events?.join) ml.on('join', hooks.events.join);
+  if (hooks.events?.leave) ml.on('leave', hooks.events.leave);
+  if (hooks.events?.update) ml.on('update', hooks.events.update);
+  transport.setHandlers({
+    packet: (data, from) => net.ingestPacket(data, from),
+    stream: (conn) => void net.handleStream(conn),
+  });
+  state.aliveNode(state.localAlive(meta), true);
+  state.start();
+  return ml;
+}

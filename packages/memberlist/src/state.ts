@@ -1,0 +1,896 @@
+// The protocol engine: the node table and its state machine (§8), probing with indirect probes,
+// nacks and the TCP fallback (§9), Lifeguard suspicion (§10), gossip rounds (§11), push/pull
+// scheduling (§7.4), reaping and dead-node reclaim. I/O goes through net.ts.
+import { bytesToIp, ipToBytes, joinHostPort } from './address.js';
+import type { TimerHandle } from './clock.js';
+import {
+  type Alive,
+  type Dead,
+  encodeMessage,
+  encodeVsn,
+  type IndirectPingReq,
+  MessageType,
+  makeCompound,
+  NodeStateType,
+  type Ping,
+  type PushNodeState,
+  type Suspect,
+} from './codec/index.js';
+import { type Context, type MemberNode, type NodeRecord, toMemberNode } from './context.js';
+import type { NetLayer } from './net.js';
+import { namedBroadcast } from './queue.js';
+import {
+  pushPullScale,
+  pushPullScaleMultiplier,
+  Suspicion,
+  suspicionTimeoutMs,
+} from './suspicion.js';
+
+const ZERO_VSN = new Uint8Array(6);
+
+/** Why a push/pull merge was refused (code `ERR_MERGE`). */
+export class MergeError extends Error {
+  readonly code = 'ERR_MERGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'MergeError';
+  }
+}
+
+interface AckWaiter {
+  onAck(payload: Uint8Array | null, at: number): void;
+  onNack(): void;
+  timer: TimerHandle;
+}
+
+interface Cidr {
+  bytes: Uint8Array;
+  bits: number;
+}
+
+function parseCidr(text: string): Cidr {
+  const [ip, bitsText] = text.split('/');
+  const bytes = ipToBytes(ip);
+  const bits = bitsText === undefined ? bytes.length * 8 : Number(bitsText);
+  if (!Number.isInteger(bits) || bits < 0 || bits > bytes.length * 8) {
+    throw new MergeError(`bad CIDR ${JSON.stringify(text)}`);
+  }
+  return { bytes, bits };
+}
+
+function cidrContains(c: Cidr, addr: Uint8Array): boolean {
+  let a = addr;
+  // Compare IPv4 ranges against IPv4-mapped 16-byte addresses too.
+  if (c.bytes.length === 4 && a.length === 16) a = a.subarray(12);
+  if (a.length !== c.bytes.length) return false;
+  for (let bit = 0; bit < c.bits; bit++) {
+    const mask = 0x80 >> (bit % 8);
+    if ((a[bit >> 3] & mask) !== (c.bytes[bit >> 3] & mask)) return false;
+  }
+  return true;
+}
+
+function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  const x = a ?? ZERO_VSN.subarray(0, 0);
+  const y = b ?? ZERO_VSN.subarray(0, 0);
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+export class State {
+  /** Records by name. */
+  readonly nodes = new Map<string, NodeRecord>();
+  /** Records in probe order (new ones inserted at a random position). */
+  private list: NodeRecord[] = [];
+  private probeIndex = 0;
+  /** Local incarnation counter. */
+  private incarnation = 0;
+  private seq = 0;
+  /** Set by leave(); permanent for this instance. */
+  leaving = false;
+  private readonly ackWaiters = new Map<number, AckWaiter>();
+  private readonly timers = new Set<TimerHandle>();
+  private readonly sleepers = new Set<() => void>();
+  private readonly priorityProbes: string[] = [];
+  private readonly cidrs: Cidr[] | null;
+  private probing = false;
+  private catchUpStep = -1;
+  net!: NetLayer;
+
+  constructor(private readonly ctx: Context) {
+    this.cidrs = ctx.config.cidrsAllowed ? ctx.config.cidrsAllowed.map(parseCidr) : null;
+  }
+
+  get localName(): string {
+    return this.ctx.config.name;
+  }
+
+  /** The node count estimate (§11.4): every record, local and dead/left ones included. */
+  numNodes(): number {
+    return this.list.length;
+  }
+
+  nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0;
+    return this.seq;
+  }
+
+  localRecord(): NodeRecord {
+    return this.nodes.get(this.localName)!;
+  }
+
+  /** Our 6-byte version array (§14.2). */
+  localVsn(): Uint8Array {
+    const c = this.ctx.config;
+    return encodeVsn({
+      pMin: 1,
+      pMax: 5,
+      pCur: c.protocolVersion,
+      dMin: c.delegateProtocolMin,
+      dMax: c.delegateProtocolMax,
+      dCur: c.delegateProtocolVersion,
+    });
+  }
+
+  // ---- timers ------------------------------------------------------------------------------
+
+  private after(ms: number, fn: () => void): TimerHandle {
+    const h = this.ctx.clock.setTimeout(() => {
+      this.timers.delete(h);
+      if (!this.ctx.shutdown) fn();
+    }, ms);
+    this.timers.add(h);
+    return h;
+  }
+
+  private cancel(h: TimerHandle | null): void {
+    if (!h) return;
+    h.cancel();
+    this.timers.delete(h);
+  }
+
+  /** Resolves after `ms` (or at shutdown, whichever is first). */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.sleepers.delete(done);
+        this.cancel(h);
+        resolve();
+      };
+      const h = this.after(ms, done);
+      this.sleepers.add(done);
+    });
+  }
+
+  /** Starts the probe, gossip and push/pull schedules, each after a random stagger. */
+  start(): void {
+    const c = this.ctx.config;
+    this.scheduleProbe(this.ctx.random() * c.probeIntervalMs);
+    if (c.gossipIntervalMs > 0 && c.gossipNodes > 0) {
+      const tick = () => {
+        this.gossip();
+        this.after(c.gossipIntervalMs, tick);
+      };
+      this.after(this.ctx.random() * c.gossipIntervalMs, tick);
+    }
+    if (c.pushPullIntervalMs > 0) {
+      const tick = () => {
+        void this.pushPullWithRandomNode('periodic');
+        this.after(pushPullScale(c.pushPullIntervalMs, this.numNodes()), tick);
+      };
+      this.after(this.ctx.random() * c.pushPullIntervalMs, tick);
+    }
+  }
+
+  /** Stops every timer, suspicion and waiter; pending probes finish as failed-quietly. */
+  stop(): void {
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+    for (const w of this.ackWaiters.values()) w.timer.cancel();
+    this.ackWaiters.clear();
+    for (const r of this.nodes.values()) {
+      r.suspicion?.cancel();
+      r.suspicion = null;
+    }
+    for (const s of [...this.sleepers]) s();
+  }
+
+  // ---- acks --------------------------------------------------------------------------------
+
+  /** Registers handlers for acks/nacks carrying `seq`, dropped after `timeoutMs`. */
+  setAckHandler(
+    seq: number,
+    timeoutMs: number,
+    onAck: (payload: Uint8Array | null, at: number) => void,
+    onNack: () => void,
+    onTimeout: () => void,
+  ): void {
+    const timer = this.after(timeoutMs, () => {
+      this.ackWaiters.delete(seq);
+      onTimeout();
+    });
+    this.ackWaiters.set(seq, { onAck, onNack, timer });
+  }
+
+  handleAck(seq: number, payload: Uint8Array | null, at: number): void {
+    const w = this.ackWaiters.get(seq);
+    if (!w) return;
+    this.ackWaiters.delete(seq);
+    this.cancel(w.timer);
+    w.onAck(payload, at);
+  }
+
+  handleNack(seq: number): void {
+    this.ackWaiters.get(seq)?.onNack();
+  }
+
+  // ---- probing (§9) ------------------------------------------------------------------------
+
+  private scheduleProbe(delay: number): void {
+    this.after(delay, () => void this.probeTick());
+  }
+
+  private async probeTick(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    const started = this.ctx.clock.now();
+    try {
+      const target = this.nextProbeTarget();
+      if (target) await this.probeNode(target);
+    } finally {
+      this.probing = false;
+    }
+    if (this.ctx.shutdown) return;
+    // Like Go's ticker: keep the cadence, and run at once if the probe overran the interval.
+    const next = started + this.ctx.config.probeIntervalMs - this.ctx.clock.now();
+    this.scheduleProbe(Math.max(0, next));
+  }
+
+  private nextProbeTarget(): NodeRecord | null {
+    // A node another member suspects is probed out of turn, so our confirmation (or the
+    // node's refutation) arrives within one probe instead of one round-robin cycle.
+    while (this.priorityProbes.length > 0) {
+      const r = this.nodes.get(this.priorityProbes.shift()!);
+      if (r && r.state === NodeStateType.Suspect && r.name !== this.localName) return r;
+    }
+    let checked = 0;
+    for (;;) {
+      if (checked >= this.list.length) return null;
+      if (this.probeIndex >= this.list.length) {
+        this.reap();
+        this.shuffle();
+        this.probeIndex = 0;
+        checked++;
+        continue;
+      }
+      const r = this.list[this.probeIndex++];
+      if (
+        r.name === this.localName ||
+        r.state === NodeStateType.Dead ||
+        r.state === NodeStateType.Left
+      ) {
+        checked++;
+        continue;
+      }
+      return r;
+    }
+  }
+
+  private shuffle(): void {
+    const l = this.list;
+    for (let i = l.length - 1; i > 0; i--) {
+      const j = Math.floor(this.ctx.random() * (i + 1));
+      [l[i], l[j]] = [l[j], l[i]];
+    }
+  }
+
+  /** Removes Dead records older than gossipToTheDeadTime (Left ones stay, as in Go 0.2.2). */
+  private reap(): void {
+    const cutoff = this.ctx.clock.now() - this.ctx.config.gossipToTheDeadTimeMs;
+    const keep: NodeRecord[] = [];
+    for (const r of this.list) {
+      if (r.state === NodeStateType.Dead && r.stateChange <= cutoff && r.name !== this.localName) {
+        this.nodes.delete(r.name);
+      } else keep.push(r);
+    }
+    this.list = keep;
+  }
+
+  private async probeNode(node: NodeRecord): Promise<void> {
+    const { config: c, clock, metrics, awareness } = this.ctx;
+    const interval = awareness.scaleTimeout(c.probeIntervalMs);
+    const seq = this.nextSeq();
+    const ping: Ping = {
+      seqNo: seq,
+      node: node.name,
+      sourceAddr: this.ctx.advertise.bytes,
+      sourcePort: this.ctx.advertise.port,
+      sourceNode: this.localName,
+    };
+    const sent = clock.now();
+    const deadline = sent + interval;
+    let acked = false;
+    let nacks = 0;
+    let wake: (() => void) | null = null;
+    this.setAckHandler(
+      seq,
+      interval,
+      (payload, at) => {
+        acked = true;
+        // Only direct acks (within probeTimeout) report a round-trip time, as in Go.
+        if (at - sent <= c.probeTimeoutMs) {
+          this.ctx.hooks.ping?.notifyPingComplete?.(toMemberNode(node), at - sent, payload);
+        }
+        wake?.();
+      },
+      () => {
+        nacks++;
+      },
+      () => wake?.(),
+    );
+    metrics.probesSent++;
+    const addr = joinHostPort(node.addr, node.port);
+    try {
+      if (node.state === NodeStateType.Alive) {
+        await this.net.sendMsg(addr, { type: MessageType.Ping, body: ping }, node);
+      } else {
+        const suspect: Suspect = {
+          incarnation: node.incarnation,
+          node: node.name,
+          from: this.localName,
+        };
+        const msg = makeCompound([
+          encodeMessage({ type: MessageType.Ping, body: ping }),
+          encodeMessage({ type: MessageType.Suspect, body: suspect }),
+        ]);
+        await this.net.sendRaw(addr, msg, node);
+      }
+    } catch {
+      // A local send failure says nothing about the target: abandon the probe (as Go does).
+      this.ackWaiters.delete(seq);
+      return;
+    }
+    const waitUntil = async (until: number): Promise<void> => {
+      if (acked || this.ctx.shutdown) return;
+      await new Promise<void>((resolve) => {
+        const t = this.after(Math.max(0, until - clock.now()), () => resolve());
+        wake = () => {
+          this.cancel(t);
+          resolve();
+        };
+        this.sleepers.add(wake);
+      });
+      if (wake) this.sleepers.delete(wake);
+      wake = null;
+    };
+    await waitUntil(sent + c.probeTimeoutMs);
+    if (this.ctx.shutdown) return;
+    if (acked) {
+      awareness.apply(-1);
+      return;
+    }
+
+    // Indirect phase: ask helpers, and try TCP in parallel.
+    metrics.indirectProbes++;
+    let expectedNacks = 0;
+    const helpers = this.kRandomNodes(
+      c.indirectChecks,
+      (r) => r.name !== node.name && r.state === NodeStateType.Alive,
+    );
+    for (const h of helpers) {
+      const wantNack = h.vsn[1] >= 4;
+      if (wantNack) expectedNacks++;
+      const req: IndirectPingReq = {
+        seqNo: seq,
+        target: node.addrBytes,
+        port: node.port,
+        node: node.name,
+        nack: wantNack,
+        sourceAddr: this.ctx.advertise.bytes,
+        sourcePort: this.ctx.advertise.port,
+        sourceNode: this.localName,
+      };
+      void this.net
+        .sendMsg(joinHostPort(h.addr, h.port), { type: MessageType.IndirectPing, body: req }, h)
+        .catch(() => {});
+    }
+    let tcp: Promise<boolean> | null = null;
+    if (
+      !c.disableTcpPings &&
+      !(c.disableTcpPingsForNode?.(node.name) ?? false) &&
+      node.vsn[1] >= 3
+    ) {
+      metrics.tcpFallbacks++;
+      tcp = this.net.tcpPing(node, ping, deadline);
+    }
+    await waitUntil(deadline);
+    if (this.ctx.shutdown) return;
+    if (acked) {
+      awareness.apply(-1);
+      return;
+    }
+    if (tcp && (await tcp)) {
+      metrics.tcpFallbackOk++;
+      awareness.apply(-1);
+      return;
+    }
+    if (this.ctx.shutdown) return;
+    metrics.probesFailed++;
+    awareness.apply(expectedNacks > 0 ? Math.max(0, expectedNacks - nacks) : 1);
+    this.suspectNode({ incarnation: node.incarnation, node: node.name, from: this.localName });
+  }
+
+  /** Being asked to probe `req.node` for another member (§9.3). */
+  handleIndirectPing(req: IndirectPingReq, from: string): void {
+    const c = this.ctx.config;
+    const port = c.protocolVersion < 2 || req.port === 0 ? this.ctx.transport.bindPort : req.port;
+    const targetIp = bytesToIp(req.target);
+    if (targetIp === null) {
+      this.ctx.metrics.drop('decode');
+      return;
+    }
+    const replyIp = req.sourceAddr && req.sourceAddr.length > 0 ? bytesToIp(req.sourceAddr) : null;
+    const replyTo =
+      replyIp !== null && req.sourcePort ? joinHostPort(replyIp, req.sourcePort) : from;
+    const replyNode = req.sourceNode ? this.nodes.get(req.sourceNode) : undefined;
+    const seq = this.nextSeq();
+    let forwarded = false;
+    this.setAckHandler(
+      seq,
+      c.probeTimeoutMs,
+      () => {
+        forwarded = true;
+        void this.net
+          .sendMsg(
+            replyTo,
+            { type: MessageType.AckResp, body: { seqNo: req.seqNo, payload: null } },
+            replyNode,
+          )
+          .catch(() => {});
+      },
+      () => {},
+      () => {
+        if (req.nack && !forwarded) {
+          void this.net
+            .sendMsg(replyTo, { type: MessageType.NackResp, body: { seqNo: req.seqNo } }, replyNode)
+            .catch(() => {});
+        }
+      },
+    );
+    const ping: Ping = {
+      seqNo: seq,
+      node: req.node,
+      sourceAddr: this.ctx.advertise.bytes,
+      sourcePort: this.ctx.advertise.port,
+      sourceNode: this.localName,
+    };
+    void this.net
+      .sendMsg(
+        joinHostPort(targetIp, port),
+        { type: MessageType.Ping, body: ping },
+        this.nodes.get(req.node),
+      )
+      .catch(() => {});
+  }
+
+  /** Up to k random records passing `filter` (never the local node): ≤ 3n random draws (§11.1). */
+  kRandomNodes(k: number, filter: (r: NodeRecord) => boolean): NodeRecord[] {
+    const n = this.list.length;
+    const out: NodeRecord[] = [];
+    for (let i = 0; i < 3 * n && out.length < k; i++) {
+      const r = this.list[Math.floor(this.ctx.random() * n)];
+      if (r.name === this.localName || !filter(r) || out.includes(r)) continue;
+      out.push(r);
+    }
+    return out;
+  }
+
+  // ---- gossip (§11.1) ----------------------------------------------------------------------
+
+  private gossip(): void {
+    const c = this.ctx.config;
+    if (this.ctx.queue.numQueued() === 0 && !this.ctx.hooks.delegate?.getBroadcasts) return;
+    this.ctx.metrics.gossipRounds++;
+    const now = this.ctx.clock.now();
+    const targets = this.kRandomNodes(c.gossipNodes, (r) => {
+      if (r.state === NodeStateType.Alive || r.state === NodeStateType.Suspect) return true;
+      return r.state === NodeStateType.Dead && now - r.stateChange <= c.gossipToTheDeadTimeMs;
+    });
+    const avail = c.udpBufferSize - 2 - this.net.encryptionOverhead(false);
+    for (const t of targets) {
+      const msgs = this.net.getBroadcasts(2, avail);
+      if (msgs.length === 0) return;
+      const payload = msgs.length === 1 ? msgs[0] : makeCompound(msgs);
+      void this.net.sendRaw(joinHostPort(t.addr, t.port), payload, t).catch(() => {});
+    }
+  }
+
+  // ---- push/pull scheduling (§7.4 plus catch-up) ---------------------------------------------
+
+  /** One push/pull with a random live node. */
+  async pushPullWithRandomNode(kind: 'periodic' | 'catch-up'): Promise<void> {
+    const [peer] = this.kRandomNodes(1, (r) => r.state === NodeStateType.Alive);
+    if (!peer) return;
+    if (kind === 'catch-up') this.ctx.metrics.catchUpPushPulls++;
+    try {
+      await this.net.pushPull(joinHostPort(peer.addr, peer.port), false);
+    } catch {
+      // Counted in net.ts; the next round picks another peer.
+    }
+  }
+
+  /**
+   * After a join, extra push/pulls at growing intervals (base, 2×, 4×, … up to half the periodic
+   * interval): alive messages missed during a burst of joins are repaired within a fraction of
+   * a second instead of at the next periodic exchange. Wire-neutral: these are ordinary
+   * push/pulls with Join=false.
+   */
+  startCatchUp(): void {
+    const c = this.ctx.config;
+    if (c.catchUpPushPullMs <= 0 || this.catchUpStep >= 0) return;
+    this.catchUpStep = 0;
+    const next = () => {
+      const base = c.catchUpPushPullMs * pushPullScaleMultiplier(this.numNodes());
+      const delay = base * 2 ** this.catchUpStep;
+      const ceiling = c.pushPullIntervalMs > 0 ? c.pushPullIntervalMs / 2 : 10 * base;
+      if (delay > ceiling) {
+        this.catchUpStep = -1;
+        return;
+      }
+      this.after(delay, () => {
+        this.catchUpStep++;
+        void this.pushPullWithRandomNode('catch-up').then(next);
+      });
+    };
+    next();
+  }
+
+  // ---- broadcasts --------------------------------------------------------------------------
+
+  private broadcast(key: string, bytes: Uint8Array, finished?: () => void): void {
+    this.ctx.metrics.messagesQueued++;
+    this.ctx.queue.queueBroadcast(namedBroadcast(key, bytes, finished));
+  }
+
+  // ---- state machine (§8) -------------------------------------------------------------------
+
+  private emit(event: 'join' | 'leave' | 'update', r: NodeRecord): void {
+    this.ctx.events.emit(event, toMemberNode(r));
+  }
+
+  private candidate(a: Alive, state: NodeStateType): MemberNode {
+    const vsn = a.vsn.length >= 6 ? a.vsn : ZERO_VSN;
+    return toMemberNode({
+      name: a.node,
+      addr: bytesToIp(a.addr) ?? '',
+      addrBytes: a.addr,
+      port: a.port,
+      meta: a.meta,
+      incarnation: a.incarnation,
+      state,
+      stateChange: 0,
+      vsn,
+      suspicion: null,
+    });
+  }
+
+  private allowed(addr: Uint8Array): boolean {
+    return this.cidrs === null || this.cidrs.some((c) => cidrContains(c, addr));
+  }
+
+  /**
+   * Applies an alive message (§8.2). `bootstrap` marks locally generated alives (create,
+   * updateNode), which are applied without self-refutation.
+   */
+  aliveNode(a: Alive, bootstrap: boolean, finished?: () => void): void {
+    const isLocal = a.node === this.localName;
+    if (this.leaving && isLocal) return;
+    if (a.vsn.length >= 3 && (a.vsn[0] === 0 || a.vsn[1] === 0 || a.vsn[0] > a.vsn[1])) return;
+    const ip = bytesToIp(a.addr);
+    if (ip === null) {
+      this.ctx.metrics.drop('decode');
+      return;
+    }
+    if (this.ctx.hooks.alive) {
+      if (a.vsn.length < 6) return;
+      try {
+        if (this.ctx.hooks.alive(this.candidate(a, NodeStateType.Alive)) === false) return;
+      } catch {
+        return;
+      }
+    }
+    const now = this.ctx.clock.now();
+    let r = this.nodes.get(a.node);
+    const created = r === undefined;
+    let updatesNode = false;
+    if (!r) {
+      if (!this.allowed(a.addr)) return;
+      r = {
+        name: a.node,
+        addr: ip,
+        addrBytes: a.addr,
+        port: a.port,
+        meta: a.meta,
+        incarnation: 0,
+        state: NodeStateType.Dead,
+        stateChange: now,
+        vsn: a.vsn.length >= 6 ? a.vsn.slice(0, 6) : new Uint8Array(6),
+        suspicion: null,
+      };
+      this.nodes.set(a.node, r);
+      // Insert at a random position so probe order does not follow join order.
+      this.list.push(r);
+      const j = Math.floor(this.ctx.random() * this.list.length);
+      const last = this.list.length - 1;
+      [this.list[j], this.list[last]] = [this.list[last], this.list[j]];
+    } else if (r.addr !== ip || r.port !== a.port) {
+      if (!this.allowed(a.addr)) return;
+      const reclaim = this.ctx.config.deadNodeReclaimTimeMs;
+      const canReclaim =
+        r.state === NodeStateType.Left ||
+        (r.state === NodeStateType.Dead && reclaim > 0 && now - r.stateChange > reclaim);
+      if (!canReclaim) {
+        this.ctx.hooks.conflict?.(toMemberNode(r), this.candidate(a, NodeStateType.Alive));
+        return;
+      }
+      updatesNode = true;
+    }
+    if (!isLocal && !updatesNode && a.incarnation <= r.incarnation) return;
+    if (isLocal && a.incarnation < r.incarnation) return;
+    r.suspicion?.cancel();
+    r.suspicion = null;
+    const oldState = r.state;
+    const oldMeta = r.meta;
+    if (isLocal && !bootstrap) {
+      if (
+        a.incarnation === r.incarnation &&
+        bytesEqual(a.meta, r.meta) &&
+        bytesEqual(a.vsn, r.vsn)
+      ) {
+        return;
+      }
+      this.refute(r, a.incarnation);
+      return;
+    }
+    this.broadcast(a.node, encodeMessage({ type: MessageType.Alive, body: a }), finished);
+    if (a.vsn.length >= 6) r.vsn = a.vsn.slice(0, 6);
+    r.incarnation = a.incarnation;
+    r.meta = a.meta;
+    r.addr = ip;
+    r.addrBytes = a.addr;
+    r.port = a.port;
+    if (r.state !== NodeStateType.Alive) {
+      if (r.state === NodeStateType.Suspect) this.ctx.metrics.suspicionsRefuted++;
+      if (r.state === NodeStateType.Dead && !created) this.ctx.metrics.flaps++;
+      r.state = NodeStateType.Alive;
+      r.stateChange = now;
+    }
+    if (oldState === NodeStateType.Dead || oldState === NodeStateType.Left) this.emit('join', r);
+    else if (!bytesEqual(oldMeta, r.meta)) this.emit('update', r);
+  }
+
+  /** Applies a suspect message (§8.3). */
+  suspectNode(s: Suspect): void {
+    const r = this.nodes.get(s.node);
+    if (!r) return;
+    if (s.incarnation < r.incarnation) return;
+    if (r.suspicion) {
+      if (r.suspicion.confirm(s.from)) {
+        this.ctx.metrics.suspicionsConfirmed++;
+        this.broadcast(s.node, encodeMessage({ type: MessageType.Suspect, body: s }));
+      }
+      return;
+    }
+    if (r.state !== NodeStateType.Alive) return;
+    if (r.name === this.localName) {
+      this.refute(r, s.incarnation);
+      return;
+    }
+    this.broadcast(s.node, encodeMessage({ type: MessageType.Suspect, body: s }));
+    this.ctx.metrics.suspicionsRaised++;
+    const now = this.ctx.clock.now();
+    r.incarnation = s.incarnation;
+    r.state = NodeStateType.Suspect;
+    r.stateChange = now;
+    const c = this.ctx.config;
+    const n = this.numNodes();
+    let k = c.suspicionMult - 2;
+    if (n - 2 < k) k = 0;
+    const min = suspicionTimeoutMs(c.suspicionMult, n, c.probeIntervalMs);
+    const max = c.suspicionMaxTimeoutMult * min;
+    const changeTime = now;
+    r.suspicion = new Suspicion(this.ctx.clock, s.from, k, min, max, () => {
+      const cur = this.nodes.get(s.node);
+      if (!cur || cur.state !== NodeStateType.Suspect || cur.stateChange !== changeTime) return;
+      cur.suspicion = null;
+      this.deadNode({ incarnation: cur.incarnation, node: cur.name, from: this.localName });
+    });
+    if (s.from !== this.localName && c.prioritizeSuspectProbes) this.priorityProbes.push(s.node);
+  }
+
+  /** Applies a dead message (§8.4); `From == Node` means the node left. */
+  deadNode(d: Dead, finished?: () => void): void {
+    const r = this.nodes.get(d.node);
+    if (!r) return;
+    if (d.incarnation < r.incarnation) return;
+    r.suspicion?.cancel();
+    r.suspicion = null;
+    if (r.state === NodeStateType.Dead || r.state === NodeStateType.Left) return;
+    if (r.name === this.localName) {
+      if (!this.leaving) {
+        this.refute(r, d.incarnation);
+        return;
+      }
+      this.broadcast(d.node, encodeMessage({ type: MessageType.Dead, body: d }), finished);
+    } else {
+      this.broadcast(d.node, encodeMessage({ type: MessageType.Dead, body: d }));
+    }
+    r.incarnation = d.incarnation;
+    r.state = d.from === d.node ? NodeStateType.Left : NodeStateType.Dead;
+    r.stateChange = this.ctx.clock.now();
+    if (r.state === NodeStateType.Dead) this.ctx.metrics.deaths++;
+    this.emit('leave', r);
+  }
+
+  /** Refutes an accusation against the local node with a higher incarnation (§8.5). */
+  private refute(me: NodeRecord, accused: number): void {
+    let inc = this.incarnation + 1;
+    if (accused >= inc) inc = accused + 1;
+    this.incarnation = inc;
+    me.incarnation = inc;
+    this.ctx.awareness.apply(1);
+    this.ctx.metrics.suspicionsRefuted++;
+    const a: Alive = {
+      incarnation: inc,
+      node: me.name,
+      addr: me.addrBytes,
+      port: me.port,
+      meta: me.meta,
+      vsn: me.vsn,
+    };
+    // Keyed by the address string, like Go, so it does not replace gossip about our name.
+    this.broadcast(me.addr, encodeMessage({ type: MessageType.Alive, body: a }));
+  }
+
+  /** The next local incarnation (create, updateNode). */
+  nextIncarnation(): number {
+    this.incarnation++;
+    return this.incarnation;
+  }
+
+  /** A locally generated alive for this node with fresh incarnation and meta. */
+  localAlive(meta: Uint8Array | null): Alive {
+    return {
+      incarnation: this.nextIncarnation(),
+      node: this.localName,
+      addr: this.ctx.advertise.bytes,
+      port: this.ctx.advertise.port,
+      meta,
+      vsn: this.localVsn(),
+    };
+  }
+
+  /** Whether a node other than us is alive or suspect (someone to hear our broadcasts). */
+  hasLivePeers(): boolean {
+    for (const r of this.list) {
+      if (r.name === this.localName) continue;
+      if (r.state === NodeStateType.Alive || r.state === NodeStateType.Suspect) return true;
+    }
+    return false;
+  }
+
+  // ---- push/pull merge (§7.3, §14.3) --------------------------------------------------------
+
+  /** Every record, for a push/pull message. */
+  pushStates(): PushNodeState[] {
+    return this.list.map((r) => ({
+      name: r.name,
+      addr: r.addrBytes,
+      port: r.port,
+      meta: r.meta,
+      incarnation: r.incarnation,
+      state: r.state,
+      vsn: r.vsn,
+    }));
+  }
+
+  private verifyProtocol(remote: PushNodeState[]): void {
+    let maxPMin = 0;
+    let minPMax = 255;
+    let maxDMin = 0;
+    let minDMax = 255;
+    const consider = (v: Uint8Array) => {
+      maxPMin = Math.max(maxPMin, v[0]);
+      minPMax = Math.min(minPMax, v[1]);
+      maxDMin = Math.max(maxDMin, v[3]);
+      minDMax = Math.min(minDMax, v[4]);
+    };
+    for (const rn of remote) {
+      if (rn.state === NodeStateType.Alive && rn.vsn.length >= 6) consider(rn.vsn);
+    }
+    for (const r of this.list) if (r.state === NodeStateType.Alive) consider(r.vsn);
+    const check = (name: string, pCur: number, dCur: number) => {
+      if (pCur < maxPMin || pCur > minPMax) {
+        throw new MergeError(
+          `node ${JSON.stringify(name)} uses protocol version ${pCur}, not in the cluster's range [${maxPMin}, ${minPMax}]`,
+        );
+      }
+      if (dCur < maxDMin || dCur > minDMax) {
+        throw new MergeError(
+          `node ${JSON.stringify(name)} uses delegate protocol version ${dCur}, not in the cluster's range [${maxDMin}, ${minDMax}]`,
+        );
+      }
+    };
+    for (const rn of remote) {
+      const v = rn.vsn.length >= 6 ? rn.vsn : ZERO_VSN;
+      check(rn.name, v[2], v[5]);
+    }
+    for (const r of this.list) check(r.name, r.vsn[2], r.vsn[5]);
+  }
+
+  /** Merges a peer's push/pull records; throws MergeError if the merge is refused. */
+  mergeRemoteState(remote: PushNodeState[], join: boolean): void {
+    this.verifyProtocol(remote);
+    if (join && this.ctx.hooks.merge) {
+      const nodes = remote.map((rn) =>
+        this.candidate(
+          {
+            incarnation: rn.incarnation,
+            node: rn.name,
+            addr: rn.addr,
+            port: rn.port,
+            meta: rn.meta,
+            vsn: rn.vsn,
+          },
+          rn.state,
+        ),
+      );
+      let ok: boolean | undefined;
+      try {
+        ok = this.ctx.hooks.merge(nodes);
+      } catch (err) {
+        throw new MergeError(`merge refused by the merge hook: ${(err as Error).message}`);
+      }
+      if (ok === false) throw new MergeError('merge refused by the merge hook');
+    }
+    const usePort = this.ctx.config.protocolVersion < 2;
+    for (const rn of remote) {
+      const port = usePort || rn.port === 0 ? this.ctx.transport.bindPort : rn.port;
+      switch (rn.state) {
+        case NodeStateType.Alive:
+          this.aliveNode(
+            {
+              incarnation: rn.incarnation,
+              node: rn.name,
+              addr: rn.addr,
+              port,
+              meta: rn.meta,
+              vsn: rn.vsn,
+            },
+            false,
+          );
+          break;
+        case NodeStateType.Left:
+          this.deadNode({ incarnation: rn.incarnation, node: rn.name, from: rn.name });
+          break;
+        case NodeStateType.Dead:
+        case NodeStateType.Suspect:
+          this.suspectNode({ incarnation: rn.incarnation, node: rn.name, from: this.localName });
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** Records in table order (for members()). */
+  records(): readonly NodeRecord[] {
+    return this.list;
+  }
+
+  /** Test/diagnostic view: the suspicion of a node, if any. */
+  suspicionOf(name: string): Suspicion | null {
+    return this.nodes.get(name)?.suspicion ?? null;
+  }
+}
