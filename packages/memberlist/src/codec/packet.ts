@@ -1,0 +1,137 @@
+/**
+ * The UDP pipeline (wire spec §5.1). Sending: [compress if smaller] → [CRC] → [encrypt].
+ * Receiving: [decrypt] → [verify/strip CRC] → dispatch, where compound and compress layers
+ * nest (`unpackMessages`).
+ */
+import { splitCompound } from './compound.js';
+import { compressMessage, decompressMessage, MAX_DECOMPRESSED_SIZE } from './compress.js';
+import { addCrc, stripCrc } from './crc.js';
+import { decryptPayload, type EncryptionVersion, encryptPayload } from './encryption.js';
+import { CodecError, type CodecErrorCode } from './errors.js';
+import type { Keyring } from './keyring.js';
+import { decodeMessage, MessageType, type PacketMessage } from './messages.js';
+
+export interface EncodePacketOptions {
+  /** Compress with LZW, kept only if strictly smaller (as Go does on UDP). */
+  compress: boolean;
+  /** Prepend the CRC layer (Go does so for destinations advertising PMax ≥ 5). */
+  crc: boolean;
+  keyring?: Keyring;
+  /** Seal with the keyring's primary key (Go: keyring present and GossipVerifyOutgoing). */
+  encrypt: boolean;
+  /** 1 for protocol ≥ 2, 0 for protocol 1. */
+  encryptionVersion: EncryptionVersion;
+}
+
+export interface DecodePacketOptions {
+  keyring?: Keyring;
+  /** When true, a datagram no key can open is dropped; when false it is tried as plaintext. */
+  verifyIncoming: boolean;
+}
+
+/** Applies the send-side layers to a complete message (which may already be a compound). */
+export function encodePacket(msg: Uint8Array, opts: EncodePacketOptions): Uint8Array {
+  let buf = msg;
+  if (opts.compress) {
+    const c = compressMessage(msg);
+    if (c.length < msg.length) buf = c;
+  }
+  if (opts.crc) buf = addCrc(buf);
+  if (opts.encrypt) {
+    if (!opts.keyring) throw new CodecError('policy', 'encryption requested but no keyring given');
+    buf = encryptPayload(opts.encryptionVersion, opts.keyring.primaryKey, buf);
+  }
+  return buf;
+}
+
+/**
+ * Removes the receive-side outer layers of one datagram and returns the plaintext message to
+ * dispatch (still possibly compound/compressed; see `unpackMessages`).
+ */
+export function decodePacket(datagram: Uint8Array, opts: DecodePacketOptions): Uint8Array {
+  if (datagram.length === 0) throw new CodecError('truncated', 'empty datagram');
+  let plain = datagram;
+  if (opts.keyring) {
+    try {
+      plain = decryptPayload(opts.keyring, datagram);
+    } catch (e) {
+      // Rolling encryption out across a live cluster: with verification off, unencrypted
+      // datagrams from not-yet-upgraded nodes are still accepted.
+      if (opts.verifyIncoming || !(e instanceof CodecError)) throw e;
+    }
+  }
+  const msg = stripCrc(plain);
+  if (msg.length === 0) throw new CodecError('truncated', 'CRC header with no message after it');
+  return msg;
+}
+
+export interface UnpackOptions {
+  /** How deeply compound/compress layers may nest (a real sender uses at most 2). */
+  maxDepth?: number;
+  /** Total decompressed bytes allowed for the whole datagram. */
+  maxDecompressedBytes?: number;
+}
+
+export interface UnpackResult {
+  messages: PacketMessage[];
+  /** One entry per part that could not be used; its siblings are unaffected. */
+  dropped: Array<{ code: CodecErrorCode; message: string }>;
+}
+
+export const DEFAULT_MAX_NESTING = 8;
+
+/**
+ * Expands compound and compress layers recursively and decodes every message, collecting
+ * per-part failures instead of throwing: one bad part never hides its siblings.
+ */
+export function unpackMessages(plain: Uint8Array, opts: UnpackOptions = {}): UnpackResult {
+  const result: UnpackResult = { messages: [], dropped: [] };
+  const state = {
+    maxDepth: opts.maxDepth ?? DEFAULT_MAX_NESTING,
+    budget: opts.maxDecompressedBytes ?? MAX_DECOMPRESSED_SIZE,
+  };
+  unpackInto(plain, 0, state, result);
+  return result;
+}
+
+function unpackInto(
+  buf: Uint8Array,
+  depth: number,
+  state: { maxDepth: number; budget: number },
+  result: UnpackResult,
+): void {
+  try {
+    if (buf.length === 0) throw new CodecError('truncated', 'empty message');
+    const type = buf[0];
+    if (type === MessageType.Compound || type === MessageType.Compress) {
+      if (depth >= state.maxDepth) {
+        throw new CodecError('too-large', `messages nested deeper than ${state.maxDepth} layers`);
+      }
+      if (type === MessageType.Compound) {
+        const split = splitCompound(buf);
+        for (const part of split.parts) unpackInto(part, depth + 1, state, result);
+        if (split.truncated > 0) {
+          result.dropped.push({
+            code: 'truncated',
+            message: `${split.truncated} compound part(s) missing from the datagram`,
+          });
+        }
+        if (split.empty > 0) {
+          result.dropped.push({
+            code: 'malformed',
+            message: `${split.empty} empty compound part(s)`,
+          });
+        }
+      } else {
+        const inner = decompressMessage(buf, state.budget);
+        state.budget -= inner.length;
+        unpackInto(inner, depth + 1, state, result);
+      }
+      return;
+    }
+    result.messages.push(decodeMessage(buf));
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    result.dropped.push({ code: e.code, message: e.message });
+  }
+}

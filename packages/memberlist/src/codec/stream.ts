@@ -1,0 +1,303 @@
+/**
+ * Stream (TCP) messages (wire spec §6, §7). Sending: [compress, always when enabled] →
+ * [encrypted frame `0a | len | blob`, AAD = those 5 bytes]. Receiving is incremental: feed the
+ * bytes read so far to `tryParseStreamMessage`, which returns null until one whole message
+ * is there.
+ */
+import { compressMessage, MAX_DECOMPRESSED_SIZE, readCompressedBody } from './compress.js';
+import {
+  decryptPayload,
+  type EncryptionVersion,
+  encryptedLength,
+  encryptPayload,
+} from './encryption.js';
+import { CodecError } from './errors.js';
+import type { Keyring } from './keyring.js';
+import {
+  type AckResp,
+  MessageType,
+  type Ping,
+  type PushNodeState,
+  readAck,
+  readErr,
+  readPing,
+  readPushNodeState,
+  readPushPullHeader,
+  readUserMsgHeader,
+  writeAck,
+  writeErr,
+  writePing,
+  writePushNodeState,
+  writePushPullHeader,
+  writeUserMsgHeader,
+} from './messages.js';
+import { MsgpackReader, MsgpackWriter } from './msgpack.js';
+
+/** Go refuses encrypted stream frames longer than this; we also cap plaintext streams with it. */
+export const MAX_STREAM_MESSAGE_SIZE = 20 * 1024 * 1024;
+const FRAME_HEADER_SIZE = 5;
+
+export type StreamMessage =
+  | { type: 'pushPull'; join: boolean; nodes: PushNodeState[]; userState: Uint8Array | null }
+  | { type: 'user'; payload: Uint8Array }
+  | { type: 'ping'; body: Ping }
+  | { type: 'ack'; body: AckResp }
+  | { type: 'err'; error: string };
+
+export interface EncodeStreamOptions {
+  compress: boolean;
+  keyring?: Keyring;
+  encrypt: boolean;
+  encryptionVersion: EncryptionVersion;
+  /** Fixed nonce, ONLY to reproduce test vectors; real traffic uses a random one per message. */
+  nonce?: Uint8Array;
+}
+
+export interface ParseStreamOptions {
+  keyring?: Keyring;
+  /** With keys installed: true refuses plaintext streams (Go replies with an error). */
+  verifyIncoming: boolean;
+  /** Largest message accepted, encrypted frame or plaintext (default 20 MiB). */
+  maxBytes?: number;
+}
+
+// ---- encoders: the plaintext of each stream message ----
+
+export interface PushPullState {
+  join: boolean;
+  nodes: PushNodeState[];
+  /** Delegate state appended raw; null or empty means none (UserStateLen 0). */
+  userState: Uint8Array | null;
+}
+
+export function encodePushPull(s: PushPullState): Uint8Array {
+  const userLen = s.userState?.length ?? 0;
+  const w = new MsgpackWriter(64 + s.nodes.length * 96 + userLen);
+  w.byte(MessageType.PushPull);
+  writePushPullHeader(w, { join: s.join, nodes: s.nodes.length, userStateLen: userLen });
+  for (const n of s.nodes) writePushNodeState(w, n);
+  if (userLen > 0) w.raw(s.userState!);
+  return w.finish();
+}
+
+/** A reliable user message: `08 | {UserMsgLen} | payload`. */
+export function encodeUserStream(payload: Uint8Array): Uint8Array {
+  const w = new MsgpackWriter(24 + payload.length);
+  w.byte(MessageType.User);
+  writeUserMsgHeader(w, payload.length);
+  w.raw(payload);
+  return w.finish();
+}
+
+export function encodeErr(text: string): Uint8Array {
+  const w = new MsgpackWriter(16 + text.length * 3);
+  w.byte(MessageType.Err);
+  writeErr(w, { error: text });
+  return w.finish();
+}
+
+/** A TCP fallback ping (same bytes as the UDP ping). */
+export function encodePingStream(ping: Ping): Uint8Array {
+  const w = new MsgpackWriter(96);
+  w.byte(MessageType.Ping);
+  writePing(w, ping);
+  return w.finish();
+}
+
+export function encodeAckStream(ack: AckResp): Uint8Array {
+  const w = new MsgpackWriter(32 + (ack.payload?.length ?? 0));
+  w.byte(MessageType.AckResp);
+  writeAck(w, ack);
+  return w.finish();
+}
+
+/** Applies the send-side stream layers to a complete plaintext message. */
+export function encodeStreamMessage(plain: Uint8Array, opts: EncodeStreamOptions): Uint8Array {
+  const msg = opts.compress ? compressMessage(plain) : plain;
+  if (!opts.encrypt) return msg;
+  if (!opts.keyring) throw new CodecError('policy', 'encryption requested but no keyring given');
+  const blobLen = encryptedLength(opts.encryptionVersion, msg.length);
+  const header = new Uint8Array(FRAME_HEADER_SIZE);
+  header[0] = MessageType.Encrypt;
+  new DataView(header.buffer).setUint32(1, blobLen);
+  const blob = encryptPayload(
+    opts.encryptionVersion,
+    opts.keyring.primaryKey,
+    msg,
+    header,
+    opts.nonce,
+  );
+  const out = new Uint8Array(FRAME_HEADER_SIZE + blob.length);
+  out.set(header);
+  out.set(blob, FRAME_HEADER_SIZE);
+  return out;
+}
+
+// ---- incremental parser ----
+
+/**
+ * Parses one stream message from the start of `buf` (all bytes received so far). Returns
+ * null if more bytes are needed, otherwise the message and how many bytes it used. Throws
+ * `CodecError` for anything a Go peer would refuse, and `too-large` rather than wait for more
+ * than `maxBytes`.
+ */
+export function tryParseStreamMessage(
+  buf: Uint8Array,
+  opts: ParseStreamOptions,
+): { consumed: number; message: StreamMessage } | null {
+  const maxBytes = opts.maxBytes ?? MAX_STREAM_MESSAGE_SIZE;
+  if (buf.length === 0) return null;
+  if (buf[0] === MessageType.Encrypt) {
+    if (!opts.keyring) {
+      throw new CodecError('policy', 'stream is encrypted but no encryption keys are configured');
+    }
+    if (buf.length < FRAME_HEADER_SIZE) return null;
+    const len = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(1);
+    if (len > maxBytes) {
+      throw new CodecError(
+        'too-large',
+        `encrypted stream frame of ${len} bytes exceeds ${maxBytes}`,
+      );
+    }
+    const end = FRAME_HEADER_SIZE + len;
+    if (buf.length < end) return null;
+    const plain = decryptPayload(
+      opts.keyring,
+      buf.subarray(FRAME_HEADER_SIZE, end),
+      buf.subarray(0, FRAME_HEADER_SIZE),
+    );
+    try {
+      const parsed = parsePlain(plain, maxBytes, true);
+      return { consumed: end, message: parsed.message };
+    } catch (e) {
+      // The frame is complete, so an incomplete message inside it is garbage, not a wait.
+      if (e instanceof CodecError && e.code === 'truncated') {
+        throw new CodecError('malformed', `encrypted stream message is incomplete: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+  if (opts.keyring && opts.verifyIncoming) {
+    throw new CodecError('policy', 'stream is not encrypted but encryption is required');
+  }
+  try {
+    return parsePlain(buf, maxBytes, false);
+  } catch (e) {
+    if (e instanceof CodecError && e.code === 'truncated') {
+      if (buf.length >= maxBytes) {
+        throw new CodecError('too-large', `stream message exceeds ${maxBytes} bytes`);
+      }
+      return null;
+    }
+    throw e;
+  }
+}
+
+/**
+ * Parses the message at the start of `buf`. `complete` says `buf` is everything there is
+ * (decrypted or decompressed), so counts the input cannot satisfy are errors rather than waits.
+ */
+function parsePlain(
+  buf: Uint8Array,
+  maxBytes: number,
+  complete: boolean,
+): { consumed: number; message: StreamMessage } {
+  if (buf.length === 0) throw new CodecError('truncated', 'empty stream message');
+  if (buf[0] === MessageType.Compress) {
+    const r = new MsgpackReader(buf, 1);
+    const inner = readCompressedBody(r, Math.min(maxBytes, MAX_DECOMPRESSED_SIZE));
+    try {
+      const { message } = parseBody(inner, maxBytes, true);
+      return { consumed: r.pos, message };
+    } catch (e) {
+      if (e instanceof CodecError && e.code === 'truncated') {
+        throw new CodecError('malformed', `compressed stream message is incomplete: ${e.message}`);
+      }
+      throw e;
+    }
+  }
+  return parseBody(buf, maxBytes, complete);
+}
+
+function parseBody(
+  buf: Uint8Array,
+  maxBytes: number,
+  complete: boolean,
+): { consumed: number; message: StreamMessage } {
+  if (buf.length === 0) throw new CodecError('truncated', 'empty stream message');
+  const type = buf[0];
+  const r = new MsgpackReader(buf, 1);
+  switch (type) {
+    case MessageType.PushPull:
+      return readPushPull(r, maxBytes, complete);
+    case MessageType.User: {
+      const len = readUserMsgHeader(r);
+      const payload = readRaw(r, len, 'UserMsgLen', maxBytes);
+      return { consumed: r.pos, message: { type: 'user', payload: payload ?? new Uint8Array(0) } };
+    }
+    case MessageType.Ping: {
+      const body = readPing(r);
+      return { consumed: r.pos, message: { type: 'ping', body } };
+    }
+    case MessageType.AckResp: {
+      const body = readAck(r);
+      return { consumed: r.pos, message: { type: 'ack', body } };
+    }
+    case MessageType.Err: {
+      const error = readErr(r).error;
+      return { consumed: r.pos, message: { type: 'err', error } };
+    }
+    default:
+      throw new CodecError('unknown-type', `message type ${type} cannot arrive on a stream`);
+  }
+}
+
+/** Reads `len` raw bytes after a msgpack header (user state, user payload); null for 0. */
+function readRaw(
+  r: MsgpackReader,
+  len: number,
+  field: string,
+  maxBytes: number,
+): Uint8Array | null {
+  if (len < 0) throw new CodecError('malformed', `negative ${field} ${len}`);
+  if (len > maxBytes)
+    throw new CodecError('too-large', `${field} ${len} exceeds ${maxBytes} bytes`);
+  if (len === 0) return null;
+  if (r.remaining < len) {
+    throw new CodecError('truncated', `${field} announces ${len} bytes, have ${r.remaining}`);
+  }
+  const out = r.buf.slice(r.pos, r.pos + len);
+  r.pos += len;
+  return out;
+}
+
+function readPushPull(
+  r: MsgpackReader,
+  maxBytes: number,
+  complete: boolean,
+): { consumed: number; message: StreamMessage } {
+  const h = readPushPullHeader(r);
+  if (h.nodes < 0) throw new CodecError('malformed', `negative push/pull node count ${h.nodes}`);
+  if (h.userStateLen < 0) {
+    throw new CodecError('malformed', `negative push/pull UserStateLen ${h.userStateLen}`);
+  }
+  // Every record takes at least one byte: a count the input can never hold is refused before
+  // anything is allocated or looped over.
+  if (h.nodes + h.userStateLen > maxBytes) {
+    throw new CodecError(
+      'too-large',
+      `push/pull announces ${h.nodes} nodes and ${h.userStateLen} state bytes, over ${maxBytes} bytes`,
+    );
+  }
+  if (h.nodes + h.userStateLen > r.remaining) {
+    const msg = `push/pull announces ${h.nodes} nodes and ${h.userStateLen} state bytes, only ${r.remaining} bytes follow`;
+    throw new CodecError(complete ? 'malformed' : 'truncated', msg);
+  }
+  const nodes: PushNodeState[] = new Array(h.nodes);
+  for (let i = 0; i < h.nodes; i++) nodes[i] = readPushNodeState(r);
+  const userState = readRaw(r, h.userStateLen, 'UserStateLen', maxBytes);
+  return {
+    consumed: r.pos,
+    message: { type: 'pushPull', join: h.join, nodes, userState },
+  };
+}
