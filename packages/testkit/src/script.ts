@@ -1,3 +1,4 @@
+import { tokenize } from '@isopeer/console';
 import { parseDuration } from './duration.js';
 import { ScriptSyntaxError } from './errors.js';
 import { parseFilterArgs, parseWaitArgs } from './filter.js';
@@ -120,7 +121,7 @@ export function parseScript(text: string, name: string, file?: string): Script {
     if (words.length < 2) fail(`peer ${peer} has no command; expected "<peer> <command line>"`);
     if (!COMMAND_NAME.test(words[1])) fail(`bad command name ${JSON.stringify(words[1])}`);
     const command = raw.slice(peer.length).trim();
-    checkTestCommand(words[1].replace(/^\//, ''), words.slice(2), fail);
+    checkTestCommand(words[1].replace(/^\//, ''), command.slice(words[1].length), fail);
     note(peer, false);
     script.lines.push({ kind: 'peer', lineNo, peer, command, text: `${peer} ${command}` });
   }
@@ -131,22 +132,16 @@ export function parseScript(text: string, name: string, file?: string): Script {
 }
 
 /** Filter arguments are checked when the script is read, not when the peer reaches the line. */
-function checkTestCommand(name: string, args: string[], fail: (msg: string) => never): void {
+function checkTestCommand(name: string, rest: string, fail: (msg: string) => never): void {
+  if (name !== 'testfilter' && name !== 'testwait') return;
   try {
-    if (name === 'testfilter') parseFilterArgs(unquote(args));
-    else if (name === 'testwait') parseWaitArgs(unquote(args));
+    // The console's own word splitting, so quoting means the same here as when the peer runs it.
+    const args = tokenize(rest).words;
+    if (name === 'testfilter') parseFilterArgs(args);
+    else parseWaitArgs(args);
   } catch (err) {
     fail(`${name}: ${(err as Error).message}`);
   }
-}
-
-/** Enough of the console's quoting for checking: a quoted text is one argument. */
-function unquote(words: string[]): string[] {
-  const joined = words.join(' ');
-  const out: string[] = [];
-  const re = /"([^"]*)"|(\S+)/g;
-  for (let m = re.exec(joined); m; m = re.exec(joined)) out.push(m[1] ?? m[2]);
-  return out;
 }
 
 /** Test name of a script file: its base name without `.cmd`. */
