@@ -99,10 +99,12 @@ export class LineNode extends EventEmitter {
     if (opts.meta !== undefined) args.push('--meta', opts.meta);
     for (const k of opts.keys ?? []) args.push('--key', k);
     if (opts.count !== undefined) args.push('--count', String(opts.count));
-    const node =
-      opts.impl === 'go'
-        ? new LineNode(opts, await goPeerBinary(), args)
-        : new LineNode(opts, process.execPath, [isopeerCli, 'node', ...args]);
+    // ISOPEER_TEST_TS_AS_GO=1 runs 'ts' nodes as Go peers: it checks the interop tests
+    // themselves against a known-good implementation.
+    const asGo = opts.impl === 'go' || process.env.ISOPEER_TEST_TS_AS_GO === '1';
+    const node = asGo
+      ? new LineNode(opts, await goPeerBinary(), args)
+      : new LineNode(opts, process.execPath, [isopeerCli, 'node', ...args]);
     const want = opts.count ?? 1;
     await node.until(
       () => node.names.length >= want,
