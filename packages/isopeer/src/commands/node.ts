@@ -1,13 +1,56 @@
+// `isopeer node`: a bare membership node speaking the node line protocol (JSON events on
+// stdout, commands on stdin). The behaviour lives in ../node/; this file parses flags, wires
+// stdin/stdout and signals, and is the only place that prints or exits.
+import { hostname } from 'node:os';
+import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import type { NodeEvent } from '../node/events.js';
+import { NodeOptionError, parseNodeOptions, type RawNodeFlags } from '../node/options.js';
+import { NodeRunner } from '../node/runner.js';
 
-// Placeholder until the owning issue lands: registers the name so `isopeer --help` lists it.
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function print(ev: NodeEvent): void {
+  process.stdout.write(`${JSON.stringify(ev)}\n`);
+}
+
 export function registerNode(program: Command): void {
   program
     .command('node')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      process.stderr.write('isopeer node: not yet available in this build\n');
-      process.exitCode = 2;
+    .description('Run a bare membership node: JSON events out on stdout, commands in on stdin')
+    .option('--name <name>', 'node name, unique in the cluster (default: host name)')
+    .option('--bind <addr>', 'bind address', '127.0.0.1')
+    .option('--port <port>', 'UDP and TCP port, 0 = ephemeral', '0')
+    .option('--join <H:P,...>', 'join these nodes after start ([ipv6]:port allowed)')
+    .option('--config <preset>', 'local | lan | wan (Go memberlist presets)', 'local')
+    .option('--meta <text>', 'node metadata (at most 512 bytes)')
+    .option('--key <base64>', 'encryption key, repeatable, first is primary', collect)
+    .option('--count <K>', 'run K nodes in this process: NAME-0 .. NAME-(K-1)')
+    .addHelpText(
+      'after',
+      '\nCommands on stdin: members, broadcast <text>, send <node> <text>, sendbest <node> <text>,\n' +
+        'meta <text>, health, stats, join <H:P,...>, leave <ms>, shutdown; "@i <command>" targets\n' +
+        'node i with --count. End of input or SIGTERM/SIGINT shuts down without leaving.\n' +
+        'Protocol: docs/node-line-protocol-extensions.md and the shared node line protocol.',
+    )
+    .action(async (flags: RawNodeFlags) => {
+      let runner: NodeRunner;
+      try {
+        runner = await NodeRunner.start(parseNodeOptions(flags, hostname()), print);
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        process.stderr.write(`isopeer node: ${e.message}\n`);
+        process.exitCode = err instanceof NodeOptionError ? 2 : 1;
+        return;
+      }
+      const input = createInterface({ input: process.stdin });
+      input.on('line', (line) => runner.command(line));
+      input.on('close', () => void runner.shutdown('end of input'));
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+        process.on(sig, () => void runner.shutdown(`signal ${sig}`));
+      }
+      await runner.done;
+      input.close();
+      process.stdin.destroy();
     });
 }

@@ -1,0 +1,147 @@
+// Runs the nodes of one `isopeer node` process (K of them with --count) and executes line
+// protocol commands against them. Output goes through `emit`; the CLI decides where it lands.
+import { Buffer } from 'node:buffer';
+import { META_MAX_SIZE } from '@isopeer/memberlist';
+import { type Emit, type NodeEvent, nowMs } from './events.js';
+import type { NodeOptions } from './options.js';
+import { splitAddresses } from './options.js';
+import { NodePeer } from './peer.js';
+
+const COMMANDS = 'members, broadcast, send, sendbest, meta, health, stats, join, leave, shutdown';
+
+export class NodeRunner {
+  readonly peers: NodePeer[] = [];
+  private stopping: Promise<void> | undefined;
+  private convergedCount = 0;
+  /** Resolves after shutdown; the reason is the one of the first shutdown request. */
+  readonly done: Promise<string>;
+  private resolveDone!: (reason: string) => void;
+  private readonly emit: Emit;
+
+  private constructor(sink: (ev: NodeEvent) => void) {
+    this.emit = (ev) => sink({ ...ev, ts: nowMs() });
+    this.done = new Promise((r) => {
+      this.resolveDone = r;
+    });
+  }
+
+  /** Starts every node (node i > 0 joins node 0; node 0 joins --join) without waiting for joins. */
+  static async start(opts: NodeOptions, sink: (ev: NodeEvent) => void): Promise<NodeRunner> {
+    const r = new NodeRunner(sink);
+    const count = opts.count ?? 1;
+    const group =
+      opts.count === undefined
+        ? undefined
+        : {
+            size: count,
+            converged: (self: string) => {
+              if (++r.convergedCount === count) {
+                r.emit({ event: 'all-converged', self, members: count });
+              }
+            },
+          };
+    try {
+      for (let i = 0; i < count; i++) {
+        const name = opts.count === undefined ? opts.name : `${opts.name}-${i}`;
+        const port = opts.port === 0 ? 0 : opts.port + i;
+        r.peers.push(await NodePeer.start(opts, name, port, r.emit, group));
+      }
+    } catch (err) {
+      await Promise.all(r.peers.map((p) => p.ml.shutdown()));
+      throw err;
+    }
+    if (opts.join.length > 0) void r.peers[0].join(opts.join);
+    const seed = r.peers[0].ml.advertiseAddress;
+    for (const p of r.peers.slice(1)) void p.join([seed]);
+    return r;
+  }
+
+  private fail(message: string): void {
+    this.emit({ event: 'error', message });
+  }
+
+  /** Executes one input line; never throws (bad input is answered with an `error` event). */
+  command(input: string): void {
+    let line = input.trim();
+    if (line === '' || this.stopping) return;
+    let peer = this.peers[0];
+    if (line.startsWith('@')) {
+      const sp = line.indexOf(' ');
+      const prefix = sp < 0 ? line : line.slice(0, sp);
+      const i = /^@\d+$/.test(prefix) ? Number(prefix.slice(1)) : -1;
+      if (i < 0 || i >= this.peers.length) {
+        this.fail(
+          `bad node prefix ${JSON.stringify(prefix)}: expected @0..@${this.peers.length - 1}`,
+        );
+        return;
+      }
+      peer = this.peers[i];
+      line = sp < 0 ? '' : line.slice(sp + 1).trim();
+    }
+    const sp = line.indexOf(' ');
+    const verb = sp < 0 ? line : line.slice(0, sp);
+    const rest = sp < 0 ? '' : line.slice(sp + 1);
+    try {
+      this.run(peer, verb, rest);
+    } catch (err) {
+      this.fail(`${verb}: ${(err as Error).message}`);
+    }
+  }
+
+  private run(peer: NodePeer, verb: string, rest: string): void {
+    switch (verb) {
+      case 'members':
+        return peer.members();
+      case 'broadcast':
+        return peer.broadcast(rest);
+      case 'send':
+      case 'sendbest': {
+        const sp = rest.indexOf(' ');
+        const to = sp < 0 ? rest : rest.slice(0, sp);
+        if (to === '') return this.fail(`${verb} needs a node name: ${verb} <node> <text>`);
+        void peer.send(verb === 'send', to, sp < 0 ? '' : rest.slice(sp + 1));
+        return;
+      }
+      case 'meta': {
+        const size = Buffer.byteLength(rest);
+        if (size > META_MAX_SIZE)
+          return this.fail(`meta is ${size} bytes, the limit is ${META_MAX_SIZE}`);
+        peer.setMeta(rest).catch((err: Error) => this.fail(`meta: ${err.message}`));
+        return;
+      }
+      case 'health':
+        return peer.health();
+      case 'stats':
+        return peer.stats();
+      case 'join': {
+        const addrs = splitAddresses(rest);
+        if (addrs.length === 0) return this.fail('join needs addresses: join H:P[,H:P...]');
+        void peer.join(addrs);
+        return;
+      }
+      case 'leave': {
+        const ms = /^\d+$/.test(rest.trim()) ? Number(rest.trim()) : Number.NaN;
+        if (!Number.isSafeInteger(ms)) {
+          return this.fail(`leave needs a timeout in ms: leave <ms>, got ${JSON.stringify(rest)}`);
+        }
+        void peer.leave(ms);
+        return;
+      }
+      case 'shutdown':
+        void this.shutdown('command');
+        return;
+      default:
+        this.fail(`unknown command ${JSON.stringify(verb)} (${COMMANDS})`);
+    }
+  }
+
+  /** Shuts every node down (without leaving) and emits `shutdown` once. */
+  shutdown(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.all(this.peers.map((p) => p.ml.shutdown()));
+      this.emit({ event: 'shutdown', reason });
+      this.resolveDone(reason);
+    })();
+    return this.stopping;
+  }
+}
