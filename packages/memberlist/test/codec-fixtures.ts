@@ -83,7 +83,7 @@ export interface WireCapture {
 
 function parseFields(body: string): Record<string, GoValue> {
   const fields: Record<string, GoValue> = {};
-  const re = /"(\w+)": (nil|true|false|-?\d+|0x[0-9a-f]*|"(?:[^"\\]|\\.)*")/g;
+  const re = /"(\w+)": (nil|true|false|0x[0-9a-f]*|-?\d+|"(?:[^"\\]|\\.)*")/g;
   for (const m of body.matchAll(re)) {
     const v = m[2];
     let value: GoValue;
@@ -139,7 +139,9 @@ export function loadWireCaptures(): WireCapture[] {
     const text = readFileSync(join(dir, file), 'utf8');
     const prefix = /^(nocomp-|encv0-|enc-)/.exec(file)?.[1] ?? '';
     const transport = file.includes('-tcp-') || file.startsWith('tcp-') ? 'tcp' : 'udp';
-    const [request, response] = text.split(/^## response/m);
+    const cut = text.search(/^## response:/m);
+    const request = cut < 0 ? text : text.slice(0, cut);
+    const response = cut < 0 ? undefined : text.slice(cut);
     const hexOf = (s: string): Uint8Array => {
       const m = /^hex: ([0-9a-f]+)\s*$/m.exec(s);
       if (!m) throw new Error(`${file}: no hex line`);
