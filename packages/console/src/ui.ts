@@ -1,0 +1,323 @@
+import * as readline from 'node:readline';
+import type { Console } from './console.js';
+import { HistoryFile } from './history.js';
+import type { LineKind, OutputLine } from './types.js';
+
+/**
+ * The terminal front end, and the only module that writes to a terminal.
+ *
+ * On a TTY the input line stays at the bottom: output lines are written above it by erasing the
+ * input line, writing the output, and redrawing the prompt with the text typed so far and the
+ * cursor where it was, so nothing arriving from the network can garble what the user is typing.
+ * Output goes to the normal screen (no alternate screen), so the terminal's scrollback keeps it.
+ * Without a TTY the console runs in line mode: commands from the input stream one per line,
+ * output lines as plain text, no escape codes.
+ */
+
+export interface InteractiveOptions {
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+  /** Prompt before the input line on a TTY; default `> `. */
+  prompt?: string;
+  /** Persistent history; default the console's `historyFile`. */
+  historyFile?: string;
+  /** Entries kept in the history file; default 1000. */
+  historySize?: number;
+  /** Colours on a TTY; default on unless NO_COLOR is set. */
+  colors?: boolean;
+  /** Force TTY (true) or line mode (false) instead of asking the output stream. */
+  terminal?: boolean;
+  /** Ends the session (like end of input). */
+  signal?: AbortSignal;
+}
+
+const SGR = {
+  reset: '\x1b[0m',
+  red: '\x1b[31m',
+  green: '\x1b[32m',
+  yellow: '\x1b[33m',
+  magenta: '\x1b[35m',
+  cyan: '\x1b[36m',
+  dim: '\x1b[2m',
+};
+
+/** Status-line prefixes of the chat protocol and their colours. */
+const STATUS_COLORS: [string, string][] = [
+  ['<joined>', SGR.green],
+  ['<left>', SGR.magenta],
+  ['<info>', SGR.cyan],
+  ['<warn>', SGR.yellow],
+  ['<error>', SGR.red],
+];
+
+const KIND_COLORS: Record<LineKind, string> = {
+  text: '',
+  message: '',
+  info: SGR.cyan,
+  warn: SGR.yellow,
+  error: SGR.red,
+};
+
+/**
+ * Control characters from the network (or a program run by /shell) would move the cursor or
+ * change colours; they are shown as `?` instead. Tabs become spaces.
+ */
+export function sanitize(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
+  return text.replace(/\t/g, '    ').replace(/[\x00-\x1f\x7f\x9b]/g, '?');
+}
+
+/** The line as shown on a colour terminal. */
+export function colorize(line: OutputLine): string {
+  const text = sanitize(line.text);
+  const status = STATUS_COLORS.find(([prefix]) => text.startsWith(prefix));
+  if (status) return `${status[1]}${status[0]}${SGR.reset}${text.slice(status[0].length)}`;
+  const color = KIND_COLORS[line.kind];
+  return color ? `${color}${text}${SGR.reset}` : text;
+}
+
+/**
+ * Runs the console on a terminal or over pipes until the input ends, the console closes or
+ * `signal` aborts. Lines are executed one after another, in the order they were entered.
+ */
+export async function runInteractive(console: Console, opts: InteractiveOptions = {}): Promise<void> {
+  const input = opts.input ?? process.stdin;
+  const output = opts.output ?? process.stdout;
+  const tty = opts.terminal ?? Boolean((output as { isTTY?: boolean }).isTTY && (input as { isTTY?: boolean }).isTTY);
+  const session = tty ? new TtySession(console, input, output, opts) : new LineSession(console, input, output);
+  return session.run(opts.signal);
+}
+
+/** What both modes share: the queue of entered lines and the run/stop life cycle. */
+abstract class Session {
+  protected readonly queue: string[] = [];
+  protected current: { line: string; abort: AbortController } | undefined;
+  protected ended = false;
+  #pumping = false;
+  #finish: (() => void) | undefined;
+  #outputBroken = false;
+
+  constructor(
+    protected readonly console: Console,
+    protected readonly output: NodeJS.WritableStream,
+  ) {
+    // A closed pipe (the reader went away) must not crash the peer; output just stops.
+    output.on('error', this.#onOutputError);
+  }
+
+  #onOutputError = (): void => {
+    this.#outputBroken = true;
+  };
+
+  protected write(s: string): void {
+    if (!this.#outputBroken) this.output.write(s);
+  }
+
+  protected abstract render(line: OutputLine): void;
+  protected abstract start(): void;
+  protected abstract stop(): Promise<void> | void;
+
+  #onLine = (line: OutputLine): void => this.render(line);
+  #onClose = (): void => this.end();
+
+  run(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      this.#finish = resolve;
+      this.console.on('line', this.#onLine);
+      this.console.on('close', this.#onClose);
+      signal?.addEventListener('abort', () => this.end(), { once: true });
+      if (this.console.closed || signal?.aborted) {
+        this.end();
+        return;
+      }
+      this.start();
+    });
+  }
+
+  protected enter(line: string): void {
+    this.queue.push(line);
+    void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    while (this.queue.length > 0 && !this.console.closed) {
+      const line = this.queue.shift()!;
+      const abort = new AbortController();
+      this.current = { line, abort };
+      await this.console.execute(line, { signal: abort.signal });
+      this.current = undefined;
+    }
+    this.#pumping = false;
+    this.#maybeFinish();
+  }
+
+  /** Input ended (or the console closed): finish queued lines, then resolve. */
+  protected end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.console.closed) this.queue.length = 0;
+    this.#maybeFinish();
+  }
+
+  #maybeFinish(): void {
+    if (!this.ended || this.#pumping || !this.#finish) return;
+    const finish = this.#finish;
+    this.#finish = undefined;
+    this.console.off('line', this.#onLine);
+    this.console.off('close', this.#onClose);
+    void Promise.resolve(this.stop()).then(() => {
+      this.output.off('error', this.#onOutputError);
+      finish();
+    });
+  }
+}
+
+/** No TTY: one command per input line, plain output lines. */
+class LineSession extends Session {
+  #rl: readline.Interface | undefined;
+
+  constructor(
+    console: Console,
+    private readonly input: NodeJS.ReadableStream,
+    output: NodeJS.WritableStream,
+  ) {
+    super(console, output);
+  }
+
+  protected render(line: OutputLine): void {
+    this.write(`${sanitize(line.text)}\n`);
+  }
+
+  protected start(): void {
+    const rl = readline.createInterface({ input: this.input, terminal: false, crlfDelay: Number.POSITIVE_INFINITY });
+    this.#rl = rl;
+    rl.on('line', (l) => this.enter(l));
+    rl.on('close', () => this.end());
+  }
+
+  protected stop(): void {
+    this.#rl?.close();
+  }
+}
+
+/** A TTY: fixed input line at the bottom, history, completion, colours. */
+class TtySession extends Session {
+  #rl: readline.Interface | undefined;
+  #history: HistoryFile | undefined;
+  #pending: string[] = [];
+  #flushScheduled = false;
+  #lastInterrupt = 0;
+  readonly #colors: boolean;
+
+  constructor(
+    console: Console,
+    private readonly input: NodeJS.ReadableStream,
+    output: NodeJS.WritableStream,
+    private readonly opts: InteractiveOptions,
+  ) {
+    super(console, output);
+    this.#colors = opts.colors ?? !process.env.NO_COLOR;
+  }
+
+  protected render(line: OutputLine): void {
+    this.#pending.push(this.#colors ? colorize(line) : sanitize(line.text));
+    // Lines arriving in one burst are drawn with one redraw of the input line, not one each.
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const lines = this.#pending;
+    this.#pending = [];
+    if (lines.length === 0) return;
+    const rl = this.#rl;
+    if (!rl) {
+      this.write(`${lines.join('\n')}\n`);
+      return;
+    }
+    // Erase the input line (it may wrap over several rows), write the output where it was, and
+    // draw the prompt and the typed text again below it.
+    const out = this.output as NodeJS.WritableStream & { isTTY?: boolean };
+    readline.moveCursor(out, 0, -rl.getCursorPos().rows);
+    readline.cursorTo(out, 0);
+    readline.clearScreenDown(out);
+    this.write(`${lines.join('\n')}\n`);
+    // readline remembers on which row of the input it left the cursor and would move up that
+    // many rows when redrawing; we already moved to the first row, so there is nothing to climb.
+    (rl as unknown as { prevRows: number }).prevRows = 0;
+    if (!this.ended) rl.prompt(true);
+  }
+
+  protected start(): void {
+    const historyPath = this.opts.historyFile ?? this.console.historyFile;
+    const limit = this.opts.historySize ?? 1000;
+    let past: string[] = [];
+    if (historyPath) {
+      this.#history = new HistoryFile(historyPath, limit, (err) => this.console.write('warn', err.message, 'ui'));
+      past = this.#history.load();
+    }
+    const rl = readline.createInterface({
+      input: this.input,
+      output: this.output,
+      terminal: true,
+      prompt: this.opts.prompt ?? '> ',
+      history: past.reverse(),
+      historySize: limit,
+      removeHistoryDuplicates: true,
+      completer: (line: string): [string[], string] => {
+        const { candidates, replace } = this.console.complete(line);
+        return [candidates, replace];
+      },
+    });
+    this.#rl = rl;
+    rl.on('line', (l) => {
+      this.#history?.add(l);
+      this.enter(l);
+      // Typing ahead is allowed: the next command can be typed while this one runs.
+      rl.prompt();
+    });
+    rl.on('SIGINT', () => this.#interrupt());
+    rl.on('close', () => this.end());
+    rl.prompt();
+  }
+
+  /**
+   * Ctrl-C aborts the running command; otherwise it clears the typed text; on an empty line,
+   * pressing it twice within two seconds ends the session.
+   */
+  #interrupt(): void {
+    const rl = this.#rl!;
+    if (this.current) {
+      this.console.write('warn', `^C: aborting ${this.current.line.trim()}`, 'ui');
+      this.current.abort.abort();
+      this.queue.length = 0;
+      return;
+    }
+    if (rl.line.length > 0) {
+      rl.write(null, { ctrl: true, name: 'e' });
+      rl.write(null, { ctrl: true, name: 'u' });
+      return;
+    }
+    const now = Date.now();
+    if (now - this.#lastInterrupt < 2000) {
+      rl.close();
+      return;
+    }
+    this.#lastInterrupt = now;
+    this.console.write('info', 'press Ctrl-C again (or Ctrl-D) to leave', 'ui');
+  }
+
+  protected async stop(): Promise<void> {
+    this.#flush();
+    const rl = this.#rl;
+    this.#rl = undefined;
+    rl?.close();
+    this.write('\n');
+    await this.#history?.flush();
+  }
+}

@@ -1,0 +1,31 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Console, type ConsoleOptions } from '../src/index.js';
+
+/** The repository root (this file runs from packages/console/dist/test). */
+export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+export const vectorPath = join(repoRoot, '../shared/vectors/go-memberlist-config.json');
+export const demoPath = fileURLToPath(new URL('../src/demo.js', import.meta.url));
+
+/** A fresh temporary directory removed by the returned cleanup. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'isopeer-console-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A console with the built-in commands, closed after the test. */
+export function makeConsole(
+  t: { after(fn: () => unknown): void },
+  opts: ConsoleOptions = {},
+): Console {
+  const c = new Console(opts);
+  t.after(() => c.close());
+  return c;
+}
+
+/** Texts of a result's lines, optionally of one kind. */
+export function texts(lines: { kind: string; text: string }[], kind?: string): string[] {
+  return lines.filter((l) => kind === undefined || l.kind === kind).map((l) => l.text);
+}
