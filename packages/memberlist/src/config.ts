@@ -107,6 +107,12 @@ export interface Config {
    * instead of waiting for its turn in the round-robin, so an independent confirmation (which
    * shortens the Lifeguard timeout) or a refutation arrives sooner. */
   prioritizeSuspectProbes: boolean;
+  /** isopeer extension (wire-neutral): every this long, try a push/pull with one node that
+   * failed recently, so a healed partition merges again (Go memberlist leaves this to Serf).
+   * 0 disables it. */
+  reconnectIntervalMs: number;
+  /** How long a failed node is retried by the reconnect loop. */
+  reconnectTimeoutMs: number;
 }
 
 /** Go's DefaultLANConfig: tuned for a local-area network with low latency. */
@@ -146,6 +152,8 @@ export function defaultLANConfig(): Config {
     handoffQueueDepth: 1024,
     catchUpPushPullMs: 250,
     prioritizeSuspectProbes: true,
+    reconnectIntervalMs: 10_000,
+    reconnectTimeoutMs: 6 * 3600_000,
   };
 }
 
@@ -162,6 +170,7 @@ export function defaultWANConfig(): Config {
     gossipIntervalMs: 500,
     gossipToTheDeadTimeMs: 60_000,
     catchUpPushPullMs: 1_000,
+    reconnectIntervalMs: 30_000,
   };
 }
 
@@ -178,6 +187,7 @@ export function defaultLocalConfig(): Config {
     gossipIntervalMs: 100,
     gossipToTheDeadTimeMs: 15_000,
     catchUpPushPullMs: 150,
+    reconnectIntervalMs: 5_000,
   };
 }
 
@@ -204,6 +214,8 @@ const nonNegative: (keyof Config)[] = [
   'deadNodeReclaimTimeMs',
   'handoffQueueDepth',
   'catchUpPushPullMs',
+  'reconnectIntervalMs',
+  'reconnectTimeoutMs',
 ];
 
 /** Checks a configuration, throwing `ConfigError` naming the first bad field. */

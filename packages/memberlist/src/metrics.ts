@@ -32,7 +32,13 @@ export interface MetricsSnapshot {
   deaths: number;
   packets: { in: number; out: number; bytesIn: number; bytesOut: number; sendErrors: number };
   streams: { in: number; out: number; bytesIn: number; bytesOut: number; errors: number };
-  pushPulls: { initiated: number; served: number; failed: number; catchUp: number };
+  pushPulls: {
+    initiated: number;
+    served: number;
+    failed: number;
+    catchUp: number;
+    reconnect: number;
+  };
   gossip: { rounds: number; messagesQueued: number; queueDepth: number };
   userMessages: { in: number; out: number };
   dropped: Partial<Record<DropReason, number>>;
@@ -64,6 +70,7 @@ export class Metrics {
   pushPullsServed = 0;
   pushPullsFailed = 0;
   catchUpPushPulls = 0;
+  reconnects = 0;
   gossipRounds = 0;
   messagesQueued = 0;
   userIn = 0;
@@ -115,6 +122,7 @@ export class Metrics {
         served: this.pushPullsServed,
         failed: this.pushPullsFailed,
         catchUp: this.catchUpPushPulls,
+        reconnect: this.reconnects,
       },
       gossip: { rounds: this.gossipRounds, messagesQueued: this.messagesQueued, queueDepth },
       userMessages: { in: this.userIn, out: this.userOut },

@@ -95,7 +95,10 @@ export class State {
   private readonly priorityProbes: string[] = [];
   private readonly cidrs: Cidr[] | null;
   private probing = false;
+  private tickPending = false;
   private catchUpStep = -1;
+  /** Nodes that failed (not left), with where to find them, for reconnect attempts. */
+  private readonly failed = new Map<string, { addr: string; port: number; since: number }>();
   net!: NetLayer;
 
   constructor(private readonly ctx: Context) {
@@ -181,6 +184,35 @@ export class State {
       };
       this.after(this.ctx.random() * c.pushPullIntervalMs, tick);
     }
+    if (c.reconnectIntervalMs > 0) {
+      const tick = () => {
+        void this.reconnect();
+        this.after(c.reconnectIntervalMs, tick);
+      };
+      this.after(this.ctx.random() * c.reconnectIntervalMs, tick);
+    }
+  }
+
+  /**
+   * Tries a push/pull with one random node that failed within `reconnectTimeoutMs`. After a
+   * partition each side has declared the other dead, and Go memberlist alone never talks to
+   * dead nodes again; this exchange makes both sides refute and merge (wire-neutral: an
+   * ordinary push/pull).
+   */
+  private async reconnect(): Promise<void> {
+    const cutoff = this.ctx.clock.now() - this.ctx.config.reconnectTimeoutMs;
+    for (const [name, f] of this.failed) {
+      if (f.since < cutoff) this.failed.delete(name);
+    }
+    if (this.failed.size === 0) return;
+    const entries = [...this.failed.values()];
+    const pick = entries[Math.floor(this.ctx.random() * entries.length)];
+    this.ctx.metrics.reconnects++;
+    try {
+      await this.net.pushPull(joinHostPort(pick.addr, pick.port), false);
+    } catch {
+      // Still unreachable; try again later.
+    }
   }
 
   /** Stops every timer, suspicion and waiter; pending probes finish as failed-quietly. */
@@ -228,11 +260,18 @@ export class State {
   // ---- probing (§9) ------------------------------------------------------------------------
 
   private scheduleProbe(delay: number): void {
-    this.after(delay, () => void this.probeTick());
+    this.after(delay, () => void this.probeTick(true));
   }
 
-  private async probeTick(): Promise<void> {
-    if (this.probing) return;
+  /**
+   * One probe. `scheduled` ticks keep the regular cadence; an unscheduled tick (a suspicion
+   * raised by another node) probes at once if no probe is running, without moving the cadence.
+   */
+  private async probeTick(scheduled: boolean): Promise<void> {
+    if (this.probing) {
+      if (scheduled) this.tickPending = true;
+      return;
+    }
     this.probing = true;
     const started = this.ctx.clock.now();
     try {
@@ -242,9 +281,15 @@ export class State {
       this.probing = false;
     }
     if (this.ctx.shutdown) return;
-    // Like Go's ticker: keep the cadence, and run at once if the probe overran the interval.
-    const next = started + this.ctx.config.probeIntervalMs - this.ctx.clock.now();
-    this.scheduleProbe(Math.max(0, next));
+    if (scheduled) {
+      // Like Go's ticker: keep the cadence, and run at once if the probe overran the interval.
+      const next = started + this.ctx.config.probeIntervalMs - this.ctx.clock.now();
+      this.scheduleProbe(Math.max(0, next));
+    } else if (this.tickPending) {
+      // A regular tick fell due during this extra probe: run it now (Go coalesces ticks too).
+      this.tickPending = false;
+      void this.probeTick(true);
+    }
   }
 
   private nextProbeTarget(): NodeRecord | null {
@@ -665,6 +710,7 @@ export class State {
       if (r.state === NodeStateType.Dead && !created) this.ctx.metrics.flaps++;
       r.state = NodeStateType.Alive;
       r.stateChange = now;
+      this.failed.delete(r.name);
     }
     if (oldState === NodeStateType.Dead || oldState === NodeStateType.Left) this.emit('join', r);
     else if (!bytesEqual(oldMeta, r.meta)) this.emit('update', r);
@@ -706,7 +752,10 @@ export class State {
       cur.suspicion = null;
       this.deadNode({ incarnation: cur.incarnation, node: cur.name, from: this.localName });
     });
-    if (s.from !== this.localName && c.prioritizeSuspectProbes) this.priorityProbes.push(s.node);
+    if (s.from !== this.localName && c.prioritizeSuspectProbes) {
+      this.priorityProbes.push(s.node);
+      if (!this.probing) this.after(0, () => void this.probeTick(false));
+    }
   }
 
   /** Applies a dead message (§8.4); `From == Node` means the node left. */
@@ -729,7 +778,12 @@ export class State {
     r.incarnation = d.incarnation;
     r.state = d.from === d.node ? NodeStateType.Left : NodeStateType.Dead;
     r.stateChange = this.ctx.clock.now();
-    if (r.state === NodeStateType.Dead) this.ctx.metrics.deaths++;
+    if (r.state === NodeStateType.Dead) {
+      this.ctx.metrics.deaths++;
+      if (r.name !== this.localName) {
+        this.failed.set(r.name, { addr: r.addr, port: r.port, since: r.stateChange });
+      }
+    }
     this.emit('leave', r);
   }
 
