@@ -1,0 +1,120 @@
+import { countSatisfied } from '../filter.js';
+import type { Status } from '../protocol.js';
+import type { Timeline } from '../run.js';
+
+/** One test case: a script line (command) or an expected event, as JUnit, JSON and HTML show it. */
+export interface ReportCase {
+  peer: string;
+  kind: 'command' | 'event';
+  /** The command line, or `<source> <count> <filter>` for an event. */
+  test: string;
+  status: Status;
+  result: string;
+  comment?: string;
+  /** Script line number (commands). */
+  line?: number;
+  /** Start relative to the run's start, and duration, in ms (commands). */
+  startMs?: number;
+  durationMs?: number;
+}
+
+export interface ScriptReport {
+  name: string;
+  /** Script file, when the runner read one. */
+  file?: string;
+  runId: string;
+  ok: boolean;
+  startedAt: number;
+  durationMs: number;
+  lineDeadlineMs: number;
+  cases: ReportCase[];
+  failures: number;
+  timeline: Timeline;
+}
+
+export interface TestReport {
+  ok: boolean;
+  startedAt: number;
+  durationMs: number;
+  cases: number;
+  failures: number;
+  scripts: ScriptReport[];
+}
+
+/**
+ * The cases of one run: every line in script order (a line that never ended counts as FAILED),
+ * then every event filter. The JUnit, JSON and HTML reports all render this one list.
+ */
+export function buildScriptReport(tl: Timeline, file?: string, endedAt = Date.now()): ScriptReport {
+  const cases: ReportCase[] = [];
+  const end = tl.endedAt ?? endedAt;
+  for (const l of tl.lines) {
+    const ran = l.startedAt !== undefined;
+    const took = ran ? (l.endedAt ?? end) - l.startedAt! : 0;
+    cases.push({
+      peer: l.peer,
+      kind: 'command',
+      test: l.command,
+      status: l.status ?? 'FAILED',
+      result: !ran
+        ? 'not reached'
+        : l.status === undefined
+          ? 'did not finish'
+          : l.status === 'OK'
+            ? 'completed'
+            : 'failed',
+      ...(l.comment ? { comment: l.comment } : {}),
+      line: l.lineNo,
+      ...(ran ? { startMs: l.startedAt! - tl.startedAt, durationMs: took } : {}),
+    });
+  }
+  for (const f of tl.filters) {
+    const ok = countSatisfied(f.count, f.received);
+    cases.push({
+      peer: f.peer,
+      kind: 'event',
+      test: `${f.source} ${f.count.text} ${f.filter}`,
+      status: ok ? 'OK' : 'FAILED',
+      result: `received ${f.received}, expected ${f.count.text}`,
+      ...(f.lastEvent ? { comment: `last: ${f.lastEvent}` } : {}),
+    });
+  }
+  const failures = cases.filter((c) => c.status !== 'OK').length;
+  return {
+    name: tl.name,
+    ...(file ? { file } : {}),
+    runId: tl.id,
+    ok: failures === 0,
+    startedAt: tl.startedAt,
+    durationMs: end - tl.startedAt,
+    lineDeadlineMs: tl.lineDeadlineMs,
+    cases,
+    failures,
+    timeline: tl,
+  };
+}
+
+export function buildTestReport(
+  scripts: ScriptReport[],
+  startedAt: number,
+  endedAt = Date.now(),
+): TestReport {
+  const failures = scripts.reduce((n, s) => n + s.failures, 0);
+  return {
+    ok: failures === 0 && scripts.length > 0,
+    startedAt,
+    durationMs: endedAt - startedAt,
+    cases: scripts.reduce((n, s) => n + s.cases.length, 0),
+    failures,
+    scripts,
+  };
+}
+
+/** The JSON report: the same cases as the JUnit file, plus timings; timelines are left out. */
+export function toJsonReport(report: TestReport): string {
+  const doc = {
+    ...report,
+    scripts: report.scripts.map(({ timeline: _t, ...rest }) => rest),
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
