@@ -82,56 +82,60 @@ export class NodeRunner {
     const verb = sp < 0 ? line : line.slice(0, sp);
     const rest = sp < 0 ? '' : line.slice(sp + 1);
     try {
-      this.run(peer, verb, rest);
+      const problem = this.run(peer, verb, rest);
+      if (problem) this.fail(problem);
     } catch (err) {
       this.fail(`${verb}: ${(err as Error).message}`);
     }
   }
 
-  private run(peer: NodePeer, verb: string, rest: string): void {
+  /** Starts one command; returns what was wrong with it, if anything. */
+  private run(peer: NodePeer, verb: string, rest: string): string | undefined {
     switch (verb) {
       case 'members':
-        return peer.members();
+        peer.members();
+        return;
       case 'broadcast':
-        return peer.broadcast(rest);
+        peer.broadcast(rest);
+        return;
       case 'send':
       case 'sendbest': {
         const sp = rest.indexOf(' ');
         const to = sp < 0 ? rest : rest.slice(0, sp);
-        if (to === '') return this.fail(`${verb} needs a node name: ${verb} <node> <text>`);
+        if (to === '') return `${verb} needs a node name: ${verb} <node> <text>`;
         void peer.send(verb === 'send', to, sp < 0 ? '' : rest.slice(sp + 1));
         return;
       }
       case 'meta': {
         const size = Buffer.byteLength(rest);
-        if (size > META_MAX_SIZE)
-          return this.fail(`meta is ${size} bytes, the limit is ${META_MAX_SIZE}`);
+        if (size > META_MAX_SIZE) return `meta is ${size} bytes, the limit is ${META_MAX_SIZE}`;
         peer.setMeta(rest).catch((err: Error) => this.fail(`meta: ${err.message}`));
         return;
       }
       case 'health':
-        return peer.health();
+        peer.health();
+        return;
       case 'stats':
-        return peer.stats();
+        peer.stats();
+        return;
       case 'join': {
         const addrs = splitAddresses(rest);
-        if (addrs.length === 0) return this.fail('join needs addresses: join H:P[,H:P...]');
+        if (addrs.length === 0) return 'join needs addresses: join H:P[,H:P...]';
         void peer.join(addrs);
         return;
       }
       case 'leave': {
-        const ms = /^\d+$/.test(rest.trim()) ? Number(rest.trim()) : Number.NaN;
-        if (!Number.isSafeInteger(ms)) {
-          return this.fail(`leave needs a timeout in ms: leave <ms>, got ${JSON.stringify(rest)}`);
+        if (!/^\d+$/.test(rest.trim())) {
+          return `leave needs a timeout in ms: leave <ms>, got ${JSON.stringify(rest)}`;
         }
-        void peer.leave(ms);
+        void peer.leave(Number(rest.trim()));
         return;
       }
       case 'shutdown':
         void this.shutdown('command');
         return;
       default:
-        this.fail(`unknown command ${JSON.stringify(verb)} (${COMMANDS})`);
+        return `unknown command ${JSON.stringify(verb)} (${COMMANDS})`;
     }
   }
 
