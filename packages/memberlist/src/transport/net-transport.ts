@@ -233,5 +233,9 @@ export class NetTransport implements Transport {
         }
       }),
     ]);
+    // libuv releases closed handles in its close phase, after this turn's check phase: wait
+    // one full loop turn so that, once close() resolves, no handle of ours is still listed.
+    await new Promise<void>((r) => setImmediate(r));
+    await new Promise<void>((r) => setImmediate(r));
   }
 }
