@@ -1,0 +1,153 @@
+// Three chat peers in one process over real loopback sockets (memberlist UDP+TCP, chat TCP),
+// without a bootstrap service: they join by address. The CLI end-to-end tests (tests/src/chat-*)
+// cover the bootstrap service and real processes.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Console, type OutputLine } from '@isopeer/console';
+import { ChatPeer, registerChatPeer } from '../src/index.js';
+
+async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface Node {
+  peer: ChatPeer;
+  console: Console;
+  lines: OutputLine[];
+}
+
+function makeNode(name: string): Node {
+  const console = new Console();
+  const lines: OutputLine[] = [];
+  console.on('line', (l: OutputLine) => lines.push(l));
+  const peer = new ChatPeer({ name, console, rejoinDelayMs: { min: 60_000, max: 60_000 } });
+  registerChatPeer(peer);
+  return { peer, console, lines };
+}
+
+async function run(n: Node, line: string): Promise<void> {
+  const r = await n.console.execute(line);
+  assert.ok(r.ok, `${n.peer.name} ${line}: ${r.error}`);
+}
+
+const texts = (n: Node, prefix: string) =>
+  n.lines.filter((l) => l.text.startsWith(prefix)).map((l) => l.text);
+
+describe('chat peers in one process', () => {
+  const nodes = ['alice', 'bob', 'carol'].map(makeNode);
+  const [alice, bob, carol] = nodes as [Node, Node, Node];
+
+  before(async () => {
+    for (const n of nodes) {
+      await run(n, '/memberlistconfigure');
+      await run(n, '/memberlistcreate');
+      await run(n, '/memberliststart');
+    }
+    const first = alice.peer.requireMemberlist().advertiseAddress;
+    await run(alice, '/chatstart');
+    for (const n of [bob, carol]) {
+      await run(n, `/memberlistjoin ${first}`);
+      await run(n, '/chatstart');
+    }
+    await until('three chat members everywhere', () =>
+      nodes.every((n) => n.peer.members.size === 3),
+    );
+  });
+  after(async () => {
+    for (const n of nodes) {
+      await n.peer.close();
+      await n.console.close();
+    }
+  });
+
+  it('delivers every message to each other peer exactly once', async () => {
+    for (const n of nodes) await run(n, `hello from ${n.peer.name}`);
+    for (const n of nodes) {
+      for (const other of nodes.filter((o) => o !== n)) {
+        const prefix = `<${other.peer.name}> hello from ${other.peer.name}`;
+        await until(`${n.peer.name} gets ${prefix}`, () => texts(n, prefix).length >= 1);
+        assert.equal(texts(n, prefix).length, 1, `${n.peer.name} got ${prefix} once`);
+        const line = n.lines.find((l) => l.text === prefix)!;
+        assert.equal(line.kind, 'message');
+        assert.equal(line.source, 'chat');
+      }
+    }
+    assert.ok(texts(carol, '<joined> bob has joined').length <= 1);
+    assert.equal(texts(alice, '<joined> carol has joined').length, 1);
+  });
+
+  it('agrees on /chatmembers and /memberlist', async () => {
+    for (const n of nodes) {
+      const members = new Set(n.peer.members.keys());
+      const ml = new Set(
+        n.peer
+          .requireMemberlist()
+          .members()
+          .map((m) => m.name),
+      );
+      assert.deepEqual(members, ml);
+      const r = await n.console.execute('/chatmembers');
+      assert.equal(r.lines[0]!.text, '3 chat member(s)');
+    }
+  });
+
+  it('replicates broadcastadd / broadcastdel items', async () => {
+    await run(alice, '/broadcastadd color deep blue');
+    await until('items everywhere', () =>
+      nodes.every((n) => n.peer.items.get('color') === 'deep blue'),
+    );
+    await run(bob, '/broadcastdel color');
+    await until('deleted everywhere', () => nodes.every((n) => !n.peer.items.has('color')));
+  });
+
+  it('gives clear errors for commands used out of order or with bad arguments', async () => {
+    const fresh = makeNode('dave');
+    try {
+      const r1 = await fresh.console.execute('/memberlistcreate');
+      assert.equal(r1.ok, false);
+      assert.match(r1.error!, /memberlistconfigure/);
+      const r2 = await fresh.console.execute('/msg hi');
+      assert.match(r2.error!, /not started/);
+      const r3 = await fresh.console.execute('/memberlistconfigure BindPort nope');
+      assert.match(r3.error!, /not a port/);
+      const r4 = await fresh.console.execute('/chatmemberping nobody');
+      assert.equal(r4.ok, false);
+      const r5 = await fresh.console.execute('/bootstrap');
+      assert.match(r5.error!, /no bootstrap service/);
+    } finally {
+      await fresh.peer.close();
+      await fresh.console.close();
+    }
+  });
+
+  it('tells a failure from a leave', async () => {
+    // carol fails (memberlist stops without a word); bob quits properly.
+    await carol.peer.shutdownMemberlist(false);
+    await carol.peer.listener.close();
+    for (const n of [alice, bob]) {
+      await until(
+        `${n.peer.name} sees carol fail`,
+        () => texts(n, '<left> carol has failed').length === 1,
+        20_000,
+      );
+    }
+    let exited = false;
+    bob.peer.on('exit', () => {
+      exited = true;
+    });
+    await run(bob, '/quit');
+    assert.ok(exited);
+    await until(
+      'alice sees bob leave',
+      () => texts(alice, '<left> bob has left').length === 1,
+      20_000,
+    );
+    assert.equal(texts(alice, '<left> bob is leaving').length, 1);
+    assert.equal(texts(alice, '<left> bob has failed').length, 0);
+    assert.deepEqual([...alice.peer.members.keys()], [alice.peer.nodeName]);
+  });
+});
