@@ -360,7 +360,8 @@ export class MsgpackReader {
 
   /**
    * A Go `[]byte` field: str- or bin-family (a zero-length value becomes nil, as in Go), nil,
-   * or an array of integers 0..255. Returns a copy, so callers may keep it after the input
+   * or an array of integers 0..255 (an empty one also reads as nil, so decoding never tells
+   * apart two forms Go would send identically). Returns a copy, so callers may keep it after the input
    * buffer is reused.
    */
   bytes(field: string): Uint8Array | null {
@@ -399,10 +400,12 @@ export class MsgpackReader {
     return out;
   }
 
-  private byteArray(n: number, field: string): Uint8Array {
+  private byteArray(n: number, field: string): Uint8Array | null {
     // Every element takes at least one byte, so a count beyond the input is a truncation,
     // caught before the allocation.
     this.need(n, field);
+    // Like a zero-length string, an empty array means "no bytes" (nil).
+    if (n === 0) return null;
     const out = new Uint8Array(n);
     for (let i = 0; i < n; i++) out[i] = this.uint(U8_MAX, field);
     return out;
