@@ -159,7 +159,10 @@ export class TestClient extends EventEmitter<TestClientEvents> {
     this.emit('dispatch', d);
     const line = d.command.startsWith('/') ? d.command : `/${d.command}`;
     // The server fails the line at its deadline anyway; stop the command then too.
-    const signal = AbortSignal.any([this.closer.signal, AbortSignal.timeout(d.deadlineMs)]);
+    const signal = AbortSignal.any([
+      this.closer.signal,
+      AbortSignal.timeout(d.remainingMs ?? d.deadlineMs),
+    ]);
     const r = await this.console.execute(line, { signal });
     const status: Status = r.ok ? 'OK' : 'FAILED';
     try {

@@ -64,7 +64,9 @@ export interface Dispatch {
   command: string;
   /** 1-based line number in the script; 0 for control lines. */
   line: number;
+  /** The line deadline, and how much of it is left now (the peer stops the command then). */
   deadlineMs: number;
+  remainingMs: number;
 }
 
 /** Body of `/complete`: the result of a dispatched line or control line. */

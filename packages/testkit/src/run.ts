@@ -339,6 +339,9 @@ export class TestRun extends EventEmitter<RunEvents> {
     command: string,
     line: number,
   ): Dispatch {
+    const started = type === 'line' ? (this.current?.startedAt ?? Date.now()) : Date.now();
+    const remainingMs = Math.max(1, started + this.lineDeadlineMs - Date.now());
+    const deadlineMs = this.lineDeadlineMs;
     return {
       type,
       id: this.id,
@@ -347,7 +350,8 @@ export class TestRun extends EventEmitter<RunEvents> {
       peer,
       command,
       line,
-      deadlineMs: this.lineDeadlineMs,
+      deadlineMs,
+      remainingMs,
     };
   }
 

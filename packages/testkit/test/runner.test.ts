@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { ScriptSyntaxError } from '../src/errors.js';
+import type { LineRecord } from '../src/run.js';
+import { formatSummaryTable, TestRunner } from '../src/runner.js';
+
+const FAKE_PEER = fileURLToPath(new URL('./fake-peer-main.js', import.meta.url));
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'testkit-runner-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function runFile(
+  name: string,
+  text: string,
+  extra: Partial<ConstructorParameters<typeof TestRunner>[0]> = {},
+) {
+  const file = join(dir, `${name}.cmd`);
+  await writeFile(file, text);
+  const runner = new TestRunner({
+    scripts: [file],
+    outDir: join(dir, 'out'),
+    settleMs: 2000,
+    stopGraceMs: 2000,
+    peerCommand: ({ peer, scriptName, testServerUrl }) => ({
+      command: process.execPath,
+      args: [FAKE_PEER, peer, scriptName, testServerUrl],
+    }),
+    ...extra,
+  });
+  const ended: LineRecord[] = [];
+  runner.on('line-end', (_s, l) => ended.push({ ...l }));
+  const t0 = Date.now();
+  const report = await runner.run();
+  return { report, ended, ms: Date.now() - t0, runner };
+}
+
+test('runs peers as processes, reports every line, passes', async () => {
+  const { report, ended } = await runFile(
+    'pass',
+    'alice init\nbob init\nalice testfilter messagesView 1 /^hello/\nalice say hello world\nbob say hi\n',
+  );
+  assert.equal(report.ok, true, formatSummaryTable(report));
+  assert.equal(ended.length, 5);
+  assert.deepEqual(
+    report.scripts[0].cases.map((c) => c.status),
+    ['OK', 'OK', 'OK', 'OK', 'OK', 'OK'],
+  );
+});
+
+test('@kill of a peer whose line is pending: FAILED within the line deadline, run completes', async () => {
+  const { report, ms } = await runFile(
+    'killed',
+    '@deadline 1s\nalice init\nbob init\n@kill bob\nbob say never\nalice say still alive\n',
+  );
+  const cases = report.scripts[0].cases;
+  assert.deepEqual(
+    cases.map((c) => `${c.peer} ${c.test} ${c.status}`),
+    [
+      'alice init OK',
+      'bob init OK',
+      '@runner @kill bob OK',
+      'bob say never FAILED',
+      'alice say still alive OK',
+    ],
+  );
+  assert.match(cases[3].comment ?? '', /line deadline of 1\.00 s/);
+  assert.ok(ms < 1000 + 5000, `finished in ${ms} ms`);
+  assert.ok(report.scripts[0].timeline.logs.some((l) => l.peer === 'bob' && l.kind === 'killed'));
+  assert.match(formatSummaryTable(report), /FAILED L5 +bob +command say never/);
+});
+
+test('a hanging line fails at its deadline and the run moves on', async () => {
+  const { report } = await runFile('hang', '@deadline 500ms\nalice hang\nalice say after\n');
+  assert.deepEqual(
+    report.scripts[0].cases.map((c) => c.status),
+    ['FAILED', 'OK'],
+  );
+  assert.equal(report.ok, false);
+});
+
+test('@stop/@cont, @start of a late peer, restart after @kill, @partition/@heal', async () => {
+  const { report } = await runFile(
+    'faults',
+    [
+      '@deadline 3s',
+      'alice init',
+      '@stop alice',
+      '@cont alice',
+      'alice say awake',
+      '@start carol',
+      'carol init',
+      '@kill carol',
+      '@start carol',
+      'carol say back',
+      '@partition alice carol',
+      'alice testwait messagesView 1 "partitioned from: carol" 2s',
+      '@heal alice carol',
+      '@cont alice',
+      '@start alice',
+    ].join('\n'),
+  );
+  const cases = report.scripts[0].cases;
+  assert.deepEqual(
+    cases.map((c) => `${c.test} ${c.status}`),
+    [
+      'init OK',
+      '@stop alice OK',
+      '@cont alice OK',
+      'say awake OK',
+      '@start carol OK',
+      'init OK',
+      '@kill carol OK',
+      '@start carol OK',
+      'say back OK',
+      '@partition alice carol OK',
+      'testwait messagesView 1 "partitioned from: carol" 2s OK',
+      '@heal alice carol OK',
+      '@cont alice FAILED',
+      '@start alice FAILED',
+    ],
+  );
+  assert.equal(cases[12].comment, 'alice is not stopped');
+  const kinds = report.scripts[0].timeline.logs.map((l) => `${l.peer}:${l.kind}`);
+  for (const k of [
+    'alice:stopped',
+    'alice:continued',
+    'carol:started',
+    'carol:killed',
+    'alice:partitioned',
+    'carol:healed',
+  ]) {
+    assert.ok(kinds.includes(k), `${k} in ${kinds}`);
+  }
+});
+
+test('run files and peer logs are written per run', async () => {
+  const { report, runner } = await runFile('files', 'alice init\n');
+  const runDir = join(runner.outDir, report.scripts[0].runId);
+  const files = await readdir(runDir);
+  for (const f of [
+    'testRun.json',
+    'testEventFilters.json',
+    'testSummary.json',
+    'timeline.json',
+    'alice.log',
+  ]) {
+    assert.ok(files.includes(f), `${f} in ${files}`);
+  }
+  assert.match(await readFile(join(runDir, 'alice.log'), 'utf8'), /<joined> alice has joined/);
+});
+
+test('a broken script fails before any process starts', async () => {
+  await assert.rejects(runFile('broken', 'alice init\n@explode\n'), (err: unknown) => {
+    return err instanceof ScriptSyntaxError && /broken\.cmd:2: unknown directive/.test(err.message);
+  });
+});
+
+test('a peer command that cannot start fails its lines, not the runner', async () => {
+  const { report } = await runFile('nostart', '@deadline 300ms\nalice init\n', {
+    peerCommand: () => ({ command: join(dir, 'no-such-program'), args: [] }),
+  });
+  assert.deepEqual(
+    report.scripts[0].cases.map((c) => c.status),
+    ['FAILED'],
+  );
+  assert.ok(report.scripts[0].timeline.logs.some((l) => l.kind === 'exited'));
+});
