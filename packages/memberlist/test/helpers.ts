@@ -45,6 +45,7 @@ export async function simCluster(
   opts: {
     seed?: number;
     config?: Partial<Config>;
+    configFor?: (i: number) => Partial<Config>;
     hooks?: (i: number) => MemberlistHooks;
     join?: boolean;
   } = {},
@@ -56,13 +57,14 @@ export async function simCluster(
   for (let i = 0; i < n; i++) {
     const transport = net.createTransport();
     const m = await createMemberlist(
-      { ...defaultLocalConfig(), name: `n${i}`, ...opts.config },
+      { ...defaultLocalConfig(), name: `n${i}`, ...opts.config, ...opts.configFor?.(i) },
       { ...opts.hooks?.(i), transport, clock, random: seededRandom(seed * 7919 + i) },
     );
     nodes.push(m);
   }
   if (opts.join !== false) {
     const seedAddr = nodes[0].advertiseAddress;
+    // In-memory push/pulls complete without the clock moving, so these joins settle at once.
     await Promise.all(nodes.slice(1).map((m) => m.join([seedAddr])));
   }
   return {
