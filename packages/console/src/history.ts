@@ -44,11 +44,13 @@ export class HistoryFile {
     return this.#entries;
   }
 
-  add(line: string): void {
+  add(entry: string): void {
+    const line = entry.trimEnd();
     if (line.trim() === '' || line.length > MAX_ENTRY || /[\r\n]/.test(line)) return;
     if (this.#entries[this.#entries.length - 1] === line) return;
     this.#entries.push(line);
-    if (this.#entries.length > this.limit) this.#entries.splice(0, this.#entries.length - this.limit);
+    if (this.#entries.length > this.limit)
+      this.#entries.splice(0, this.#entries.length - this.limit);
     this.#dirty = true;
     this.#writing ??= this.#save();
   }

@@ -63,8 +63,7 @@ const KIND_COLORS: Record<LineKind, string> = {
  * change colours; they are shown as `?` instead. Tabs become spaces.
  */
 export function sanitize(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point.
-  return text.replace(/\t/g, '    ').replace(/[\x00-\x1f\x7f\x9b]/g, '?');
+  return text.replace(/\t/g, '    ').replace(/[\x00-\x1f\x7f-\x9f]/g, '?');
 }
 
 /** The line as shown on a colour terminal. */
@@ -80,12 +79,32 @@ export function colorize(line: OutputLine): string {
  * Runs the console on a terminal or over pipes until the input ends, the console closes or
  * `signal` aborts. Lines are executed one after another, in the order they were entered.
  */
-export async function runInteractive(console: Console, opts: InteractiveOptions = {}): Promise<void> {
+export async function runInteractive(
+  console: Console,
+  opts: InteractiveOptions = {},
+): Promise<void> {
   const input = opts.input ?? process.stdin;
   const output = opts.output ?? process.stdout;
-  const tty = opts.terminal ?? Boolean((output as { isTTY?: boolean }).isTTY && (input as { isTTY?: boolean }).isTTY);
-  const session = tty ? new TtySession(console, input, output, opts) : new LineSession(console, input, output);
+  const tty =
+    opts.terminal ??
+    Boolean((output as { isTTY?: boolean }).isTTY && (input as { isTTY?: boolean }).isTTY);
+  const session = tty
+    ? new TtySession(console, input, output, opts)
+    : new LineSession(console, input, output);
   return session.run(opts.signal);
+}
+
+const guardedOutputs = new WeakSet<NodeJS.WritableStream>();
+const brokenOutputs = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * A closed pipe (the reader went away) must not crash the peer: output to it just stops. The
+ * listener stays after the session, because the error for its last writes may arrive later.
+ */
+function guardOutput(output: NodeJS.WritableStream): void {
+  if (guardedOutputs.has(output)) return;
+  guardedOutputs.add(output);
+  output.on('error', () => brokenOutputs.add(output));
 }
 
 /** What both modes share: the queue of entered lines and the run/stop life cycle. */
@@ -95,22 +114,16 @@ abstract class Session {
   protected ended = false;
   #pumping = false;
   #finish: (() => void) | undefined;
-  #outputBroken = false;
 
   constructor(
     protected readonly console: Console,
     protected readonly output: NodeJS.WritableStream,
   ) {
-    // A closed pipe (the reader went away) must not crash the peer; output just stops.
-    output.on('error', this.#onOutputError);
+    guardOutput(output);
   }
 
-  #onOutputError = (): void => {
-    this.#outputBroken = true;
-  };
-
   protected write(s: string): void {
-    if (!this.#outputBroken) this.output.write(s);
+    if (!brokenOutputs.has(this.output)) this.output.write(s);
   }
 
   protected abstract render(line: OutputLine): void;
@@ -167,10 +180,7 @@ abstract class Session {
     this.#finish = undefined;
     this.console.off('line', this.#onLine);
     this.console.off('close', this.#onClose);
-    void Promise.resolve(this.stop()).then(() => {
-      this.output.off('error', this.#onOutputError);
-      finish();
-    });
+    void Promise.resolve(this.stop()).then(finish);
   }
 }
 
@@ -191,7 +201,11 @@ class LineSession extends Session {
   }
 
   protected start(): void {
-    const rl = readline.createInterface({ input: this.input, terminal: false, crlfDelay: Number.POSITIVE_INFINITY });
+    const rl = readline.createInterface({
+      input: this.input,
+      terminal: false,
+      crlfDelay: Number.POSITIVE_INFINITY,
+    });
     this.#rl = rl;
     rl.on('line', (l) => this.enter(l));
     rl.on('close', () => this.end());
@@ -258,7 +272,9 @@ class TtySession extends Session {
     const limit = this.opts.historySize ?? 1000;
     let past: string[] = [];
     if (historyPath) {
-      this.#history = new HistoryFile(historyPath, limit, (err) => this.console.write('warn', err.message, 'ui'));
+      this.#history = new HistoryFile(historyPath, limit, (err) =>
+        this.console.write('warn', err.message, 'ui'),
+      );
       past = this.#history.load();
     }
     const rl = readline.createInterface({

@@ -16,10 +16,16 @@ describe('command registry', () => {
   test('duplicate names are rejected, also within one batch, leaving the registry unchanged', (t) => {
     const c = makeConsole(t);
     c.register({ ...noop, name: 'one' });
-    assert.throws(() => c.register({ ...noop, name: 'one' }), { code: 'CONSOLE_DUPLICATE_COMMAND' });
+    assert.throws(() => c.register({ ...noop, name: 'one' }), {
+      code: 'CONSOLE_DUPLICATE_COMMAND',
+    });
     assert.throws(() => c.register({ ...noop, name: 'help' }), /already registered/);
     assert.throws(
-      () => c.register([{ ...noop, name: 'two' }, { ...noop, name: 'two' }]),
+      () =>
+        c.register([
+          { ...noop, name: 'two' },
+          { ...noop, name: 'two' },
+        ]),
       { code: 'CONSOLE_DUPLICATE_COMMAND' },
     );
     assert.equal(c.command('two'), undefined);
@@ -27,11 +33,16 @@ describe('command registry', () => {
 
   test('malformed specs are rejected with the reason', (t) => {
     const c = makeConsole(t);
-    assert.throws(() => c.register({ ...noop, name: 'has space' }), { code: 'CONSOLE_INVALID_COMMAND_SPEC' });
+    assert.throws(() => c.register({ ...noop, name: 'has space' }), {
+      code: 'CONSOLE_INVALID_COMMAND_SPEC',
+    });
     assert.throws(() => c.register({ ...noop, name: 'x', group: '' }), /group/);
     assert.throws(() => c.register({ ...noop, name: 'x', minArgs: 2, maxArgs: 1 }), /minArgs/);
     assert.throws(
-      () => c.register({ ...noop, name: 'x', run: undefined } as unknown as typeof noop & { name: string }),
+      () =>
+        c.register({ ...noop, name: 'x', run: undefined } as unknown as typeof noop & {
+          name: string;
+        }),
       /run must be a function/,
     );
   });
@@ -82,7 +93,10 @@ describe('Console.execute', () => {
 
   test('unknown command: error naming the closest commands', async (t) => {
     const c = makeConsole(t);
-    c.register([{ ...noop, name: 'memberlistjoin' }, { ...noop, name: 'memberlistleave' }]);
+    c.register([
+      { ...noop, name: 'memberlistjoin' },
+      { ...noop, name: 'memberlistleave' },
+    ]);
     const r = await c.execute('/memberlistjion 1.2.3.4');
     assert.equal(r.ok, false);
     assert.match(r.error!, /unknown command \/memberlistjion; did you mean \/memberlistjoin/);
@@ -103,10 +117,30 @@ describe('Console.execute', () => {
   test('a UsageError from a handler prints the usage; other throws and false fail with a message', async (t) => {
     const c = makeConsole(t);
     c.register([
-      { ...noop, name: 'u', usage: 'u <n>', run: () => { throw new UsageError('n must be a number'); } },
-      { ...noop, name: 'boom', run: async () => { throw new Error('kaput'); } },
+      {
+        ...noop,
+        name: 'u',
+        usage: 'u <n>',
+        run: () => {
+          throw new UsageError('n must be a number');
+        },
+      },
+      {
+        ...noop,
+        name: 'boom',
+        run: async () => {
+          throw new Error('kaput');
+        },
+      },
       { ...noop, name: 'quiet', run: () => false },
-      { ...noop, name: 'loud', run: (_a, { out }) => { out.error('disk full'); return false; } },
+      {
+        ...noop,
+        name: 'loud',
+        run: (_a, { out }) => {
+          out.error('disk full');
+          return false;
+        },
+      },
     ]);
     assert.equal((await c.execute('/u x')).error, 'n must be a number; usage: /u <n>');
     assert.equal((await c.execute('/boom')).error, '/boom: kaput');
@@ -144,7 +178,9 @@ describe('Console.execute', () => {
   test('command events report every executed line', async (t) => {
     const c = makeConsole(t);
     const seen: { line: string; ok: boolean }[] = [];
-    c.on('command', (e: { line: string; result: { ok: boolean } }) => seen.push({ line: e.line, ok: e.result.ok }));
+    c.on('command', (e: { line: string; result: { ok: boolean } }) =>
+      seen.push({ line: e.line, ok: e.result.ok }),
+    );
     await c.execute('/echo x');
     await c.execute('/nope');
     assert.deepEqual(seen, [
@@ -156,8 +192,16 @@ describe('Console.execute', () => {
   test('ctx.run nests commands, their lines belong to the outer result, depth is bounded', async (t) => {
     const c = makeConsole(t, { maxDepth: 3 });
     c.register([
-      { ...noop, name: 'outer', run: async (_a, ctx) => (await (ctx as RunContext).run('/echo inner')).ok },
-      { ...noop, name: 'loop', run: async (_a, ctx) => (await (ctx as RunContext).run('/loop')).ok },
+      {
+        ...noop,
+        name: 'outer',
+        run: async (_a, ctx) => (await (ctx as RunContext).run('/echo inner')).ok,
+      },
+      {
+        ...noop,
+        name: 'loop',
+        run: async (_a, ctx) => (await (ctx as RunContext).run('/loop')).ok,
+      },
     ]);
     const r = await c.execute('/outer');
     assert.deepEqual(texts(r.lines), ['inner']);
@@ -199,17 +243,40 @@ describe('Console.execute', () => {
 describe('help', () => {
   test('every command has a /help entry with its usage, description and group', async (t) => {
     const c = makeConsole(t);
-    c.useConfig({ get: () => { throw new Error('unused'); }, set() {}, appliesOnNextCreate: [] });
+    c.useConfig({
+      get: () => {
+        throw new Error('unused');
+      },
+      set() {},
+      appliesOnNextCreate: [],
+    });
     const names = c.registry.names();
-    assert.deepEqual(names, ['echo', 'execute', 'help', 'loadconfig', 'log', 'loglevel', 'saveconfig', 'shell', 'showconfig', 'sleep']);
+    assert.deepEqual(names, [
+      'echo',
+      'execute',
+      'help',
+      'loadconfig',
+      'log',
+      'loglevel',
+      'saveconfig',
+      'shell',
+      'showconfig',
+      'sleep',
+    ]);
     for (const name of names) {
       const spec = c.command(name)!;
       const r = await c.execute(`/help ${name}`);
       assert.equal(r.ok, true, name);
-      assert.deepEqual(texts(r.lines), [`usage: ${formatUsage(spec)}`, `  ${spec.description} (group ${spec.group})`]);
+      assert.deepEqual(texts(r.lines), [
+        `usage: ${formatUsage(spec)}`,
+        `  ${spec.description} (group ${spec.group})`,
+      ]);
       assert.ok(spec.description.length > 10, `${name} has a real description`);
       const slash = await c.execute(`/help /${name}`);
-      assert.deepEqual(slash.lines.map((l) => l.text), r.lines.map((l) => l.text));
+      assert.deepEqual(
+        slash.lines.map((l) => l.text),
+        r.lines.map((l) => l.text),
+      );
     }
   });
 
@@ -217,7 +284,11 @@ describe('help', () => {
     const c = makeConsole(t);
     c.register({ ...noop, name: 'zeta', group: 'app' });
     const all = texts((await c.execute('/help')).lines, 'text');
-    assert.deepEqual(all, ['app: /zeta', 'cli: /help /log /loglevel', 'script: /echo /execute /shell /sleep']);
+    assert.deepEqual(all, [
+      'app: /zeta',
+      'cli: /help /log /loglevel',
+      'script: /echo /execute /shell /sleep',
+    ]);
     assert.deepEqual(texts((await c.execute('/help groups')).lines), [
       'app (1 commands)',
       'cli (3 commands)',
@@ -260,7 +331,13 @@ describe('completion', () => {
 
   test('a throwing completer offers nothing instead of breaking the UI', (t) => {
     const c = makeConsole(t);
-    c.register({ ...noop, name: 'bad', complete: () => { throw new ConsoleError('X', 'broken'); } });
+    c.register({
+      ...noop,
+      name: 'bad',
+      complete: () => {
+        throw new ConsoleError('X', 'broken');
+      },
+    });
     assert.deepEqual(c.complete('/bad x').candidates, []);
   });
 });

@@ -5,24 +5,31 @@ import { ParseError, parseCommandLine, quoteWord, rawArguments, tokenize } from 
 
 describe('parseCommandLine', () => {
   test('splits on any whitespace and drops the leading slash', () => {
-    assert.deepEqual(parseCommandLine('/broadcastadd  key\tvalue  '), { name: 'broadcastadd', args: ['key', 'value'] });
+    assert.deepEqual(parseCommandLine('/broadcastadd  key\tvalue  '), {
+      name: 'broadcastadd',
+      args: ['key', 'value'],
+    });
     assert.deepEqual(parseCommandLine('   /help'), { name: 'help', args: [] });
     assert.deepEqual(parseCommandLine('echo a b'), { name: 'echo', args: ['a', 'b'] });
   });
 
   test('double quotes group words, keep inner spacing and allow empty arguments', () => {
-    assert.deepEqual(parseCommandLine('/msg "hello   world" x ""'), { name: 'msg', args: ['hello   world', 'x', ''] });
-    assert.deepEqual(parseCommandLine('/a pre"fix suf"fix'), { name: 'a', args: ['prefix suffix'] });
+    assert.deepEqual(parseCommandLine('/msg "hello   world" x ""'), {
+      name: 'msg',
+      args: ['hello   world', 'x', ''],
+    });
+    assert.deepEqual(parseCommandLine('/a pre"fix suf"fix'), {
+      name: 'a',
+      args: ['prefix suffix'],
+    });
     assert.deepEqual(parseCommandLine('/a "x""y"'), { name: 'a', args: ['xy'] });
   });
 
   test('escapes inside quotes; other backslashes stay literal', () => {
-    assert.deepEqual(parseCommandLine('/a "say \\"hi\\"" "c:\\dir" "back\\\\slash" "n\\nl\\tt"').args, [
-      'say "hi"',
-      'c:\\dir',
-      'back\\slash',
-      'n\nl\tt',
-    ]);
+    assert.deepEqual(
+      parseCommandLine('/a "say \\"hi\\"" "c:\\dir" "back\\\\slash" "n\\nl\\tt"').args,
+      ['say "hi"', 'c:\\dir', 'back\\slash', 'n\nl\tt'],
+    );
     assert.deepEqual(parseCommandLine('/a b\\x').args, ['b\\x']);
   });
 
@@ -38,7 +45,10 @@ describe('parseCommandLine', () => {
     assert.equal(err.code, 'CONSOLE_PARSE');
     assert.equal(err.column, 7);
     assert.match(err.message, /unterminated quote.*column 7/);
-    assert.throws(() => parseCommandLine('  /a "x\\"'), (e: ParseError) => e.column === 6);
+    assert.throws(
+      () => parseCommandLine('  /a "x\\"'),
+      (e: ParseError) => e.column === 6,
+    );
   });
 
   test('empty lines and a missing name are ParseErrors', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseScript, quoteWord } from '../src/index.js';
 import { makeConsole, tempDir, texts } from './helpers.js';
 
@@ -10,10 +10,13 @@ const node = quoteWord(process.execPath);
 
 describe('/execute', () => {
   test('parseScript skips comments and blank lines and keeps line numbers', () => {
-    assert.deepEqual(parseScript('# head\n\n  /echo a  \r\necho b # not a comment\n   # indented comment\n'), [
-      { lineNo: 3, text: '/echo a' },
-      { lineNo: 4, text: 'echo b # not a comment' },
-    ]);
+    assert.deepEqual(
+      parseScript('# head\n\n  /echo a  \r\necho b # not a comment\n   # indented comment\n'),
+      [
+        { lineNo: 3, text: '/echo a' },
+        { lineNo: 4, text: 'echo b # not a comment' },
+      ],
+    );
     assert.throws(() => parseScript('a\u0000b', 'x.cmd'), /x.cmd is not a text file/);
   });
 
@@ -22,7 +25,10 @@ describe('/execute', () => {
     t.after(cleanup);
     const c = makeConsole(t);
     const file = join(dir, 'steps.cmd');
-    writeFileSync(file, ['# a comment', '', '/echo one', 'echo "two words"', '/nosuch x', '/echo never'].join('\n'));
+    writeFileSync(
+      file,
+      ['# a comment', '', '/echo one', 'echo "two words"', '/nosuch x', '/echo never'].join('\n'),
+    );
     const r = await c.execute(`/execute ${quoteWord(file)}`);
     assert.equal(r.ok, false);
     assert.deepEqual(texts(r.lines, 'text'), ['one', 'two words']);
@@ -39,7 +45,10 @@ describe('/execute', () => {
     t.after(cleanup);
     const c = makeConsole(t);
     const file = join(dir, 'steps.cmd');
-    writeFileSync(file, ['/echo one', '/sleep abc', '# skip', '/echo three', 'shell', '/echo five'].join('\n'));
+    writeFileSync(
+      file,
+      ['/echo one', '/sleep abc', '# skip', '/echo three', 'shell', '/echo five'].join('\n'),
+    );
     const r = await c.execute(`/execute ${quoteWord(file)} --continue`);
     assert.equal(r.ok, false);
     assert.deepEqual(texts(r.lines, 'text'), ['one', 'three', 'five']);
@@ -90,7 +99,9 @@ describe('/execute', () => {
     const c = makeConsole(t);
     const file = join(dir, 'long.cmd');
     writeFileSync(file, '/sleep 60\n/echo never\n');
-    const started = new Promise<void>((resolve) => c.on('command', () => {}).once('line', () => resolve()));
+    const started = new Promise<void>((resolve) =>
+      c.on('command', () => {}).once('line', () => resolve()),
+    );
     const p = c.execute(`/execute ${quoteWord(file)}`);
     await started;
     await c.close();
@@ -128,14 +139,18 @@ describe('/shell', () => {
     );
     const r = await c.execute(`/shell ${node} -e ${script} one "two words" '$HOME' "*" ""`);
     assert.equal(r.ok, true, r.error);
-    assert.deepEqual(texts(r.lines, 'text'), [JSON.stringify(['one', 'two words', "'$HOME'", '*', ''])]);
+    assert.deepEqual(texts(r.lines, 'text'), [
+      JSON.stringify(['one', 'two words', "'$HOME'", '*', '']),
+    ]);
     assert.deepEqual(texts(r.lines, 'warn'), ['to stderr']);
     assert.match(texts(r.lines, 'info').at(-1)!, /exit code 0$/);
   });
 
   test('a non-zero exit code fails the command and is shown', async (t) => {
     const c = makeConsole(t);
-    const r = await c.execute(`/shell ${node} -e "process.stdout.write('partial'); process.exit(7)"`);
+    const r = await c.execute(
+      `/shell ${node} -e "process.stdout.write('partial'); process.exit(7)"`,
+    );
     assert.equal(r.ok, false);
     assert.deepEqual(texts(r.lines, 'text'), ['partial']);
     assert.match(r.error!, /exit code 7$/);
@@ -168,7 +183,10 @@ describe('/shell', () => {
 
   test('errors: missing program, bad options', async (t) => {
     const c = makeConsole(t);
-    assert.match((await c.execute('/shell no-such-program-xyz')).error!, /cannot run no-such-program-xyz: program not found/);
+    assert.match(
+      (await c.execute('/shell no-such-program-xyz')).error!,
+      /cannot run no-such-program-xyz: program not found/,
+    );
     assert.match((await c.execute('/shell --timeout x ls')).error!, /--timeout must be a number/);
     assert.match((await c.execute('/shell --bogus ls')).error!, /unknown option --bogus/);
     assert.match((await c.execute('/shell --timeout 1')).error!, /missing program/);

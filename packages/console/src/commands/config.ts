@@ -29,7 +29,7 @@ export function registerConfigCommands(console: Console, provider: ConfigProvide
         const config = provider.get();
         // The key is a secret; the terminal and its scrollback are not the place for it.
         const shown = config.SecretKey
-          ? { ...config, SecretKey: '<hidden; /saveconfig writes it>' }
+          ? { ...config, SecretKey: '(hidden; /saveconfig writes it)' }
           : config;
         for (const line of serializeGoMemberlistConfig(shown).trimEnd().split('\n')) out.text(line);
         const later = fieldsOnNextCreate(provider, GO_FIELD_NAMES);

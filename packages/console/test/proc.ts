@@ -1,0 +1,58 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** Polls `cond` until it holds or the deadline passes; the failure message says what was awaited. */
+export async function waitUntil<T>(
+  cond: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string | (() => string),
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`,
+      );
+    await delay(25);
+  }
+}
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a child to completion, feeding `stdin`; kills it if it outlives `ms`. */
+export function runToEnd(
+  cmd: string,
+  args: string[],
+  stdin: string,
+  ms = 20_000,
+): Promise<Finished> {
+  const child: ChildProcess = spawn(cmd, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '' },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (b) => (stdout += b));
+  child.stderr!.on('data', (b) => (stderr += b));
+  child.stdin!.end(stdin);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `${cmd} ${args.join(' ')} did not finish within ${ms} ms; output so far:\n${stdout}\n${stderr}`,
+        ),
+      );
+    }, ms);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,79 @@
+import { spawnSync } from 'node:child_process';
+import { waitUntil } from './proc.js';
+
+/** True when tmux can run here. */
+export function haveTmux(): boolean {
+  return spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
+}
+
+/**
+ * One tmux server of our own (its own socket name), so tests never touch the user's sessions or
+ * each other's, with a single session running `command` in a 120x30 window.
+ */
+export class TmuxSession {
+  readonly socket = `isopeer-console-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+
+  constructor(command: string[]) {
+    this.#tmux(['new-session', '-d', '-x', '120', '-y', '30', '-s', 'main', ...command]);
+  }
+
+  #tmux(args: string[]): string {
+    const r = spawnSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0)
+      throw new Error(`tmux ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
+    return r.stdout;
+  }
+
+  /** Types text literally (no key names). */
+  type(text: string): void {
+    this.#tmux(['send-keys', '-t', 'main', '-l', text]);
+  }
+
+  /** Presses named keys: Enter, Up, Tab, C-u, C-c, ... */
+  keys(...names: string[]): void {
+    this.#tmux(['send-keys', '-t', 'main', ...names]);
+  }
+
+  /** The visible screen, one string per row, trailing blanks removed; `escapes` keeps colours. */
+  screen(escapes = false): string[] {
+    const out = this.#tmux(['capture-pane', '-p', '-t', 'main', ...(escapes ? ['-e'] : [])]);
+    return out
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((l) => l.trimEnd());
+  }
+
+  /** Rows up to the last non-empty one. */
+  rows(): string[] {
+    const s = this.screen();
+    while (s.length > 0 && s[s.length - 1] === '') s.pop();
+    return s;
+  }
+
+  /** The last non-empty row: where the input line is. */
+  inputLine(): string {
+    return this.rows().at(-1) ?? '';
+  }
+
+  alive(): boolean {
+    return spawnSync('tmux', ['-L', this.socket, 'has-session', '-t', 'main']).status === 0;
+  }
+
+  /** Waits until `pred` holds for the screen; on timeout the message shows the screen. */
+  waitFor(pred: (rows: string[]) => boolean, what: string, ms = 10_000): Promise<string[]> {
+    return waitUntil(
+      () => {
+        const rows = this.alive() ? this.rows() : [];
+        return pred(rows) ? rows : undefined;
+      },
+      () => `${what}; screen:\n${this.alive() ? this.rows().join('\n') : '(session ended)'}`,
+      ms,
+    );
+  }
+
+  kill(): void {
+    spawnSync('tmux', ['-L', this.socket, 'kill-server']);
+  }
+}
