@@ -88,10 +88,11 @@ export function compareGoStrings(a: string, b: string): number {
     const x = a.charCodeAt(i);
     const y = b.charCodeAt(i);
     if (x === y) continue;
-    // Surrogates (D800-DFFF) encode code points above FFFF and must sort after E000-FFFF.
+    // A surrogate (D800-DFFF) is half of a code point above FFFF, so it sorts after every
+    // other code unit, including E000-FFFF which UTF-16 order would put after it.
     const xs = x >= 0xd800 && x <= 0xdfff;
     const ys = y >= 0xd800 && y <= 0xdfff;
-    if (xs !== ys) return xs ? (y >= 0xe000 ? 1 : -1) : x >= 0xe000 ? -1 : 1;
+    if (xs !== ys) return xs ? 1 : -1;
     return x - y;
   }
   return a.length - b.length;
