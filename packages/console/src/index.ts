@@ -33,6 +33,7 @@ export {
   serializeGoMemberlistConfig,
   validateGoMemberlistConfig,
 } from './go-memberlist-config.js';
+export { HistoryFile } from './history.js';
 export {
   formatRecord,
   isLogLevel,
@@ -59,3 +60,4 @@ export type {
   RunReturn,
 } from './types.js';
 export { LINE_KINDS } from './types.js';
+export { colorize, type InteractiveOptions, runInteractive, sanitize } from './ui.js';
