@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConflictError, TestkitError } from './errors.js';
@@ -22,16 +23,19 @@ export interface CoordinatorOptions {
 export const DEFAULT_LINE_DEADLINE_MS = 30_000;
 
 /**
+ * Emits `run` with each new run before it starts.
+ *
  * Holds the test server's one current run (the original had exactly one) and the summaries
  * prepared for it, and writes the run files of the original under `<dir>/<run id>/`.
  */
-export class TestCoordinator {
+export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   readonly dir: string;
   readonly lineDeadlineMs: number;
   private current: TestRun | undefined;
   private summaries = new Map<string, SummaryEntry[]>();
 
   constructor(opts: CoordinatorOptions) {
+    super();
     this.dir = opts.dir;
     this.lineDeadlineMs = opts.lineDeadlineMs ?? DEFAULT_LINE_DEADLINE_MS;
   }
@@ -77,6 +81,7 @@ export class TestCoordinator {
     this.current?.close();
     this.summaries = new Map();
     this.current = new TestRun(script, this.lineDeadlineMs);
+    this.emit('run', this.current);
     return this.current;
   }
 

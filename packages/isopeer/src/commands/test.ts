@@ -1,13 +1,166 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  formatDuration,
+  formatSummaryTable,
+  loadScripts,
+  parseDuration,
+  RUNNER_PEER,
+  TestkitError,
+  TestRunner,
+  toHtml,
+  toJsonReport,
+  toJUnit,
+} from '@isopeer/testkit';
 import type { Command } from 'commander';
 
-// Placeholder until the owning issue lands: registers the name so `isopeer --help` lists it.
+/*
+ * `isopeer test <script.cmd>...`: runs test scripts end to end and exits 0 only if every command
+ * and every expected event is OK (1 if any failed, 2 for unusable arguments or scripts).
+ * Output: one line per script start, one per finished line (status, line, peer, command,
+ * duration), then the summary table and where the reports and peer logs are.
+ */
+
+interface Options {
+  report?: string;
+  junit?: string;
+  json?: string;
+  out?: string;
+  deadline?: string;
+  settle: string;
+  grace: string;
+}
+
+const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+
+function usageError(message: string): never {
+  process.stderr.write(`isopeer test: ${message}\n`);
+  process.exit(2);
+}
+
+function duration(option: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    usageError(`${option}: ${(err as Error).message}`);
+  }
+}
+
+async function writeReport(
+  path: string | undefined,
+  body: string,
+  written: string[],
+): Promise<void> {
+  if (!path) return;
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, body);
+  written.push(path);
+}
+
 export function registerTest(program: Command): void {
   program
     .command('test')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      process.stderr.write('isopeer test: not yet available in this build\n');
-      process.exitCode = 2;
+    .description(
+      'run multi-peer test scripts: starts servers and peers, reports, exits 0 if all OK',
+    )
+    .argument('<scripts...>', 'test scripts (NAME.cmd)')
+    .option('--report <file>', 'write the HTML report (a timeline picture of the run)')
+    .option('--junit <file>', 'write JUnit XML (one test case per command and event)')
+    .option('--json <file>', 'write the JSON summary')
+    .option('--out <dir>', 'directory for run files and peer logs (default: a new temp dir)')
+    .option(
+      '--deadline <duration>',
+      'deadline of one line unless a script sets @deadline (default 30s)',
+    )
+    .option('--settle <duration>', 'longest wait for expected events after the last line', '5s')
+    .option('--grace <duration>', 'how long peers get to exit after SIGTERM', '2s')
+    .action(async (files: string[], opts: Options) => {
+      for (const f of files) if (!existsSync(f)) usageError(`no such script: ${f}`);
+      try {
+        await loadScripts(files);
+      } catch (err) {
+        usageError(
+          err instanceof TestkitError
+            ? err.message
+            : `cannot read scripts: ${(err as Error).message}`,
+        );
+      }
+      const color = process.stdout.isTTY && !process.env.NO_COLOR;
+      const paint = (ok: boolean, s: string) => (color ? `\x1b[${ok ? 32 : 31}m${s}\x1b[0m` : s);
+      const out = (s: string) => process.stdout.write(`${s}\n`);
+      const aborter = new AbortController();
+      const interrupt = () => {
+        out('interrupted: stopping peers');
+        aborter.abort();
+      };
+      process.once('SIGINT', interrupt);
+      process.once('SIGTERM', interrupt);
+      const runner = new TestRunner({
+        scripts: files,
+        outDir: opts.out,
+        lineDeadlineMs: opts.deadline ? duration('--deadline', opts.deadline) : undefined,
+        settleMs: duration('--settle', opts.settle),
+        stopGraceMs: duration('--grace', opts.grace),
+        signal: aborter.signal,
+        peerCommand: ({ peer, scriptName, testServerUrl, bootstrapUrl }) => ({
+          command: process.execPath,
+          args: [
+            CLI,
+            'chat',
+            peer,
+            '--test',
+            scriptName,
+            '--test-server',
+            testServerUrl,
+            '--bootstrap',
+            bootstrapUrl,
+          ],
+          env: {
+            ...process.env,
+            TEST_SIDECAR_SERVER: testServerUrl,
+            BOOTSTRAP_DATA_SERVER: bootstrapUrl,
+          },
+        }),
+      });
+      runner.on('script-start', ({ file, script }, run) => {
+        out(
+          `▶ ${script.name} (${file}): peers ${script.peers.join(', ')}; ${script.lines.length} lines, deadline ${formatDuration(run.lineDeadlineMs)}`,
+        );
+      });
+      runner.on('line-end', (_s, l) => {
+        const took = formatDuration((l.endedAt ?? 0) - (l.startedAt ?? 0));
+        const who = l.peer === RUNNER_PEER ? 'runner' : l.peer;
+        const status = paint(l.status === 'OK', (l.status ?? '').padEnd(6));
+        out(
+          `  ${status} L${String(l.lineNo).padEnd(4)} ${who.padEnd(10)} ${l.command}  (${took})${l.comment ? `  - ${l.comment}` : ''}`,
+        );
+      });
+      runner.on('peer-exit', (_s, peer, info) => {
+        if (!info.expected)
+          out(`  ! ${peer} exited on its own (code ${info.code}, signal ${info.signal})`);
+      });
+      let report: Awaited<ReturnType<TestRunner['run']>>;
+      try {
+        report = await runner.run();
+      } catch (err) {
+        usageError((err as Error).message);
+      }
+      out('');
+      for (const line of formatSummaryTable(report).split('\n')) {
+        out(
+          line.startsWith('PASSED') || line.startsWith('FAILED')
+            ? paint(line.startsWith('PASSED'), line)
+            : line,
+        );
+      }
+      const written: string[] = [];
+      await writeReport(opts.report, toHtml(report), written);
+      await writeReport(opts.junit, toJUnit(report), written);
+      await writeReport(opts.json, toJsonReport(report), written);
+      if (written.length) out(`reports: ${written.join(', ')}`);
+      out(`run files and peer logs: ${runner.outDir}`);
+      process.exitCode = aborter.signal.aborted ? 130 : report.ok ? 0 : 1;
     });
 }
