@@ -1,0 +1,224 @@
+// End-to-end: real `isopeer chat` processes in line mode (pipes, no TTY) and a real
+// `isopeer bootstrap-server` process, all on loopback with ephemeral ports.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BootstrapProc, ChatProc, cleanEnv, freePort, until } from './chat-procs.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'chat-e2e-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+let dirs = 0;
+function stateDir(): string {
+  return mkdtempSync(join(scratch, `s${dirs++}-`));
+}
+
+function startPeer(
+  name: string,
+  bootstrapUrl: string | undefined,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+): ChatProc {
+  const args = [
+    ...(bootstrapUrl ? ['--bootstrap', bootstrapUrl] : []),
+    '--state-dir',
+    stateDir(),
+    ...extra,
+  ];
+  return new ChatProc(name, args, cleanEnv(env));
+}
+
+/** Node names listed by `/chatmembers` or `/memberlist` (second column of the member lines). */
+function nodeNames(lines: string[]): string[] {
+  return lines
+    .filter((l) => l.startsWith('  '))
+    .map((l) => l.trim().split(/\s+/)[1]!)
+    .sort();
+}
+
+async function startGroup(names: string[], url: string): Promise<ChatProc[]> {
+  const peers: ChatProc[] = [];
+  // One after another, so the bootstrap list and the age order are known.
+  for (const n of names) {
+    const p = startPeer(n, url);
+    peers.push(p);
+    await p.ready();
+  }
+  return peers;
+}
+
+describe('isopeer chat: three peers with a bootstrap server', () => {
+  let server: BootstrapProc;
+  let peers: ChatProc[];
+  before(async () => {
+    server = await BootstrapProc.start(cleanEnv({}));
+    peers = await startGroup(['alice', 'bob', 'carol'], server.url);
+  });
+  after(async () => {
+    await Promise.all([...peers.map((p) => p.stop()), server.stop()]);
+  });
+
+  it('delivers every message to each other peer exactly once', async () => {
+    for (const p of peers) p.send(`hello from ${p.name}`);
+    for (const p of peers) p.send(`/msg barrier ${p.name}`);
+    for (const p of peers) {
+      for (const o of peers.filter((x) => x !== p)) {
+        await p.waitFor(`<${o.name}> barrier ${o.name}`);
+        await p.waitFor(`<${o.name}> hello from ${o.name}`);
+      }
+    }
+    for (const p of peers) {
+      for (const o of peers.filter((x) => x !== p)) {
+        assert.equal(
+          p.count((t) => t === `<${o.name}> hello from ${o.name}`),
+          1,
+          `${p.name} got ${o.name}'s message once`,
+        );
+      }
+      // The sender sees its own line once, as typed, like the original's messages view.
+      assert.equal(
+        p.count((t) => t === `<${p.name}> hello from ${p.name}`),
+        1,
+      );
+    }
+  });
+
+  it('agrees on /chatmembers and /memberlist on every peer', async () => {
+    let reference: string[] | undefined;
+    for (const p of peers) {
+      const chat = nodeNames(await p.command('/chatmembers'));
+      const ml = nodeNames(await p.command('/memberlist'));
+      assert.equal(chat.length, 3, `${p.name} /chatmembers`);
+      assert.deepEqual(chat, ml, `${p.name}: chat members = memberlist members`);
+      reference ??= chat;
+      assert.deepEqual(chat, reference, `${p.name} sees the same members as ${peers[0]!.name}`);
+    }
+  });
+
+  it('/quit shows a left line on the others and removes the peer from the bootstrap list', async () => {
+    const bob = peers[1]!;
+    const before = await server.call('/list');
+    assert.ok(
+      Object.values(before.Peers).some((p) => p.name.startsWith('bob-')),
+      'bob is a bootstrap peer',
+    );
+    bob.send('/quit');
+    await bob.done;
+    assert.equal(bob.exited?.code, 0);
+    for (const p of [peers[0]!, peers[2]!]) {
+      await p.waitFor('<left> bob is leaving');
+      await p.waitFor('<left> bob has left');
+      assert.equal(
+        p.count((t) => t.startsWith('<left> bob has failed')),
+        0,
+      );
+    }
+    const data = await server.call('/list');
+    assert.ok(
+      !Object.values(data.Peers).some((p) => p.name.startsWith('bob-')),
+      'bob is off the list',
+    );
+    // The survivors refill the free slot: carol offers herself.
+    await until('carol refills the list', async () => {
+      const d = await server.call('/list');
+      return Object.values(d.Peers).some((p) => p.name.startsWith('carol-'));
+    });
+    const chat = nodeNames(await peers[0]!.command('/chatmembers'));
+    assert.equal(chat.length, 2);
+  });
+});
+
+describe('isopeer chat: a bootstrap peer is killed', () => {
+  let server: BootstrapProc;
+  let peers: ChatProc[];
+  before(async () => {
+    server = await BootstrapProc.start(cleanEnv({}));
+    peers = await startGroup(['alice', 'bob', 'carol', 'dave'], server.url);
+  });
+  after(async () => {
+    await Promise.all([...peers.map((p) => p.stop()), server.stop()]);
+  });
+
+  it('detects the failure, shows it, and a survivor refills with at most minrefillcandidates refills', async () => {
+    const data = await server.call('/list');
+    const m = data.Config.minrefillcandidates!;
+    assert.deepEqual(
+      Object.values(data.Peers)
+        .map((p) => p.name.split('-')[0])
+        .sort(),
+      ['alice', 'bob'],
+      'the first two peers are the bootstrap peers',
+    );
+    const mark = server.lines.length;
+    const [alice, ...survivors] = peers as [ChatProc, ...ChatProc[]];
+    alice.kill('SIGKILL');
+    await alice.done;
+    for (const p of survivors) await p.waitFor('<left> alice has failed', { timeoutMs: 30_000 });
+    await until(
+      'the list holds bob and carol',
+      async () => {
+        const d = await server.call('/list');
+        const names = Object.values(d.Peers)
+          .map((p) => p.name.split('-')[0])
+          .sort();
+        return names.join() === 'bob,carol';
+      },
+      30_000,
+    );
+    const refills = server.requests('/refill', mark);
+    const leaves = server.requests('/leave', mark);
+    assert.ok(refills >= 1 && refills <= m, `refill requests: ${refills} (at most ${m})`);
+    assert.ok(leaves <= m, `leave requests: ${leaves} (at most ${m}, one per candidate)`);
+    // dave is not among the two longest-running survivors: he never talks to the service.
+    assert.equal(
+      survivors[2]!.count((t) => t.includes('bootstrap list refilled')),
+      0,
+    );
+  });
+});
+
+describe('isopeer chat: no bootstrap service configured', () => {
+  const procs: ChatProc[] = [];
+  after(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+  });
+
+  it('starts an embedded bootstrap server that the next peer uses, and falls back to the member cache', async () => {
+    const port = await freePort();
+    const local = `http://127.0.0.1:${port}`;
+    const env = { ISOPEER_LOCAL_BOOTSTRAP_URL: local };
+    const alice = startPeer('alice', undefined, [], env);
+    procs.push(alice);
+    await alice.waitFor((t) => t.includes(`started one in this peer at ${local}`));
+    await alice.ready();
+    const bob = startPeer('bob', undefined, [], env);
+    procs.push(bob);
+    await bob.waitFor(`bootstrap service ${local}`);
+    await bob.ready();
+    bob.send('hi alice');
+    await alice.waitFor('<bob> hi alice');
+
+    // carol cannot reach any bootstrap service, but her cache knows alice's address.
+    const local0 = (await alice.command('/localnode'))[0]!;
+    const [nodeName, address] = local0.split(' ');
+    const dir = stateDir();
+    writeFileSync(
+      join(dir, 'members-carol.json'),
+      JSON.stringify({ version: 1, members: [{ name: nodeName, address, lastSeen: Date.now() }] }),
+    );
+    const dead = await freePort();
+    const carol = new ChatProc(
+      'carol',
+      ['--bootstrap', `http://127.0.0.1:${dead}`, '--state-dir', dir],
+      cleanEnv({}),
+    );
+    procs.push(carol);
+    await carol.waitFor((t) => t.includes('bootstrap service unreachable'));
+    await carol.ready();
+    carol.send('hi from the cache');
+    await alice.waitFor('<carol> hi from the cache');
+    await bob.waitFor('<carol> hi from the cache');
+  });
+});

@@ -1,0 +1,246 @@
+// Real `isopeer chat` and `isopeer bootstrap-server` processes for the chat end-to-end tests and
+// the chat benchmark. Every wait is on output lines with a deadline; every child is tracked and
+// killed at exit even when a test fails half-way.
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { isopeerCli } from '../support/paths.js';
+
+const live = new Set<Proc>();
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+
+export interface Line {
+  text: string;
+  /** performance.now() when the line arrived */
+  at: number;
+}
+
+class Proc extends EventEmitter {
+  readonly lines: Line[] = [];
+  readonly stderr: string[] = [];
+  exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  protected readonly child: ChildProcessWithoutNullStreams;
+  readonly done: Promise<void>;
+
+  constructor(
+    readonly label: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.child = spawn(process.execPath, [isopeerCli, ...args], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    live.add(this);
+    this.child.stdin.on('error', () => {});
+    createInterface({ input: this.child.stdout }).on('line', (text) => {
+      const line = { text, at: performance.now() };
+      this.lines.push(line);
+      this.emit('line', line);
+    });
+    createInterface({ input: this.child.stderr }).on('line', (l) => {
+      this.stderr.push(l);
+      if (this.stderr.length > 100) this.stderr.shift();
+    });
+    this.done = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exited = { code, signal };
+        live.delete(this);
+        this.emit('exit');
+        resolve();
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (!this.exited) this.child.kill(signal);
+  }
+
+  /** Stops the process (SIGTERM, then SIGKILL after `graceMs`) and waits for it to exit. */
+  async stop(graceMs = 3_000): Promise<void> {
+    if (this.exited) return;
+    this.kill('SIGTERM');
+    const t = setTimeout(() => this.kill('SIGKILL'), graceMs);
+    await this.done;
+    clearTimeout(t);
+  }
+
+  count(match: (text: string) => boolean, from = 0): number {
+    let n = 0;
+    for (let i = from; i < this.lines.length; i++) if (match(this.lines[i]!.text)) n++;
+    return n;
+  }
+
+  /** Waits until at least `n` lines (from index `from`) match; returns the n-th match. */
+  waitFor(
+    match: string | ((text: string) => boolean),
+    opts: { n?: number; from?: number; timeoutMs?: number } = {},
+  ): Promise<Line> {
+    const pred = typeof match === 'string' ? (t: string) => t.startsWith(match) : match;
+    const n = opts.n ?? 1;
+    const from = opts.from ?? 0;
+    const timeoutMs = opts.timeoutMs ?? 20_000;
+    return new Promise((resolve, reject) => {
+      let seen = 0;
+      const check = (line: Line, index: number) => {
+        if (index >= from && pred(line.text) && ++seen === n) {
+          cleanup();
+          resolve(line);
+          return true;
+        }
+        return false;
+      };
+      const onLine = (line: Line) => check(line, this.lines.length - 1);
+      const onExit = () => {
+        cleanup();
+        reject(
+          new Error(
+            `${this.label} exited (${JSON.stringify(this.exited)}) before ${describe(match)}\n${this.tail()}`,
+          ),
+        );
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(
+          new Error(
+            `${this.label}: no ${n}× ${describe(match)} within ${timeoutMs} ms\n${this.tail()}`,
+          ),
+        );
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off('line', onLine);
+        this.off('exit', onExit);
+      };
+      for (let i = 0; i < this.lines.length; i++) if (check(this.lines[i]!, i)) return;
+      if (this.exited) return onExit();
+      this.on('line', onLine);
+      this.on('exit', onExit);
+    });
+  }
+
+  tail(n = 30): string {
+    const out = this.lines.slice(-n).map((l) => `  | ${l.text}`);
+    const err = this.stderr.slice(-10).map((l) => `  ! ${l}`);
+    return [...out, ...err].join('\n');
+  }
+}
+
+function describe(match: string | ((t: string) => boolean)): string {
+  return typeof match === 'string' ? JSON.stringify(match) : 'matching line';
+}
+
+let marker = 0;
+
+export class ChatProc extends Proc {
+  constructor(
+    readonly name: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+  ) {
+    super(name, ['chat', name, ...args], env);
+  }
+
+  send(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+
+  /** Runs a command and returns the lines it printed (delimited by an /echo marker). */
+  async command(line: string, timeoutMs = 20_000): Promise<string[]> {
+    const from = this.lines.length;
+    const end = `__end_${process.pid}_${++marker}__`;
+    this.send(line);
+    this.send(`/echo ${end}`);
+    await this.waitFor((t) => t === end, { from, timeoutMs });
+    const texts = this.lines.slice(from).map((l) => l.text);
+    return texts.slice(0, texts.indexOf(end));
+  }
+
+  /** Waits for the end of `/init` (the chat listener line). */
+  ready(timeoutMs = 30_000): Promise<Line> {
+    return this.waitFor('chat listening on', { timeoutMs });
+  }
+}
+
+export class BootstrapProc extends Proc {
+  url = '';
+
+  static async start(env: NodeJS.ProcessEnv, extra: string[] = []): Promise<BootstrapProc> {
+    const p = new BootstrapProc(
+      'bootstrap-server',
+      ['bootstrap-server', '--port', '0', '--store', 'memory', ...extra],
+      env,
+    );
+    const first = await p.waitFor('listening on', { timeoutMs: 20_000 });
+    p.url = /listening on (\S+)/.exec(first.text)![1]!;
+    return p;
+  }
+
+  /** Request log lines (`ISO-TIME METHOD PATH STATUS ...`) for `path`, from line index `from`. */
+  requests(path: string, from = 0): number {
+    return this.count((t) => t.split(' ')[2] === path, from);
+  }
+
+  async call(
+    path: string,
+    body = '',
+  ): Promise<{
+    Config: Record<string, number>;
+    Peers: Record<string, { id: string; name: string }>;
+  }> {
+    const res = await fetch(new URL(path, this.url), {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
+    return res.json() as Promise<{
+      Config: Record<string, number>;
+      Peers: Record<string, { id: string; name: string }>;
+    }>;
+  }
+}
+
+/** A port that was free a moment ago (for services that must listen on a chosen port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** The environment for children: no inherited bootstrap or test settings. */
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
+  for (const k of ['BOOTSTRAP_DATA_SERVER', 'TEST_SIDECAR_SERVER', 'ISOPEER_LOCAL_BOOTSTRAP_URL']) {
+    if (!(k in extra)) delete env[k];
+  }
+  return env;
+}
+
+/** Polls `cond` until true or the deadline passes. */
+export async function until(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
