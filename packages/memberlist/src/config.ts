@@ -96,7 +96,9 @@ export interface Config {
   requireNodeNames: boolean;
   /** If set, alive messages for addresses outside these CIDRs (e.g. `10.0.0.0/8`) are ignored. */
   cidrsAllowed: string[] | null;
-  /** Per-priority-queue cap on buffered incoming gossip; excess is dropped (counted). */
+  /** Go's cap on gossip buffered between its receive and worker goroutines. isopeer applies
+   * each datagram as it is read (one thread, no handoff queue), so nothing is buffered; the
+   * field is kept, validated, so Go-derived configurations carry over unchanged. */
   handoffQueueDepth: number;
   /** isopeer extension (wire-neutral): after joining, and while new nodes keep appearing, run
    * extra push/pulls this long apart (scaled like push/pull for large clusters) so alive

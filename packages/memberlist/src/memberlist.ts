@@ -111,7 +111,8 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private async resolve(entry: string): Promise<string[]> {
     const slash = entry.indexOf('/');
     const hostPart = slash >= 0 ? entry.slice(slash + 1) : entry;
-    const { host, port } = parseHostPort(hostPart, this.ctx.config.bindPort);
+    // Like Go, a missing port means "the same port as ours" (the bound one when it was 0).
+    const { host, port } = parseHostPort(hostPart, this.ctx.transport.bindPort);
     if (isIP(host) !== 0) return [joinHostPort(host, port)];
     const found = await lookup(host, { all: true });
     if (found.length === 0) throw new AddressError(`no addresses for ${host}`);

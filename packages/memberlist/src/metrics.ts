@@ -11,7 +11,6 @@ export type DropReason =
   | 'compression'
   | 'truncated'
   | 'not-for-us'
-  | 'queue-full'
   | 'stream-error'
   | 'stream-limit'
   | 'other';

@@ -631,6 +631,18 @@ export class State {
   aliveNode(a: Alive, bootstrap: boolean, finished?: () => void): void {
     const isLocal = a.node === this.localName;
     if (this.leaving && isLocal) return;
+    // Fast path for the common case in gossip and push/pull: old news about a known node at
+    // its known address changes nothing (step 5 below), so skip the address and hook work.
+    const known = this.nodes.get(a.node);
+    if (
+      known !== undefined &&
+      !isLocal &&
+      a.incarnation <= known.incarnation &&
+      a.port === known.port &&
+      bytesEqual(a.addr, known.addrBytes)
+    ) {
+      return;
+    }
     if (a.vsn.length >= 3 && (a.vsn[0] === 0 || a.vsn[1] === 0 || a.vsn[0] > a.vsn[1])) return;
     const ip = bytesToIp(a.addr);
     if (ip === null) {
