@@ -5,6 +5,7 @@
  */
 import { CodecError } from './errors.js';
 import { MessageType } from './messages.js';
+import { allocBytes } from './msgpack.js';
 
 export const MAX_COMPOUND_PARTS = 127;
 export const MAX_COMPOUND_PART_SIZE = 0xffff;
@@ -28,7 +29,7 @@ export function makeCompound(parts: Uint8Array[]): Uint8Array {
     }
     total += len;
   }
-  const out = new Uint8Array(total);
+  const out = allocBytes(total);
   out[0] = MessageType.Compound;
   out[1] = parts.length;
   let lp = 2;

@@ -4,6 +4,7 @@
  */
 import { CodecError } from './errors.js';
 import { MessageType } from './messages.js';
+import { allocBytes } from './msgpack.js';
 
 const TABLE = (() => {
   const t = new Uint32Array(256);
@@ -24,9 +25,13 @@ export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number 
 export const CRC_HEADER_SIZE = 5;
 
 export function addCrc(msg: Uint8Array): Uint8Array {
-  const out = new Uint8Array(msg.length + CRC_HEADER_SIZE);
+  const out = allocBytes(msg.length + CRC_HEADER_SIZE);
+  const c = crc32(msg);
   out[0] = MessageType.HasCrc;
-  new DataView(out.buffer).setUint32(1, crc32(msg));
+  out[1] = c >>> 24;
+  out[2] = (c >>> 16) & 0xff;
+  out[3] = (c >>> 8) & 0xff;
+  out[4] = c & 0xff;
   out.set(msg, CRC_HEADER_SIZE);
   return out;
 }
@@ -37,7 +42,7 @@ export function addCrc(msg: Uint8Array): Uint8Array {
  */
 export function stripCrc(buf: Uint8Array): Uint8Array {
   if (buf.length < CRC_HEADER_SIZE || buf[0] !== MessageType.HasCrc) return buf;
-  const want = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(1);
+  const want = buf[1] * 0x1000000 + ((buf[2] << 16) | (buf[3] << 8) | buf[4]);
   const got = crc32(buf, CRC_HEADER_SIZE);
   if (want !== got) {
     throw new CodecError(

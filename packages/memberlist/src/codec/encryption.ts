@@ -7,6 +7,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { CodecError } from './errors.js';
 import { Keyring, validateKey } from './keyring.js';
+import { allocBytes } from './msgpack.js';
 
 export type EncryptionVersion = 0 | 1;
 
@@ -52,7 +53,7 @@ export function encryptPayload(
   if (iv.length !== NONCE_SIZE) {
     throw new CodecError('malformed', `nonce must be ${NONCE_SIZE} bytes, got ${iv.length}`);
   }
-  const out = new Uint8Array(encryptedLength(version, plaintext.length));
+  const out = allocBytes(encryptedLength(version, plaintext.length));
   out[0] = version;
   out.set(iv, VERSION_SIZE);
   const cipher = createCipheriv(cipherName(key), key, iv);

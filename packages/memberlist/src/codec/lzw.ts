@@ -173,10 +173,8 @@ export function lzwDecompress(input: Uint8Array, maxOutput: number): Uint8Array 
         c = decPrefix[c];
       }
       decStack[i] = c;
-      const piece = decStack.length - i;
-      room(piece);
-      out.set(decStack.subarray(i), o);
-      o += piece;
+      room(decStack.length - i);
+      for (; i < decStack.length; i++) out[o++] = decStack[i];
       if (last >= 0) {
         decSuffix[hi] = c;
         decPrefix[hi] = last;

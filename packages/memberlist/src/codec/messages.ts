@@ -7,7 +7,17 @@
  * Go DECLARATION order listed in the `*_FIELDS` constants.
  */
 import { CodecError } from './errors.js';
-import { MsgpackReader, MsgpackWriter, mapKey, U8_MAX, U16_MAX, U32_MAX } from './msgpack.js';
+import {
+  allocBytes,
+  copyOut,
+  fieldKeys,
+  MsgpackReader,
+  MsgpackWriter,
+  mapKey,
+  U8_MAX,
+  U16_MAX,
+  U32_MAX,
+} from './msgpack.js';
 
 export enum MessageType {
   Ping = 0,
@@ -155,6 +165,18 @@ export const PUSH_NODE_STATE_FIELDS = [
 ] as const;
 export const USER_MSG_HEADER_FIELDS = ['UserMsgLen'] as const;
 export const COMPRESS_FIELDS = ['Algo', 'Buf'] as const;
+
+const ACK_KEYS = fieldKeys(ACK_FIELDS);
+const ALIVE_KEYS = fieldKeys(ALIVE_FIELDS);
+const COMPRESS_KEYS = fieldKeys(COMPRESS_FIELDS);
+const ERR_KEYS = fieldKeys(ERR_FIELDS);
+const INDIRECT_PING_KEYS = fieldKeys(INDIRECT_PING_FIELDS);
+const NACK_KEYS = fieldKeys(NACK_FIELDS);
+const PING_KEYS = fieldKeys(PING_FIELDS);
+const PUSH_NODE_STATE_KEYS = fieldKeys(PUSH_NODE_STATE_FIELDS);
+const PUSH_PULL_HEADER_KEYS = fieldKeys(PUSH_PULL_HEADER_FIELDS);
+const SUSPECT_KEYS = fieldKeys(SUSPECT_FIELDS);
+const USER_MSG_HEADER_KEYS = fieldKeys(USER_MSG_HEADER_FIELDS);
 
 const K = {
   Addr: mapKey('Addr'),
@@ -343,7 +365,7 @@ export function readPing(r: MsgpackReader): Ping {
   const n = r.structHeader('ping');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    switch (r.fieldIndex(PING_FIELDS, i, arr)) {
+    switch (r.fieldIndex(PING_KEYS, i, arr)) {
       case 0:
         p.seqNo = r.uint(U32_MAX, 'ping.SeqNo');
         break;
@@ -380,7 +402,7 @@ export function readIndirectPing(r: MsgpackReader): IndirectPingReq {
   const n = r.structHeader('indirectPingReq');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    switch (r.fieldIndex(INDIRECT_PING_FIELDS, i, arr)) {
+    switch (r.fieldIndex(INDIRECT_PING_KEYS, i, arr)) {
       case 0:
         p.seqNo = r.uint(U32_MAX, 'indirectPingReq.SeqNo');
         break;
@@ -426,7 +448,7 @@ export function readAck(r: MsgpackReader): AckResp {
   const n = r.structHeader('ackResp');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    switch (r.fieldIndex(ACK_FIELDS, i, arr)) {
+    switch (r.fieldIndex(ACK_KEYS, i, arr)) {
       case 0:
         a.seqNo = r.uint(U32_MAX, 'ackResp.SeqNo');
         break;
@@ -445,7 +467,7 @@ export function readNack(r: MsgpackReader): NackResp {
   const n = r.structHeader('nackResp');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    if (r.fieldIndex(NACK_FIELDS, i, arr) === 0) a.seqNo = r.uint(U32_MAX, 'nackResp.SeqNo');
+    if (r.fieldIndex(NACK_KEYS, i, arr) === 0) a.seqNo = r.uint(U32_MAX, 'nackResp.SeqNo');
     else r.skip();
   }
   return a;
@@ -456,7 +478,7 @@ export function readErr(r: MsgpackReader): ErrResp {
   const n = r.structHeader('errResp');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    if (r.fieldIndex(ERR_FIELDS, i, arr) === 0) e.error = r.string('errResp.Error');
+    if (r.fieldIndex(ERR_KEYS, i, arr) === 0) e.error = r.string('errResp.Error');
     else r.skip();
   }
   return e;
@@ -468,7 +490,7 @@ export function readSuspectOrDead(r: MsgpackReader, what: 'suspect' | 'dead'): S
   const n = r.structHeader(what);
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    switch (r.fieldIndex(SUSPECT_FIELDS, i, arr)) {
+    switch (r.fieldIndex(SUSPECT_KEYS, i, arr)) {
       case 0:
         s.incarnation = r.uint(U32_MAX, `${what}.Incarnation`);
         break;
@@ -490,7 +512,7 @@ export function readAlive(r: MsgpackReader): Alive {
   const n = r.structHeader('alive');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    switch (r.fieldIndex(ALIVE_FIELDS, i, arr)) {
+    switch (r.fieldIndex(ALIVE_KEYS, i, arr)) {
       case 0:
         a.incarnation = r.uint(U32_MAX, 'alive.Incarnation');
         break;
@@ -521,7 +543,7 @@ export function readPushPullHeader(r: MsgpackReader): PushPullHeader {
   const n = r.structHeader('pushPullHeader');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    switch (r.fieldIndex(PUSH_PULL_HEADER_FIELDS, i, arr)) {
+    switch (r.fieldIndex(PUSH_PULL_HEADER_KEYS, i, arr)) {
       case 0:
         h.nodes = r.int('pushPullHeader.Nodes');
         break;
@@ -551,7 +573,7 @@ export function readPushNodeState(r: MsgpackReader): PushNodeState {
   const n = r.structHeader('pushNodeState');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    switch (r.fieldIndex(PUSH_NODE_STATE_FIELDS, i, arr)) {
+    switch (r.fieldIndex(PUSH_NODE_STATE_KEYS, i, arr)) {
       case 0:
         s.name = r.string('pushNodeState.Name');
         break;
@@ -585,7 +607,7 @@ export function readUserMsgHeader(r: MsgpackReader): number {
   const n = r.structHeader('userMsgHeader');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    if (r.fieldIndex(USER_MSG_HEADER_FIELDS, i, arr) === 0) len = r.int('userMsgHeader.UserMsgLen');
+    if (r.fieldIndex(USER_MSG_HEADER_KEYS, i, arr) === 0) len = r.int('userMsgHeader.UserMsgLen');
     else r.skip();
   }
   return len;
@@ -596,7 +618,7 @@ export function readCompress(r: MsgpackReader): { algo: number; buf: Uint8Array 
   const n = r.structHeader('compress');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    switch (r.fieldIndex(COMPRESS_FIELDS, i, arr)) {
+    switch (r.fieldIndex(COMPRESS_KEYS, i, arr)) {
       case 0:
         c.algo = r.uint(U8_MAX, 'compress.Algo');
         break;
@@ -626,7 +648,7 @@ export function scratchWriter(): MsgpackWriter {
 /** Type byte + body, byte-identical to what Go memberlist writes. */
 export function encodeMessage(m: PacketMessage): Uint8Array {
   if (m.type === MessageType.User) {
-    const out = new Uint8Array(m.payload.length + 1);
+    const out = allocBytes(m.payload.length + 1);
     out[0] = MessageType.User;
     out.set(m.payload, 1);
     return out;
@@ -670,7 +692,7 @@ export function encodeMessage(m: PacketMessage): Uint8Array {
 export function decodeMessage(buf: Uint8Array): PacketMessage {
   if (buf.length === 0) throw new CodecError('truncated', 'empty message: no type byte');
   const type = buf[0];
-  if (type === MessageType.User) return { type, payload: buf.slice(1) };
+  if (type === MessageType.User) return { type, payload: copyOut(buf, 1, buf.length) };
   const r = new MsgpackReader(buf, 1);
   switch (type) {
     case MessageType.Ping:

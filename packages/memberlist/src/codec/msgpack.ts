@@ -37,6 +37,11 @@ export function mapKey(name: string): Uint8Array {
   return out;
 }
 
+/** The ASCII bytes of struct field names, in declaration order, for `MsgpackReader.fieldIndex`. */
+export function fieldKeys(names: readonly string[]): Uint8Array[] {
+  return names.map((n) => Uint8Array.from(n, (c) => c.charCodeAt(0)));
+}
+
 /** Growing output buffer with the go-msgpack encoding rules. */
 export class MsgpackWriter {
   private buf: Uint8Array;
@@ -80,7 +85,7 @@ export class MsgpackWriter {
 
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
+    copyInto(this.buf, this.pos, bytes);
     this.pos += bytes.length;
   }
 
@@ -205,7 +210,7 @@ export class MsgpackWriter {
 
   private bytesValue(v: Uint8Array): void {
     this.strHeader(v.length);
-    this.buf.set(v, this.pos);
+    copyInto(this.buf, this.pos, v);
     this.pos += v.length;
   }
 
@@ -222,7 +227,9 @@ export class MsgpackWriter {
 
   /** A copy of exactly the bytes written so far. */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    const out = allocBytes(this.pos);
+    copyInto(out, 0, this.buf.subarray(0, this.pos));
+    return out;
   }
 }
 
@@ -239,7 +246,6 @@ export class MsgpackReader {
   readonly buf: Uint8Array;
   pos: number;
   readonly end: number;
-  private readonly view: DataView;
   /** Set by `structHeader`: whether the struct arrived as an array (declaration order). */
   structIsArray = false;
 
@@ -247,7 +253,6 @@ export class MsgpackReader {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   get remaining(): number {
@@ -268,18 +273,21 @@ export class MsgpackReader {
     return this.buf[this.pos++];
   }
 
+  // Big-endian reads by hand: cheaper than a DataView per reader for messages this small.
   private u16(what: string): number {
     this.need(2, what);
-    const v = this.view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 2;
+    return (b[p] << 8) | b[p + 1];
   }
 
   private u32(what: string): number {
     this.need(4, what);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    return b[p] * 0x1000000 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
   }
 
   /**
@@ -318,28 +326,32 @@ export class MsgpackReader {
 
   /**
    * For element `i` of the struct whose header was just read: the index into `fields`
-   * (declaration order) of the field to decode next, or -1 when the value must be skipped
-   * (unknown key, or an array element beyond the declared fields).
+   * (declaration order, see `fieldKeys`) of the field to decode next, or -1 when the value
+   * must be skipped (unknown key, or an array element beyond the declared fields). Keys are
+   * matched on their bytes, exactly and case-sensitively as Go does, without building strings.
    */
-  fieldIndex(fields: readonly string[], i: number, isArray: boolean): number {
+  fieldIndex(fields: readonly Uint8Array[], i: number, isArray: boolean): number {
     if (isArray) return i < fields.length ? i : -1;
-    return fields.indexOf(this.key());
-  }
-
-  /** A map key: any str-family value (str8 included) or nil (→ ""); anything else is an error. */
-  key(): string {
     const b = this.u8('map key');
     let len: number;
     if (b >= 0xa0 && b <= 0xbf) len = b & 0x1f;
     else if (b === 0xd9) len = this.u8('map key length');
     else if (b === 0xda) len = this.u16('map key length');
     else if (b === 0xdb) len = this.u32('map key length');
-    else if (b === 0xc0) return '';
+    else if (b === 0xc0) return -1;
     else throw new CodecError('malformed', `map key must be a string, got ${describe(b)}`);
     this.need(len, 'map key');
-    const s = decodeText(this.buf, this.pos, len);
+    const buf = this.buf;
+    const start = this.pos;
     this.pos += len;
-    return s;
+    for (let f = 0; f < fields.length; f++) {
+      const name = fields[f];
+      if (name.length !== len) continue;
+      let k = 0;
+      while (k < len && buf[start + k] === name[k]) k++;
+      if (k === len) return f;
+    }
+    return -1;
   }
 
   /** A Go `string` field: str-family or nil (→ ""). bin is rejected as Go does. */
@@ -395,7 +407,7 @@ export class MsgpackReader {
     }
     this.need(len, field);
     if (len === 0) return null;
-    const out = this.buf.slice(this.pos, this.pos + len);
+    const out = copyOut(this.buf, this.pos, this.pos + len);
     this.pos += len;
     return out;
   }
@@ -452,29 +464,15 @@ export class MsgpackReader {
         }
         return hi * TWO_32 + lo;
       }
-      case 0xd0: {
-        this.need(1, field);
-        const v = this.view.getInt8(this.pos);
-        this.pos += 1;
-        return v;
-      }
-      case 0xd1: {
-        this.need(2, field);
-        const v = this.view.getInt16(this.pos);
-        this.pos += 2;
-        return v;
-      }
-      case 0xd2: {
-        this.need(4, field);
-        const v = this.view.getInt32(this.pos);
-        this.pos += 4;
-        return v;
-      }
+      case 0xd0:
+        return (this.u8(field) << 24) >> 24;
+      case 0xd1:
+        return (this.u16(field) << 16) >> 16;
+      case 0xd2:
+        return this.u32(field) | 0;
       case 0xd3: {
-        this.need(8, field);
-        const hi = this.view.getInt32(this.pos);
-        const lo = this.view.getUint32(this.pos + 4);
-        this.pos += 8;
+        const hi = this.u32(field) | 0;
+        const lo = this.u32(field);
         if (hi > 0x1fffff || hi < -0x200000) {
           throw new CodecError('malformed', `${field}: 64-bit value out of range`);
         }
@@ -604,6 +602,54 @@ export class MsgpackReader {
     this.need(n, 'skipped value');
     this.pos += n;
   }
+}
+
+const SLAB_SIZE = 8192;
+const SLAB_MAX_PIECE = 1024;
+let slab = new ArrayBuffer(SLAB_SIZE);
+let slabUsed = 0;
+
+/**
+ * A zeroed byte array for an encoded message. V8 allocates typed arrays over 64 bytes outside
+ * the heap at roughly ten times the cost of a small one, and encoded messages are mostly
+ * 65..1024 bytes, so those are cut from a shared 8 KiB slab (as Node's Buffer pool does). A
+ * piece keeps its slab alive, which is why decoded values that may be stored for long (meta,
+ * payloads) are NOT allocated here.
+ */
+export function allocBytes(n: number): Uint8Array {
+  if (n <= 64 || n > SLAB_MAX_PIECE) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_SIZE) {
+    slab = new ArrayBuffer(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, n);
+  slabUsed += (n + 7) & ~7;
+  return out;
+}
+
+/** `dst.set(src, at)`, by hand for the short keys and values that make up most messages. */
+export function copyInto(dst: Uint8Array, at: number, src: Uint8Array): void {
+  const n = src.length;
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) dst[at + i] = src[i];
+  } else {
+    dst.set(src, at);
+  }
+}
+
+/**
+ * A fresh copy of `buf[start, end)`. `Uint8Array#slice` is slow for the few-byte copies that
+ * dominate here (addresses, Vsn, whole small messages), so short ones are copied by hand.
+ */
+export function copyOut(buf: Uint8Array, start: number, end: number): Uint8Array {
+  const n = end - start;
+  const out = new Uint8Array(n);
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) out[i] = buf[start + i];
+  } else {
+    out.set(buf.subarray(start, end));
+  }
+  return out;
 }
 
 /** Decodes UTF-8 (Go strings are bytes; invalid sequences become U+FFFD here). */

@@ -31,7 +31,7 @@ import {
   writePushPullHeader,
   writeUserMsgHeader,
 } from './messages.js';
-import { MsgpackReader, MsgpackWriter } from './msgpack.js';
+import { copyOut, MsgpackReader, MsgpackWriter } from './msgpack.js';
 
 /** Go refuses encrypted stream frames longer than this; we also cap plaintext streams with it. */
 export const MAX_STREAM_MESSAGE_SIZE = 20 * 1024 * 1024;
@@ -266,7 +266,7 @@ function readRaw(
   if (r.remaining < len) {
     throw new CodecError('truncated', `${field} announces ${len} bytes, have ${r.remaining}`);
   }
-  const out = r.buf.slice(r.pos, r.pos + len);
+  const out = copyOut(r.buf, r.pos, r.pos + len);
   r.pos += len;
   return out;
 }
