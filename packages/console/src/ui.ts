@@ -1,4 +1,6 @@
 import * as readline from 'node:readline';
+import { PassThrough } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { Console } from './console.js';
 import { HistoryFile } from './history.js';
 import type { LineKind, OutputLine } from './types.js';
@@ -216,6 +218,40 @@ class LineSession extends Session {
   }
 }
 
+/**
+ * Node's readline mishandles several keys arriving in one read (a paste, or fast typing over a
+ * slow link): it appends them at the end of the line wherever the cursor is, loses track of the
+ * rows a wrapped line occupies, and takes tabs literally. Handing it one character per chunk sends
+ * every key through the normal editing path. Escape sequences split this way are still decoded,
+ * because readline's decoder keeps its state across chunks.
+ */
+function oneKeyPerChunk(input: NodeJS.ReadableStream): { keys: PassThrough; detach(): void } {
+  const keys = new PassThrough({ objectMode: true });
+  const decoder = new StringDecoder('utf8');
+  const onData = (chunk: Buffer | string) => {
+    const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+    for (const ch of text) keys.write(Buffer.from(ch));
+  };
+  const onEnd = () => keys.end();
+  input.on('data', onData);
+  input.once('end', onEnd);
+  input.resume();
+  return {
+    keys,
+    detach: () => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.pause();
+    },
+  };
+}
+
+type RawInput = NodeJS.ReadableStream & {
+  isTTY?: boolean;
+  isRaw?: boolean;
+  setRawMode?(mode: boolean): unknown;
+};
+
 /** A TTY: fixed input line at the bottom, history, completion, colours. */
 class TtySession extends Session {
   #rl: readline.Interface | undefined;
@@ -223,6 +259,8 @@ class TtySession extends Session {
   #pending: string[] = [];
   #flushScheduled = false;
   #lastInterrupt = 0;
+  #detachKeys: (() => void) | undefined;
+  #wasRaw = false;
   readonly #colors: boolean;
 
   constructor(
@@ -277,8 +315,14 @@ class TtySession extends Session {
       );
       past = this.#history.load();
     }
+    // Raw mode is switched on the real terminal: readline only sees the key stream.
+    const raw = this.input as RawInput;
+    this.#wasRaw = raw.isRaw === true;
+    raw.setRawMode?.(true);
+    const { keys, detach } = oneKeyPerChunk(this.input);
+    this.#detachKeys = detach;
     const rl = readline.createInterface({
-      input: this.input,
+      input: keys,
       output: this.output,
       terminal: true,
       prompt: this.opts.prompt ?? '> ',
@@ -333,6 +377,8 @@ class TtySession extends Session {
     const rl = this.#rl;
     this.#rl = undefined;
     rl?.close();
+    this.#detachKeys?.();
+    (this.input as RawInput).setRawMode?.(this.#wasRaw);
     this.write('\n');
     await this.#history?.flush();
   }

@@ -8,13 +8,26 @@ export function haveTmux(): boolean {
 
 /**
  * One tmux server of our own (its own socket name), so tests never touch the user's sessions or
- * each other's, with a single session running `command` in a 120x30 window.
+ * each other's, with a single session running `command` in a window of `size` (120x30).
  */
 export class TmuxSession {
   readonly socket = `isopeer-console-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
 
-  constructor(command: string[]) {
-    this.#tmux(['new-session', '-d', '-x', '120', '-y', '30', '-s', 'main', ...command]);
+  constructor(
+    command: string[],
+    size: { columns: number; rows: number } = { columns: 120, rows: 30 },
+  ) {
+    this.#tmux([
+      'new-session',
+      '-d',
+      '-x',
+      String(size.columns),
+      '-y',
+      String(size.rows),
+      '-s',
+      'main',
+      ...command,
+    ]);
   }
 
   #tmux(args: string[]): string {

@@ -25,17 +25,21 @@ describe('TTY UI under tmux', () => {
     t: { after(fn: () => unknown): void },
     dir: string,
     extra: string[] = [],
+    size?: { columns: number; rows: number },
   ): TmuxSession {
-    const session = new TmuxSession([
-      'env',
-      '-u',
-      'NO_COLOR',
-      process.execPath,
-      demoPath,
-      '--history',
-      join(dir, 'history'),
-      ...extra,
-    ]);
+    const session = new TmuxSession(
+      [
+        'env',
+        '-u',
+        'NO_COLOR',
+        process.execPath,
+        demoPath,
+        '--history',
+        join(dir, 'history'),
+        ...extra,
+      ],
+      size,
+    );
     t.after(() => session.kill());
     return session;
   }
@@ -87,6 +91,44 @@ describe('TTY UI under tmux', () => {
       'the echo output',
     );
     assert.equal(rows.at(-3), '> /echo hello world');
+  });
+
+  test('a pasted line wrapping over several rows, edited in the middle while output arrives', async (t) => {
+    if (skip(t)) return;
+    const { dir, cleanup } = tempDir();
+    t.after(cleanup);
+    const fifo = join(dir, 'feed');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    const feed = openSync(fifo, 'r+');
+    t.after(() => closeSync(feed));
+    const columns = 60;
+    const tty = start(t, dir, ['--feed', fifo], { columns, rows: 15 });
+    await tty.waitFor((r) => r.at(-1) === '>', 'the prompt');
+    const wrap = (text: string) => text.match(new RegExp(`.{1,${columns}}`, 'g')) ?? [];
+
+    let line = `/echo ${'abcdefghij'.repeat(13)}`;
+    tty.type(line); // one write, so it arrives like a paste
+    await tty.waitFor(
+      (r) => r.slice(-3).join('') === `> ${line}`,
+      'the pasted line over three rows',
+    );
+    tty.keys(...Array<string>(70).fill('Left'));
+    writeSync(feed, 'arrived while editing\n');
+    await tty.waitFor((r) => r.includes('arrived while editing'), 'the incoming line');
+    tty.type('XYZ');
+    const at = line.length - 70;
+    line = `${line.slice(0, at)}XYZ${line.slice(at)}`;
+    const rows = await tty.waitFor(
+      (r) => r.slice(-3).join('') === `> ${line}`,
+      'the insertion in the middle',
+    );
+    assert.deepEqual(rows.slice(-4), ['arrived while editing', ...wrap(`> ${line}`)]);
+    tty.keys('Enter');
+    const echoed = line.slice('/echo '.length);
+    await tty.waitFor(
+      (r) => r.at(-1) === '>' && r.slice(0, -1).join('').endsWith(echoed),
+      'the echo',
+    );
   });
 
   test('lines from a running command while the next one is typed ahead', async (t) => {
