@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 
 /** Longest entry kept; a pasted novel is not worth recalling. */
 const MAX_ENTRY = 4096;
@@ -61,14 +61,15 @@ export class HistoryFile {
   }
 
   async #save(): Promise<void> {
+    const tmp = `${this.path}.${process.pid}.tmp`;
     try {
       while (this.#dirty) {
         this.#dirty = false;
-        const tmp = `${this.path}.${process.pid}.tmp`;
         await writeFile(tmp, `${this.#entries.join('\n')}\n`, { mode: 0o600 });
         await rename(tmp, this.path);
       }
     } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
       this.#onError(new Error(`cannot save history ${this.path}: ${(err as Error).message}`));
     } finally {
       this.#writing = undefined;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -249,6 +249,9 @@ describe('/showconfig /saveconfig /loadconfig', () => {
       /cannot read configuration .*ENOENT/,
     );
     assert.match((await c.execute(`/loadconfig ${quoteWord(dir)}`)).error!, /not a regular file/);
+    const saveOverDir = await c.execute(`/saveconfig ${quoteWord(dir)}`);
+    assert.match(saveOverDir.error!, /cannot save configuration to/);
+    assert.deepEqual(readdirSync(dir).sort(), ['bad.json'], 'no temporary file left behind');
   });
 
   test('a provider refusing the change fails the command', async (t) => {

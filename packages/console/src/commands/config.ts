@@ -1,4 +1,4 @@
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { completePath } from '../complete-path.js';
 import type { ConfigProvider } from '../config-provider.js';
 import { fieldsOnNextCreate } from '../config-provider.js';
@@ -54,6 +54,7 @@ export function registerConfigCommands(console: Console, provider: ConfigProvide
           });
           await rename(tmp, file);
         } catch (err) {
+          await rm(tmp, { force: true }).catch(() => {});
           throw new ConsoleError(
             'CONSOLE_CONFIG_FILE',
             `cannot save configuration to ${file}: ${(err as Error).message}`,
