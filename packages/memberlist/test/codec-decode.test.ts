@@ -258,6 +258,23 @@ describe('decoding forms a Go peer may send', () => {
     });
   });
 
+  it('hostile length and count fields fail fast without allocating for them', () => {
+    const before = process.memoryUsage().arrayBuffers;
+    const cases: Array<[Uint8Array, string]> = [
+      [b('04 81 a4', "'Meta'", 'db ff ff ff f0 01 02'), 'truncated'],
+      [b('04 81 a4', "'Node'", 'db 7f ff ff ff 61'), 'truncated'],
+      [b('00 df ff ff ff ff a1 61'), 'truncated'],
+      [b('00 81 a5', "'Extra'", 'dd ff ff ff ff 01'), 'truncated'],
+      [b('00 81 a5', "'Extra'", 'df ff ff ff ff 01'), 'truncated'],
+      [b('00 81 a5', "'Extra'", 'c9 ff ff ff ff 01'), 'truncated'],
+      [b('00 dd ff ff ff ff 01'), 'truncated'],
+    ];
+    for (const [input, code] of cases) {
+      for (let i = 0; i < 1000; i++) assert.throws(() => decodeMessage(input), { code });
+    }
+    assert.ok(process.memoryUsage().arrayBuffers - before < 4 * 1024 * 1024);
+  });
+
   it('decoded bytes are copies, independent of the input buffer', () => {
     const input = b('02 82 a7', "'Payload'", 'a2 01 02 a5', "'SeqNo'", '01');
     const m = decodeMessage(input);
