@@ -149,7 +149,11 @@ function quote(s: string): string {
 const GO_PLAIN = /^[\u0020\u0021\u0023-\u0025\u0027-\u003b\u003d\u003f-\u005b\u005d-\u007f]*$/;
 const HEX = '0123456789abcdef';
 
-/** A JSON string literal exactly as Go's encoding/json (with HTML escaping, Go ≤ 1.21) writes it. */
+/**
+ * A JSON string literal exactly as Go's encoding/json (with HTML escaping, Go ≤ 1.21) writes it.
+ * An unpaired surrogate becomes U+FFFD, as Go's decoder turns a `\udXXX` escape without its
+ * partner into U+FFFD before the encoder ever sees it.
+ */
 export function goQuote(s: string): string {
   if (GO_PLAIN.test(s)) return `"${s}"`;
   let out = '"';
@@ -168,8 +172,8 @@ export function goQuote(s: string): string {
       if (d >= 0xdc00 && d <= 0xdfff) {
         out += s[i] + s[i + 1];
         i++;
-      } else out += '\\ufffd'; // an unpaired surrogate is invalid UTF-8 to Go
-    } else if (c >= 0xdc00 && c <= 0xdfff) out += '\\ufffd';
+      } else out += '\ufffd';
+    } else if (c >= 0xdc00 && c <= 0xdfff) out += '\ufffd';
     else out += s[i];
   }
   return `${out}"`;
@@ -217,7 +221,8 @@ export function parseDocument(text: string): BootstrapData {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new BootstrapProtocolError(`document is not JSON: ${(err as Error).message}`);
+    const reason = (err as Error).message.replace(/\s+/g, ' ').slice(0, 120);
+    throw new BootstrapProtocolError(`document is not JSON: ${reason}`);
   }
   if (!isObject(raw)) throw new BootstrapProtocolError('document is not a JSON object');
   const Config: BootstrapConfig = { maxpeers: 0, minrefillcandidates: 0, numpeers: 0 };

@@ -1,3 +1,4 @@
+export * from './client.js';
 export * from './codec.js';
 export * from './handler.js';
 export * from './node-server.js';
