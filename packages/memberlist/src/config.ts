@@ -100,6 +100,12 @@ export interface Config {
    * each datagram as it is read (one thread, no handoff queue), so nothing is buffered; the
    * field is kept, validated, so Go-derived configurations carry over unchanged. */
   handoffQueueDepth: number;
+  /** isopeer extension (wire-neutral): every membership broadcast is sent at least this many
+   * times, whatever the cluster size. Go's retransmitMult × ceil(log10(n+1)) is only 2 with the
+   * Local preset below 10 nodes, so roughly one node in a dozen misses every announcement of a
+   * death and waits out its own maximal suspicion timeout (the 15–20 s outliers). Costs a few
+   * more gossip packets per event in small clusters; 0 = Go's formula alone. */
+  gossipMinTransmits: number;
   /** isopeer extension (wire-neutral): after joining, and while new nodes keep appearing, run
    * extra push/pulls this long apart (scaled like push/pull for large clusters) so alive
    * messages missed during a burst of joins are repaired in well under a second instead of at
@@ -152,6 +158,7 @@ export function defaultLANConfig(): Config {
     requireNodeNames: false,
     cidrsAllowed: null,
     handoffQueueDepth: 1024,
+    gossipMinTransmits: 6,
     catchUpPushPullMs: 250,
     prioritizeSuspectProbes: true,
     reconnectIntervalMs: 10_000,
@@ -215,6 +222,7 @@ const nonNegative: (keyof Config)[] = [
   'gossipToTheDeadTimeMs',
   'deadNodeReclaimTimeMs',
   'handoffQueueDepth',
+  'gossipMinTransmits',
   'catchUpPushPullMs',
   'reconnectIntervalMs',
   'reconnectTimeoutMs',

@@ -298,7 +298,11 @@ export async function createMemberlist(
     random: hooks.random ?? Math.random,
     metrics,
     awareness: new Awareness(cfg.awarenessMaxMultiplier),
-    queue: new TransmitLimitedQueue(() => state.numNodes(), cfg.retransmitMult),
+    queue: new TransmitLimitedQueue(
+      () => state.numNodes(),
+      cfg.retransmitMult,
+      cfg.gossipMinTransmits,
+    ),
     hooks,
     transport,
     events: null as unknown as EventEmitter,

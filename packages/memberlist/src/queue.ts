@@ -49,10 +49,12 @@ export class TransmitLimitedQueue {
   /**
    * @param numNodes current node count estimate (sets the retransmit limit)
    * @param retransmitMult multiplier of the retransmit limit
+   * @param minTransmits floor of the retransmit limit (0 = Go's formula alone)
    */
   constructor(
     private readonly numNodes: () => number,
     public retransmitMult: number,
+    public minTransmits = 0,
   ) {}
 
   /** Queues a broadcast, first removing any broadcast it invalidates. */
@@ -80,7 +82,10 @@ export class TransmitLimitedQueue {
   /** Messages for one datagram of `limit` bytes, charging `overhead` bytes per message. */
   getBroadcasts(overhead: number, limit: number): Uint8Array[] {
     if (this.items.length === 0) return [];
-    const limitTx = retransmitLimit(this.retransmitMult, this.numNodes());
+    const limitTx = Math.max(
+      this.minTransmits,
+      retransmitLimit(this.retransmitMult, this.numNodes()),
+    );
     const out: Uint8Array[] = [];
     const reinsert: Item[] = [];
     let used = 0;

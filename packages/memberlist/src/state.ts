@@ -97,6 +97,8 @@ export class State {
   private probing = false;
   private tickPending = false;
   private catchUpStep = -1;
+  /** Count of node records ever created (a new name learned by any path). */
+  private nodesLearned = 0;
   /** Nodes that failed (not left), with where to find them, for reconnect attempts. */
   private readonly failed = new Map<string, { addr: string; port: number; since: number }>();
   net!: NetLayer;
@@ -371,9 +373,17 @@ export class State {
       },
       () => {
         nacks++;
+        if (settled()) wake?.();
       },
       () => wake?.(),
     );
+    // The indirect phase may end early once every helper has nacked (they are fine, the
+    // target did not answer them) and the TCP fallback was refused or not tried: waiting out
+    // the interval could only end the same way. Saves most of a probe interval per failure
+    // step; a frozen node (TCP still accepts) is waited for as in Go.
+    let expectedNacks = 0;
+    let tcpOutcome: boolean | null = null;
+    const settled = () => expectedNacks > 0 && nacks >= expectedNacks && tcpOutcome === false;
     metrics.probesSent++;
     const addr = joinHostPort(node.addr, node.port);
     try {
@@ -418,7 +428,6 @@ export class State {
 
     // Indirect phase: ask helpers, and try TCP in parallel.
     metrics.indirectProbes++;
-    let expectedNacks = 0;
     const helpers = this.kRandomNodes(
       c.indirectChecks,
       (r) => r.name !== node.name && r.state === NodeStateType.Alive,
@@ -448,8 +457,14 @@ export class State {
     ) {
       metrics.tcpFallbacks++;
       tcp = this.net.tcpPing(node, ping, deadline);
+      void tcp.then((ok) => {
+        tcpOutcome = ok;
+        if (ok || settled()) wake?.();
+      });
+    } else {
+      tcpOutcome = false;
     }
-    await waitUntil(deadline);
+    if (!settled()) await waitUntil(deadline);
     if (this.ctx.shutdown) return;
     if (acked) {
       awareness.apply(-1);
@@ -575,14 +590,19 @@ export class State {
     const c = this.ctx.config;
     if (c.catchUpPushPullMs <= 0 || this.catchUpStep >= 0) return;
     this.catchUpStep = 0;
+    let learnedAtStart = this.nodesLearned;
     const next = () => {
       const base = c.catchUpPushPullMs * pushPullScaleMultiplier(this.numNodes());
       const delay = base * 2 ** this.catchUpStep;
       const ceiling = c.pushPullIntervalMs > 0 ? c.pushPullIntervalMs / 2 : 10 * base;
-      if (delay > ceiling) {
+      // Stop at the ceiling, or once two rounds have run and the last taught us no new node:
+      // the membership has settled, and each further exchange costs O(n) bytes on both ends.
+      const quiet = this.catchUpStep >= 2 && this.nodesLearned === learnedAtStart;
+      if (delay > ceiling || quiet) {
         this.catchUpStep = -1;
         return;
       }
+      learnedAtStart = this.nodesLearned;
       this.after(delay, () => {
         this.catchUpStep++;
         void this.pushPullWithRandomNode('catch-up').then(next);
@@ -676,6 +696,7 @@ export class State {
         suspicion: null,
       };
       this.nodes.set(a.node, r);
+      this.nodesLearned++;
       // Insert at a random position so probe order does not follow join order.
       this.list.push(r);
       const j = Math.floor(this.ctx.random() * this.list.length);
