@@ -364,6 +364,10 @@ func main() {
 		os.Exit(2)
 	}
 
+	// Signals are caught before anything is announced: a SIGTERM arriving right after `ready`
+	// must still produce `shutdown` rather than the default abrupt exit.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	r := &runner{out: out, stopped: make(chan struct{})}
 	var g *group
 	if o.countSet {
@@ -396,8 +400,6 @@ func main() {
 		go p.join([]string{seed})
 	}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	go func() {
 		s := <-sigs
 		r.shutdown("signal " + s.String())

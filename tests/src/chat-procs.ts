@@ -11,6 +11,13 @@ const live = new Set<Proc>();
 process.on('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
+// A harness stopped by a signal takes its children with it (the 'exit' handler does not run then).
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    for (const p of live) p.kill('SIGKILL');
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  });
+}
 
 export interface Line {
   text: string;

@@ -47,22 +47,59 @@ describe('interop: messages, broadcasts and metadata', { skip }, () => {
     }
   });
 
-  test('(e) a broadcast from a TS node reaches every node, and one from a Go node comes back', async () => {
+  // Gossip is probabilistic by design: with the local preset a broadcast is sent at most
+  // 2 × ceil(log10(n+1)) times per node, so in a 5-node cluster a single broadcast misses a node
+  // now and then, with Go alone just as with TS (bench/memberlist/interop-notes.md). What must
+  // hold is that broadcasts cross implementations: each receiver gets some broadcast from the
+  // sender, re-sending (new id) after 2 s without full delivery, at most 6 times.
+  async function broadcastToAll(sender: LineNode, receivers: LineNode[], prefix: string) {
+    const got = (n: LineNode) =>
+      n.events.some(
+        (e) =>
+          e.event === 'msg' &&
+          e.kind === 'broadcast' &&
+          e.from === sender.name &&
+          String(e.data).startsWith(prefix),
+      );
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      const q = await sender.request(`broadcast ${prefix}-${attempt}`, 'broadcast-queued');
+      assert.equal(q.data, `${prefix}-${attempt}`);
+      const all = await Promise.all(
+        receivers.map((n) =>
+          n
+            .until(() => got(n), 2_000, `${prefix} at ${n.name}`)
+            .then(
+              () => true,
+              () => false,
+            ),
+        ),
+      );
+      if (all.every(Boolean)) return attempt;
+    }
+    assert.fail(
+      `${prefix}: not every node got a broadcast from ${sender.name}: ${receivers.filter((n) => !got(n)).map((n) => n.name)}`,
+    );
+  }
+
+  test('(e) broadcasts from a TS node reach every node, and ones from a Go node come back', async () => {
     const everyone = [...go, ...ts];
-    const q = await ts[0].request('broadcast from-ts', 'broadcast-queued');
-    assert.equal(q.data, 'from-ts');
-    for (const n of everyone.filter((x) => x !== ts[0])) {
-      await n.waitFor(msg('broadcast', ts[0].name, 'from-ts'), 5_000, `broadcast at ${n.name}`);
-    }
-    await go[1].request('broadcast from-go', 'broadcast-queued');
-    for (const n of everyone.filter((x) => x !== go[1])) {
-      await n.waitFor(msg('broadcast', go[1].name, 'from-go'), 5_000, `broadcast at ${n.name}`);
-    }
-    // Each node reports each broadcast once, despite the re-broadcast by every receiver.
+    await broadcastToAll(
+      ts[0],
+      everyone.filter((x) => x !== ts[0]),
+      'from-ts',
+    );
+    await broadcastToAll(
+      go[1],
+      everyone.filter((x) => x !== go[1]),
+      'from-go',
+    );
+    // Each node reports each broadcast at most once, despite every receiver re-broadcasting it.
     for (const n of everyone) {
-      for (const text of ['from-ts', 'from-go']) {
-        assert.ok(n.find('msg', { kind: 'broadcast', data: text }).length <= 1, n.label());
-      }
+      const seen = n
+        .find('msg')
+        .filter((e) => e.kind === 'broadcast')
+        .map((e) => `${e.from}|${e.data}`);
+      assert.equal(new Set(seen).size, seen.length, `${n.label()}: ${seen}`);
     }
   });
 

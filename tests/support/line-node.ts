@@ -248,6 +248,11 @@ export class LineNode extends EventEmitter {
     this.child.stdin.write(`${command}\n`);
   }
 
+  /** Closes the child's stdin (the protocol's end of input). */
+  endInput(): void {
+    this.child.stdin.end();
+  }
+
   /** Sends a command and waits for its answer event (`self` = the addressed node). */
   async request(command: string, answer: string, timeoutMs = 10_000, node = 0): Promise<LineEvent> {
     const since = this.mark();

@@ -34,22 +34,29 @@ export function registerNode(program: Command): void {
         'Protocol: docs/node-line-protocol-extensions.md and the shared node line protocol.',
     )
     .action(async (flags: RawNodeFlags) => {
-      let runner: NodeRunner;
+      // Handlers go in before anything is announced: a SIGTERM arriving right after `ready`
+      // would otherwise hit the default action and kill the process without `shutdown`.
+      let runner: NodeRunner | undefined;
+      let stopReason: string | undefined;
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+        process.on(sig, () => {
+          stopReason ??= `signal ${sig}`;
+          void runner?.shutdown(stopReason);
+        });
+      }
       try {
         runner = await NodeRunner.start(parseNodeOptions(flags, hostname()), print);
       } catch (err) {
-        const e = err as Error & { code?: string };
-        process.stderr.write(`isopeer node: ${e.message}\n`);
+        process.stderr.write(`isopeer node: ${(err as Error).message}\n`);
         process.exitCode = err instanceof NodeOptionError ? 2 : 1;
         return;
       }
+      if (stopReason) void runner.shutdown(stopReason);
+      const running = runner;
       const input = createInterface({ input: process.stdin });
-      input.on('line', (line) => runner.command(line));
-      input.on('close', () => void runner.shutdown('end of input'));
-      for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-        process.on(sig, () => void runner.shutdown(`signal ${sig}`));
-      }
-      await runner.done;
+      input.on('line', (line) => running.command(line));
+      input.on('close', () => void running.shutdown('end of input'));
+      await running.done;
       input.close();
       process.stdin.destroy();
     });

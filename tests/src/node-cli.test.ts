@@ -1,0 +1,130 @@
+// `isopeer node` as a program: flag validation, --count, command routing and errors, and the
+// ways it stops. The Go reference peer runs the same cases where they apply, so both sides of
+// the line protocol behave alike.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, describe, test } from 'node:test';
+import { goPeerSkip } from '../support/go-peer.js';
+import { closeAll, type Impl, LineNode } from '../support/line-node.js';
+import { isopeerCli } from '../support/paths.js';
+
+const goSkip = await goPeerSkip();
+
+function runCli(args: string[]) {
+  return spawnSync(process.execPath, [isopeerCli, 'node', ...args], {
+    encoding: 'utf8',
+    input: '',
+    timeout: 20_000,
+  });
+}
+
+describe('isopeer node: flags', () => {
+  const bad: [string[], RegExp][] = [
+    [['--config', 'moon'], /--config must be local, lan or wan/],
+    [['--port', 'http'], /--port must be an integer/],
+    [['--port', '70000'], /--port must be between/],
+    [['--count', '0'], /--count must be between 1/],
+    [['--key', 'not*base64'], /--key .* is not base64/],
+    [['--key', Buffer.alloc(10).toString('base64')], /16, 24 or 32 bytes/],
+    [['--meta', 'x'.repeat(513)], /--meta is 513 bytes, the limit is 512/],
+  ];
+  for (const [args, message] of bad) {
+    test(`rejects ${args.join(' ').slice(0, 40)} with exit 2 and a clear message`, () => {
+      const r = runCli(['--name', 'x', ...args]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '', 'nothing on stdout, so a JSON reader is never confused');
+    });
+  }
+
+  test('an unbindable address is an error, not a crash', () => {
+    const r = runCli(['--name', 'x', '--bind', '192.0.2.1']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /isopeer node: /);
+  });
+});
+
+const impls: Impl[] = ['ts', 'go'];
+for (const impl of impls) {
+  describe(`${impl} node: --count and commands`, { skip: impl === 'go' && goSkip }, () => {
+    after(closeAll);
+
+    test('--count K runs K nodes that converge and take @i commands', async () => {
+      const n = await LineNode.start({ impl, name: `k${impl}`, count: 5 });
+      assert.deepEqual(
+        n.names,
+        [0, 1, 2, 3, 4].map((i) => `k${impl}-${i}`),
+      );
+      const all = await n.waitFor((e) => e.event === 'all-converged', 20_000);
+      assert.equal(all.members, 5);
+      assert.equal(n.find('converged').length, 5);
+      assert.deepEqual(
+        n
+          .find('converged')
+          .map((e) => e.self)
+          .sort(),
+        [...n.names].sort(),
+      );
+      const m = await n.members(3);
+      assert.equal(m.length, 5);
+      const h = await n.request('health', 'health', 5_000, 4);
+      assert.equal(h.self, `k${impl}-4`);
+      assert.equal(h.score, 0);
+      const s = await n.request('stats', 'stats', 5_000, 1);
+      assert.equal(s.members, 5);
+
+      n.send('@1 broadcast across');
+      for (const i of [0, 2, 3, 4]) {
+        await n.waitFor(
+          (e) =>
+            e.event === 'msg' &&
+            e.self === n.names[i] &&
+            e.data === 'across' &&
+            e.from === n.names[1],
+          10_000,
+        );
+      }
+    });
+
+    test('bad commands answer with error events and the node keeps serving', async () => {
+      const n = await LineNode.start({ impl, name: `e${impl}` });
+      const cases: [string, RegExp][] = [
+        ['frobnicate', /unknown command/],
+        ['send', /needs a node name/],
+        ['join', /needs addresses/],
+        ['leave soon', /timeout in ms/],
+        [`meta ${'y'.repeat(600)}`, /limit is 512/],
+        ['@7 members', /@7/],
+        ['join 127.0.0.1:1', /.+/],
+      ];
+      for (const [cmd, message] of cases) {
+        const since = n.mark();
+        n.send(cmd);
+        const ev = await n.waitFor(
+          (e) => e.event === 'error' || (e.event === 'joined' && e.ok === false),
+          10_000,
+          `error for ${cmd}`,
+          since,
+        );
+        assert.match(String(ev.message ?? ev.error), message, cmd);
+      }
+      assert.equal((await n.members()).length, 1);
+    });
+
+    test('end of input shuts down without leaving, exit status 0', async () => {
+      const n = await LineNode.start({ impl, name: `eof${impl}` });
+      n.endInput();
+      const ev = await n.waitFor((e) => e.event === 'shutdown', 5_000);
+      assert.match(String(ev.reason), /end of input/);
+      assert.equal((await n.exit(5_000)).code, 0);
+    });
+
+    test('SIGTERM shuts down with a shutdown event', async () => {
+      const n = await LineNode.start({ impl, name: `term${impl}` });
+      n.kill('SIGTERM');
+      const ev = await n.waitFor((e) => e.event === 'shutdown', 5_000);
+      assert.match(String(ev.reason), /SIGTERM|terminated/);
+      assert.equal((await n.exit(5_000)).code, 0);
+    });
+  });
+}
