@@ -29,7 +29,7 @@ export interface InteractiveOptions {
   colors?: boolean;
   /** Force TTY (true) or line mode (false) instead of asking the output stream. */
   terminal?: boolean;
-  /** Ends the session (like end of input). */
+  /** Ends the session: the running command is aborted and queued lines are dropped. */
   signal?: AbortSignal;
 }
 
@@ -134,13 +134,21 @@ abstract class Session {
 
   #onLine = (line: OutputLine): void => this.render(line);
   #onClose = (): void => this.end();
+  #signal: AbortSignal | undefined;
+  /** The owner stopping the session: unlike the end of input, queued lines are dropped. */
+  #onAbort = (): void => {
+    this.queue.length = 0;
+    this.current?.abort.abort();
+    this.end();
+  };
 
   run(signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       this.#finish = resolve;
+      this.#signal = signal;
       this.console.on('line', this.#onLine);
       this.console.on('close', this.#onClose);
-      signal?.addEventListener('abort', () => this.end(), { once: true });
+      signal?.addEventListener('abort', this.#onAbort, { once: true });
       if (this.console.closed || signal?.aborted) {
         this.end();
         return;
@@ -182,6 +190,7 @@ abstract class Session {
     this.#finish = undefined;
     this.console.off('line', this.#onLine);
     this.console.off('close', this.#onClose);
+    this.#signal?.removeEventListener('abort', this.#onAbort);
     void Promise.resolve(this.stop()).then(finish);
   }
 }

@@ -69,6 +69,34 @@ describe('line mode (no TTY)', () => {
     assert.deepEqual(text.split('\n'), ['from the network', 'first', 'second', '']);
   });
 
+  test('aborting the signal ends the session at once: the running command is aborted, queued lines dropped', async (t) => {
+    const c = new Console();
+    t.after(() => c.close());
+    c.register({
+      name: 'block',
+      group: 'test',
+      usage: 'block',
+      description: 'waits until aborted',
+      async run(_args, { out, signal }) {
+        out.text('blocking');
+        await new Promise((resolve) => signal.addEventListener('abort', resolve));
+        out.text('unblocked');
+        return false;
+      },
+    });
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let text = '';
+    output.on('data', (b) => (text += b));
+    const ac = new AbortController();
+    const done = runInteractive(c, { input, output, signal: ac.signal });
+    input.write('/echo first\n/block\n/echo never\n');
+    await waitUntil(() => text.includes('blocking'), 'the blocking command');
+    ac.abort();
+    await done;
+    assert.deepEqual(text.split('\n'), ['first', 'blocking', 'unblocked', '/block failed', '']);
+  });
+
   test('a closed output does not crash the session; closing the console ends it', async () => {
     const c = new Console();
     const input = new PassThrough();
