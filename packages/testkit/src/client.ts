@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { deadlineSignal } from './abort.js';
 import type { PortLine, TestConsole } from './console-port.js';
 import { TestServerError } from './errors.js';
 import { countSatisfied, type FilterSpec, filterMatches, formatFilter } from './filter.js';
@@ -159,11 +160,9 @@ export class TestClient extends EventEmitter<TestClientEvents> {
     this.emit('dispatch', d);
     const line = d.command.startsWith('/') ? d.command : `/${d.command}`;
     // The server fails the line at its deadline anyway; stop the command then too.
-    const signal = AbortSignal.any([
-      this.closer.signal,
-      AbortSignal.timeout(d.remainingMs ?? d.deadlineMs),
-    ]);
-    const r = await this.console.execute(line, { signal });
+    const deadline = deadlineSignal(d.remainingMs ?? d.deadlineMs, this.closer.signal);
+    const r = await this.console.execute(line, { signal: deadline.signal });
+    deadline.clear();
     const status: Status = r.ok ? 'OK' : 'FAILED';
     try {
       await this.server.complete({

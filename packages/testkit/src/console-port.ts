@@ -27,6 +27,7 @@ export interface PortCommandSpec {
   group: string;
   usage: string;
   description: string;
+  // biome-ignore lint/suspicious/noConfusingVoidType: the console's CommandSpec.run, as it is declared
   run(args: string[], ctx: PortContext): Promise<void | boolean> | void | boolean;
   minArgs?: number;
   maxArgs?: number;

@@ -18,6 +18,8 @@ export interface CoordinatorOptions {
   dir: string;
   /** Deadline of a line unless the script sets `@deadline`; default 30 s. */
   lineDeadlineMs?: number;
+  /** Extra time a peer that has not polled yet gets before its line's deadline starts; 10 s. */
+  peerStartupMs?: number;
 }
 
 export const DEFAULT_LINE_DEADLINE_MS = 30_000;
@@ -31,6 +33,7 @@ export const DEFAULT_LINE_DEADLINE_MS = 30_000;
 export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   readonly dir: string;
   readonly lineDeadlineMs: number;
+  readonly peerStartupMs: number | undefined;
   private current: TestRun | undefined;
   private summaries = new Map<string, SummaryEntry[]>();
 
@@ -38,6 +41,7 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
     super();
     this.dir = opts.dir;
     this.lineDeadlineMs = opts.lineDeadlineMs ?? DEFAULT_LINE_DEADLINE_MS;
+    this.peerStartupMs = opts.peerStartupMs;
   }
 
   get run(): TestRun | undefined {
@@ -80,7 +84,7 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   createRun(script: Script): TestRun {
     this.current?.close();
     this.summaries = new Map();
-    this.current = new TestRun(script, this.lineDeadlineMs);
+    this.current = new TestRun(script, this.lineDeadlineMs, this.peerStartupMs);
     this.emit('run', this.current);
     return this.current;
   }

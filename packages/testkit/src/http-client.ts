@@ -1,3 +1,4 @@
+import { deadlineSignal } from './abort.js';
 import { TestServerError } from './errors.js';
 import type {
   Completion,
@@ -23,15 +24,20 @@ export class TestServerClient {
     body?: string,
     opts: { signal?: AbortSignal; timeoutMs?: number } = {},
   ): Promise<Response> {
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const deadline = deadlineSignal(opts.timeoutMs ?? this.timeoutMs, opts.signal);
     let res: Response;
     try {
-      res = await fetch(this.url + path, { method: 'POST', body: body ?? '', signal });
+      res = await fetch(this.url + path, {
+        method: 'POST',
+        body: body ?? '',
+        signal: deadline.signal,
+      });
     } catch (err) {
       if (opts.signal?.aborted) throw err;
-      const why = timeout.aborted ? 'timed out' : (err as Error).message;
+      const why = deadline.timedOut() ? 'timed out' : (err as Error).message;
       throw new TestServerError(`test server ${this.url}${path}: ${why}`);
+    } finally {
+      deadline.clear();
     }
     if (res.status >= 400) {
       const text = (await res.text()).trim();

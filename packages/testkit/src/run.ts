@@ -104,6 +104,9 @@ interface Control {
  * log of membership changes. Lines run strictly in order; a line ends when its peer completes
  * it or when its deadline passes (FAILED), so a dead peer never blocks the run.
  */
+/** Extra time for a peer process to start before its first line's deadline begins. */
+export const DEFAULT_PEER_STARTUP_MS = 10_000;
+
 export class TestRun extends EventEmitter<RunEvents> {
   readonly id = randomUUID();
   readonly name: string;
@@ -114,6 +117,13 @@ export class TestRun extends EventEmitter<RunEvents> {
   private readonly script: Script;
   private cursor = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** When the current line fails unless completed. */
+  private deadlineAt = 0;
+  /** True while the current line's clock waits for its peer's process to come up. */
+  private awaitingPeer = false;
+  /** Peers known to be polling (`connected`) or known to be gone; others are starting. */
+  private readonly peerStates = new Map<string, 'connected' | 'gone'>();
+  private readonly peerStartupMs: number;
   /** Result announced by an original client's /putresult, applied by its /removecommand. */
   private legacyStatus: Status | undefined;
   private readonly filters = new Map<string, FilterRecord>();
@@ -124,8 +134,13 @@ export class TestRun extends EventEmitter<RunEvents> {
   private nextControlId = 1;
   private closed = false;
 
-  constructor(script: Script, defaultDeadlineMs: number) {
+  /**
+   * `peerStartupMs` is added to the deadline of a line whose peer has not polled yet (a process
+   * still starting); its deadline restarts in full when the peer first polls.
+   */
+  constructor(script: Script, defaultDeadlineMs: number, peerStartupMs = DEFAULT_PEER_STARTUP_MS) {
     super();
+    this.peerStartupMs = peerStartupMs;
     this.script = script;
     this.name = script.name;
     this.lineDeadlineMs = script.lineDeadlineMs ?? defaultDeadlineMs;
@@ -297,6 +312,7 @@ export class TestRun extends EventEmitter<RunEvents> {
     waitMs: number,
     signal?: AbortSignal,
   ): Promise<Dispatch | 'end' | 'none'> {
+    this.peerConnected(peer);
     const now = this.offer(peer, after);
     if (now) return Promise.resolve(now);
     return new Promise((resolve) => {
@@ -339,8 +355,8 @@ export class TestRun extends EventEmitter<RunEvents> {
     command: string,
     line: number,
   ): Dispatch {
-    const started = type === 'line' ? (this.current?.startedAt ?? Date.now()) : Date.now();
-    const remainingMs = Math.max(1, started + this.lineDeadlineMs - Date.now());
+    const until = type === 'line' ? this.deadlineAt : Date.now() + this.lineDeadlineMs;
+    const remainingMs = Math.max(1, until - Date.now());
     const deadlineMs = this.lineDeadlineMs;
     return {
       type,
@@ -427,15 +443,8 @@ export class TestRun extends EventEmitter<RunEvents> {
       return;
     }
     rec.startedAt = Date.now();
-    this.timer = setTimeout(
-      () =>
-        this.finish(
-          rec,
-          'FAILED',
-          `no result within the line deadline of ${formatDuration(this.lineDeadlineMs)}`,
-        ),
-      this.lineDeadlineMs,
-    );
+    const starting = rec.kind === 'peer' && !this.peerStates.has(rec.peer);
+    this.armDeadline(rec, this.lineDeadlineMs + (starting ? this.peerStartupMs : 0), starting);
     this.emit('line-start', rec);
     if (rec.kind === 'runner') {
       if (this.listenerCount('runner-line') === 0) {
@@ -447,6 +456,46 @@ export class TestRun extends EventEmitter<RunEvents> {
       return;
     }
     this.pump();
+  }
+
+  private armDeadline(rec: LineRecord, ms: number, awaitingPeer: boolean): void {
+    clearTimeout(this.timer);
+    this.awaitingPeer = awaitingPeer;
+    this.deadlineAt = Date.now() + ms;
+    this.timer = setTimeout(() => {
+      const why = this.awaitingPeer
+        ? `${rec.peer} never connected (start-up ${formatDuration(this.peerStartupMs)} + line deadline ${formatDuration(this.lineDeadlineMs)})`
+        : `no result within the line deadline of ${formatDuration(this.lineDeadlineMs)}`;
+      this.finish(rec, 'FAILED', why);
+    }, ms);
+  }
+
+  /** A peer polled: if its line was waiting for it to start, the line's deadline begins now. */
+  private peerConnected(peer: string): void {
+    if (this.peerStates.get(peer) === 'connected') return;
+    this.peerStates.set(peer, 'connected');
+    const cur = this.current;
+    if (this.awaitingPeer && cur && cur.peer === peer && !this.closed) {
+      this.armDeadline(cur, this.lineDeadlineMs, false);
+    }
+  }
+
+  /**
+   * The runner tells the run about peer processes: `starting` (its lines get the start-up
+   * allowance until it polls) or `gone` (exited; its lines just run into their deadline).
+   */
+  setPeerState(peer: string, state: 'starting' | 'gone'): void {
+    if (state === 'starting') {
+      this.peerStates.delete(peer);
+      return;
+    }
+    this.peerStates.set(peer, 'gone');
+    // A peer that died before it ever polled gets no start-up allowance any more.
+    const cur = this.current;
+    if (this.awaitingPeer && cur && cur.peer === peer && !this.closed) {
+      const left = (cur.startedAt ?? Date.now()) + this.lineDeadlineMs - Date.now();
+      this.armDeadline(cur, Math.max(1, left), false);
+    }
   }
 
   // ---- runner control lines ------------------------------------------------------------------

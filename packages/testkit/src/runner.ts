@@ -37,6 +37,8 @@ export interface RunnerOptions {
   settleMs?: number;
   /** How long a peer may take to exit after SIGTERM before SIGKILL; default 2 s. */
   stopGraceMs?: number;
+  /** Extra time for a peer process to start before its first line's deadline runs; 10 s. */
+  peerStartupMs?: number;
   /** How long a peer may take to apply `testpartition`; default 5 s. */
   controlTimeoutMs?: number;
   /** Aborting stops the current script: remaining lines are reported as not reached. */
@@ -49,7 +51,7 @@ export interface LoadedScript {
 }
 
 export interface RunnerEvents {
-  'script-start': [LoadedScript, TestRun];
+  'script-start': [LoadedScript, TestRun, { testServerUrl: string; bootstrapUrl: string }];
   'line-start': [LoadedScript, LineRecord];
   'line-end': [LoadedScript, LineRecord];
   event: [LoadedScript, FilterRecord, EventRecord];
@@ -97,6 +99,7 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
       dir: this.outDir,
       port: 0,
       lineDeadlineMs: this.opts.lineDeadlineMs,
+      peerStartupMs: this.opts.peerStartupMs,
     });
     const reports: ScriptReport[] = [];
     try {
@@ -126,11 +129,13 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
         testServerUrl: server.url,
         bootstrapUrl: bootstrap.url,
       });
+      run.setPeerState(peer, 'starting');
       peers.get(peer)!.start(spec, join(runDir, `${peer}.log`));
     };
     const log = (peer: string, kind: LogKind, text: string) => run.putLog({ peer, kind, text });
     for (const [name, proc] of peers) {
       proc.on('exit', (info) => {
+        run.setPeerState(name, 'gone');
         if (!info.expected) {
           log(name, 'exited', `exited on its own (code ${info.code}, signal ${info.signal})`);
         }
@@ -155,7 +160,10 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
     });
     const linesDone = new Promise<void>((resolve) => run.once('lines-done', resolve));
     try {
-      this.emit('script-start', loaded, run);
+      this.emit('script-start', loaded, run, {
+        testServerUrl: server.url,
+        bootstrapUrl: bootstrap.url,
+      });
       for (const p of script.peers) if (!script.lateStart.includes(p)) launch(p);
       run.start();
       await Promise.race([linesDone, aborted]);

@@ -12,7 +12,7 @@ let server: RunningTestServer;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'testkit-client-'));
-  server = await createTestServer({ dir, port: 0 });
+  server = await createTestServer({ dir, port: 0, peerStartupMs: 200 });
 });
 after(async () => {
   await server.close();

@@ -32,6 +32,15 @@ console.register([
       ),
   },
   {
+    name: 'suicide',
+    group: 'development',
+    usage: 'suicide',
+    description: 'SIGKILL this process in the middle of the line',
+    run: () => {
+      process.kill(process.pid, 'SIGKILL');
+    },
+  },
+  {
     name: 'testpartition',
     group: 'test',
     usage: 'testpartition <peer> on|off',

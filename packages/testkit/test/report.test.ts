@@ -46,7 +46,7 @@ bob crash
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'testkit-report-'));
-  server = await createTestServer({ dir, port: 0 });
+  server = await createTestServer({ dir, port: 0, peerStartupMs: 100 });
   await writeFile(join(dir, 'pic.cmd'), SCRIPT);
   const peers = fakePeers(['alice', 'bob'], server.url, 'pic', 5);
   try {
@@ -184,7 +184,7 @@ test('the HTML report is a picture of the run in headless Chromium', async (t) =
       boxes.every((w) => w >= 3),
       `bar widths ${boxes}`,
     );
-    assert.match(await page.locator('h1').innerText(), /FAILED/);
+    assert.match((await page.locator('h1').textContent()) ?? '', /FAILED/);
   } finally {
     await browser.close();
   }

@@ -78,6 +78,23 @@ test('@kill of a peer whose line is pending: FAILED within the line deadline, ru
   assert.match(formatSummaryTable(report), /FAILED L5 +bob +command say never/);
 });
 
+test('a peer that dies while its own line is pending: FAILED at the deadline, run completes', async () => {
+  const { report } = await runFile(
+    'suicide',
+    '@deadline 1s\nalice init\nalice suicide\nbob init\n',
+  );
+  const cases = report.scripts[0].cases;
+  assert.deepEqual(
+    cases.map((c) => `${c.peer} ${c.test} ${c.status}`),
+    ['alice init OK', 'alice suicide FAILED', 'bob init OK'],
+  );
+  assert.ok(
+    (cases[1].durationMs ?? 0) >= 900 && (cases[1].durationMs ?? 0) < 2000,
+    `${cases[1].durationMs}`,
+  );
+  assert.ok(report.scripts[0].timeline.logs.some((l) => l.peer === 'alice' && l.kind === 'exited'));
+});
+
 test('a hanging line fails at its deadline and the run moves on', async () => {
   const { report } = await runFile('hang', '@deadline 500ms\nalice hang\nalice say after\n');
   assert.deepEqual(

@@ -20,6 +20,7 @@ async function call(path: string, body?: string, method = 'POST') {
   } catch {
     json = undefined;
   }
+  // biome-ignore lint/suspicious/noExplicitAny: documents of many shapes; every test asserts their content
   return { status: res.status, text, json: json as any };
 }
 
@@ -29,7 +30,7 @@ before(async () => {
   await writeFile(join(dir, 'slow.cmd'), '@deadline 150ms\nghost init\nalice init\n');
   await writeFile(join(dir, 'faults.cmd'), 'alice init\n@kill alice\nalice init\n');
   await writeFile(join(dir, 'broken.cmd'), 'alice init\n@zap\n');
-  server = await createTestServer({ dir, port: 0 });
+  server = await createTestServer({ dir, port: 0, peerStartupMs: 100 });
 });
 after(async () => {
   await server.close();
@@ -120,17 +121,50 @@ test('an idle poll answers 204 after its wait', async () => {
   assert.equal(r.status, 204);
 });
 
-test('a line whose peer never answers FAILS at its deadline and the run moves on', async () => {
+test('a line whose peer never connects FAILS after start-up allowance + deadline; the run moves on', async () => {
   const t0 = Date.now();
   await call('/init', 'slow');
   const alice = await call('/next?peer=alice&wait=5000');
   const waited = Date.now() - t0;
   assert.equal(alice.json.command, 'init');
-  assert.ok(waited >= 140, `ghost's line held for its deadline (${waited} ms)`);
+  assert.ok(
+    waited >= 240,
+    `ghost's line held for 100 ms start-up + 150 ms deadline (${waited} ms)`,
+  );
   const results = (await call('/getresults')).json.CommandResults;
   assert.deepEqual(results, [{ peer: 'ghost', status: 'FAILED', data: 'init' }]);
   const tl = (await call('/timeline')).json;
-  assert.match(tl.lines[0].comment, /no result within the line deadline of 150 ms/);
+  assert.match(
+    tl.lines[0].comment,
+    /ghost never connected \(start-up 100 ms \+ line deadline 150 ms\)/,
+  );
+  // alice is connected now: her line has the plain deadline, counted from when it became current.
+  assert.ok(
+    alice.json.remainingMs <= 150 && alice.json.remainingMs > 0,
+    `${alice.json.remainingMs}`,
+  );
+  const t1 = Date.now();
+  const end = await call('/next?peer=alice&after=2&wait=5000');
+  assert.equal(end.json.type, 'end');
+  assert.ok(Date.now() - t1 < 1000);
+  assert.match(
+    (await call('/timeline')).json.lines[1].comment,
+    /no result within the line deadline of 150 ms/,
+  );
+});
+
+test("a starting peer's deadline begins when it first polls", async () => {
+  await call('/init', 'slow');
+  const run = server.coordinator.requireRun();
+  // ghost polls (connects) before the start-up allowance is over: the full 150 ms start then.
+  const ghost = await call('/next?peer=ghost&wait=1000');
+  assert.equal(ghost.json.command, 'init');
+  assert.ok(
+    ghost.json.remainingMs > 140,
+    `full deadline after connecting: ${ghost.json.remainingMs}`,
+  );
+  await call('/complete', JSON.stringify({ id: run.id, seq: 1, peer: 'ghost', status: 'OK' }));
+  assert.equal(run.lines[0].status, 'OK');
 });
 
 test('original client flow: /putresult then /removecommand', async () => {
@@ -154,7 +188,7 @@ test('original client flow: /putresult then /removecommand', async () => {
   const doc = (await call('/getrun')).json;
   assert.deepEqual(doc, { id: run.id, name: 'duo', status: 'EMPTY' });
   assert.deepEqual(
-    (await call('/getresults')).json.CommandResults.map((r: any) => r.status),
+    (await call('/getresults')).json.CommandResults.map((r: { status: string }) => r.status),
     ['FAILED', 'OK', 'OK'],
   );
 });
@@ -213,7 +247,7 @@ test('events, summary and run files', async () => {
   ]);
   const all = (await call('/preparesummary')).json;
   assert.equal(all.length, 2);
-  const aliceEvent = all.find((e: any) => e.peer === 'alice');
+  const aliceEvent = all.find((e: { peer: string }) => e.peer === 'alice');
   assert.equal(aliceEvent.status, 'FAILED');
   assert.deepEqual((await call('/getsummary')).json, all);
   for (const f of ['testRun.json', 'testEventFilters.json', 'testSummary.json', 'timeline.json']) {

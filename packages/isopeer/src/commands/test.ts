@@ -124,9 +124,9 @@ export function registerTest(program: Command): void {
           },
         }),
       });
-      runner.on('script-start', ({ file, script }, run) => {
+      runner.on('script-start', ({ file, script }, run, urls) => {
         out(
-          `▶ ${script.name} (${file}): peers ${script.peers.join(', ')}; ${script.lines.length} lines, deadline ${formatDuration(run.lineDeadlineMs)}`,
+          `▶ ${script.name} (${file}): peers ${script.peers.join(', ')}; ${script.lines.length} lines, deadline ${formatDuration(run.lineDeadlineMs)}; test server ${urls.testServerUrl}, bootstrap ${urls.bootstrapUrl}`,
         );
       });
       runner.on('line-end', (_s, l) => {

@@ -1,0 +1,219 @@
+// `isopeer test` end to end: real runner process, real `isopeer chat` peers, real bootstrap and
+// test servers on loopback. The examples must pass; failures must be reported and exit 1.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { chromium } from 'playwright-core';
+import { isopeerCli, repoRoot } from '../support/index.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const EXAMPLES = ['default', 'start', 'leave', 'crash', 'pause', 'partition'].map((n) =>
+  join(repoRoot, 'examples/tests', `${n}.cmd`),
+);
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'testkit-e2e-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Ran {
+  code: number | null;
+  out: string;
+  ms: number;
+}
+
+/** Runs `isopeer test ...`; the runner must exit on its own well within `limitMs`. */
+function isopeerTest(args: string[], limitMs = 150_000): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [isopeerCli, 'test', ...args], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`isopeer test did not finish within ${limitMs} ms:\n${out}`));
+    }, limitMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, ms: Date.now() - t0 });
+    });
+  });
+}
+
+/** Peer processes still alive that were started against one of the test servers in `out`. */
+async function leftoverPeers(out: string): Promise<number[]> {
+  const urls = [...out.matchAll(/test server (http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
+  assert.ok(urls.length > 0, 'the runner names its test servers');
+  const pids: number[] = [];
+  for (const p of await readdir('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const cmd = (await readFile(`/proc/${p}/cmdline`, 'utf8')).split('\0');
+      if (cmd.includes('chat') && urls.some((u) => cmd.includes(u))) pids.push(Number(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+test('every example passes; JUnit, JSON and HTML agree; no peer is left running', async (t) => {
+  const junit = join(dir, 'examples.xml');
+  const json = join(dir, 'examples.json');
+  const html = join(dir, 'examples.html');
+  const r = await isopeerTest([
+    ...EXAMPLES,
+    '--junit',
+    junit,
+    '--json',
+    json,
+    '--report',
+    html,
+    '--out',
+    join(dir, 'examples-out'),
+  ]);
+  assert.equal(r.code, 0, r.out);
+  for (const n of ['default', 'start', 'leave', 'crash', 'pause', 'partition']) {
+    assert.match(r.out, new RegExp(`^PASSED  ${n} `, 'm'), `${n} passed`);
+  }
+  assert.match(
+    r.out,
+    /^ {2}OK +L1 +alice +init +\(\d+/m,
+    'live progress: status, line, peer, command, duration',
+  );
+  assert.deepEqual(await leftoverPeers(r.out), [], 'every peer process was stopped');
+
+  const xml = await readFile(junit, 'utf8');
+  assert.equal(XMLValidator.validate(xml), true);
+  const doc = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    isArray: (n) => n === 'testcase' || n === 'testsuite',
+  }).parse(xml);
+  const report = JSON.parse(await readFile(json, 'utf8'));
+  assert.equal(report.ok, true);
+  assert.equal(doc.testsuites.testsuite.length, 6);
+  doc.testsuites.testsuite.forEach(
+    (suite: { name: string; testcase: { name: string; failure?: unknown }[] }, i: number) => {
+      const s = report.scripts[i];
+      assert.equal(suite.name, s.name);
+      assert.equal(
+        suite.testcase.length,
+        s.cases.length,
+        `${s.name}: one testcase per command/event`,
+      );
+      const lines = s.cases.filter((c: { kind: string }) => c.kind === 'command').length;
+      const events = s.cases.filter((c: { kind: string }) => c.kind === 'event').length;
+      assert.equal(suite.testcase.filter((c) => c.name.startsWith('line ')).length, lines);
+      assert.equal(suite.testcase.filter((c) => c.name.startsWith('event: ')).length, events);
+      assert.ok(suite.testcase.every((c) => c.failure === undefined));
+    },
+  );
+  const def = report.scripts[0];
+  assert.equal(def.cases.filter((c: { kind: string }) => c.kind === 'command').length, 12);
+  assert.equal(def.cases.filter((c: { kind: string }) => c.kind === 'event').length, 6);
+
+  if (!existsSync(CHROMIUM)) {
+    if (process.env.CI === 'true') assert.fail(`${CHROMIUM} is missing`);
+    t.diagnostic(`LOUD SKIP: ${CHROMIUM} not installed; HTML report not opened`);
+    return;
+  }
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(`file://${html}`);
+    await page.screenshot({ path: join(dir, 'examples.png'), fullPage: true });
+    const crash = page.locator('section.script[data-script="crash"]');
+    assert.deepEqual(
+      await crash.locator('g.lane').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-peer'))),
+      ['alice', 'bob', 'charly', '@runner'],
+    );
+    assert.equal(await crash.locator('g.fault[data-kind="killed"]').count(), 1);
+    assert.ok(
+      (await crash.locator('g.member[data-kind="failed"]').count()) >= 2,
+      'survivors saw alice fail',
+    );
+    assert.ok((await crash.locator('g.member[data-kind="joined"]').count()) >= 2);
+    assert.equal(await page.locator('g.cmd[data-status="FAILED"]').count(), 0);
+    assert.equal(await page.locator('section.script').count(), 6);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a failing script exits 1 and names its failed lines', async () => {
+  const file = join(dir, 'failing.cmd');
+  await writeFile(
+    file,
+    'alice init\nbob init\nalice testfilter messagesView 1 "<bob> never sent"\nbob nosuchcommand\nbob msg hello\n',
+  );
+  const json = join(dir, 'failing.json');
+  const r = await isopeerTest([file, '--settle', '500ms', '--json', json]);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /^ {2}FAILED L4 +bob +command nosuchcommand/m);
+  assert.match(
+    r.out,
+    /^ {2}FAILED +alice +event +messagesView 1 <bob> never sent .*received 0, expected 1/m,
+  );
+  assert.match(r.out, /^FAILED: 1 script\(s\), 6 cases, 2 failed/m);
+  const report = JSON.parse(await readFile(json, 'utf8'));
+  assert.deepEqual(
+    report.scripts[0].cases
+      .filter((c: { status: string }) => c.status === 'FAILED')
+      .map((c: { peer: string; test: string }) => `${c.peer} ${c.test}`),
+    ['bob nosuchcommand', 'alice messagesView 1 <bob> never sent'],
+  );
+});
+
+test('a peer killed while its line is pending: that line FAILS at the deadline, the run finishes', async () => {
+  const file = join(dir, 'suicide.cmd');
+  // bob's own shell kills him (SIGKILL to its parent) in the middle of his line.
+  await writeFile(
+    file,
+    '@deadline 2s\nalice init\nbob init\nbob shell sh -c "kill -9 $PPID; sleep 5"\nalice msg still here\n',
+  );
+  const json = join(dir, 'suicide.json');
+  const r = await isopeerTest([file, '--settle', '500ms', '--json', json]);
+  assert.equal(r.code, 1, r.out);
+  const report = JSON.parse(await readFile(json, 'utf8'));
+  const cases = report.scripts[0].cases as {
+    peer: string;
+    test: string;
+    status: string;
+    comment?: string;
+    durationMs: number;
+  }[];
+  assert.deepEqual(
+    cases.map((c) => `${c.peer} ${c.status}`),
+    ['alice OK', 'bob OK', 'bob FAILED', 'alice OK'],
+  );
+  assert.match(cases[2].comment ?? '', /line deadline of 2\.00 s/);
+  assert.ok(cases[2].durationMs < 3000, `failed at the deadline (${cases[2].durationMs} ms)`);
+  assert.match(r.out, /! bob exited on its own/);
+});
