@@ -62,7 +62,8 @@ export function memberlistConfigFromGo(go: GoMemberlistConfig, base: Config): Co
     cidrsAllowed: go.CIDRsAllowed
       ? go.CIDRsAllowed.map((n) => `${n.IP}/${prefixLength(n.Mask)}`)
       : null,
-    handoffQueueDepth: go.HandoffQueueDepth,
+    // Set only where our memberlist has the setting (it bounds its queues differently).
+    ...('handoffQueueDepth' in base ? { handoffQueueDepth: go.HandoffQueueDepth } : {}),
   };
 }
 

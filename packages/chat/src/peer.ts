@@ -565,16 +565,22 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
 
   private onRecord(r: ChatMemberRecord): void {
     if (r.msgType === MsgType.JOIN) {
-      if (r.name === this.nodeName) return;
+      if (r.name === this.nodeName || this.goneFromMemberlist(r.name)) return;
       const known = this.members.get(r.name);
       this.members.set(r.name, r);
       this.departed.delete(r.name);
-      // A newcomer learns about us from our own JOIN, as in the original.
-      if (!known && this.self && this.queue) {
-        this.queue.queueBroadcast(namedBroadcast(SELF_BROADCAST, encodeMemberRecord(this.self)));
+      if (!known) {
+        // The original only answered with its own JOIN, so a newcomer's record reached the others
+        // only through the newcomer's few retransmits and was missed by ~1 in 10 members of a
+        // group of ten. Passing the record on makes it spread like memberlist's own news.
+        this.relay(r);
+        // A newcomer learns about us from our own JOIN, as in the original.
+        if (this.self && this.queue) {
+          this.queue.queueBroadcast(namedBroadcast(SELF_BROADCAST, encodeMemberRecord(this.self)));
+        }
       }
     } else if (r.msgType === MsgType.LEAVE) {
-      if (r.name !== this.nodeName) this.members.delete(r.name);
+      if (r.name !== this.nodeName && this.members.delete(r.name)) this.relay(r);
     } else if (r.name === this.nodeName) {
       // A PING for us: send it back so the pinger sees the round trip (original behaviour).
       this.queue?.queueBroadcast({ message: encodeMemberRecord(r), unique: true });
@@ -589,14 +595,42 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     }
   }
 
+  /** A late JOIN (relayed or delayed) must not bring back a member memberlist saw go. */
+  private goneFromMemberlist(nodeName: string): boolean {
+    const node = this.memberlist?.allNodes().find((n) => n.name === nodeName);
+    return node !== undefined && (node.state === 'dead' || node.state === 'left');
+  }
+
+  /** Gossips another member's record on; a newer record of the same member replaces it. */
+  private relay(r: ChatMemberRecord): void {
+    this.queue?.queueBroadcast(namedBroadcast(`chat-member:${r.name}`, encodeMemberRecord(r)));
+  }
+
   private onRemoteState(buf: Uint8Array, join: boolean): void {
-    // As the original: chat members are merged only when a node joins, not on periodic sync.
-    if (!join || buf.length === 0) return;
+    if (buf.length === 0) return;
     try {
       const { members, problems } = decodeRemoteState(buf);
       for (const p of problems) this.log.warn('remote chat state entry dropped', { problem: p });
+      if (join) {
+        // As the original: on a join the remote view is taken over.
+        for (const [name, record] of members) {
+          if (name !== this.nodeName) this.members.set(name, record);
+        }
+        return;
+      }
+      // Periodic sync (the original ignored it): only fill gaps — members memberlist sees alive
+      // whose record never reached us — so a lost gossip message is repaired within one
+      // push/pull interval, and nobody who left is brought back.
+      const live = new Set(this.memberlist?.members().map((n) => n.name) ?? []);
       for (const [name, record] of members) {
-        if (name !== this.nodeName) this.members.set(name, record);
+        if (
+          name !== this.nodeName &&
+          !this.members.has(name) &&
+          live.has(name) &&
+          record.msgType === MsgType.JOIN
+        ) {
+          this.members.set(name, record);
+        }
       }
     } catch (e) {
       this.log.warn('remote chat state dropped', { error: (e as Error).message });

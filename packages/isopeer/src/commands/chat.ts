@@ -5,8 +5,9 @@ import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { BootstrapClient } from '@isopeer/bootstrap';
 import { ChatPeer, type ConfigPreset, isValidChatName, registerChatPeer } from '@isopeer/chat';
-import { Console } from '@isopeer/console';
+import { Console, runInteractive } from '@isopeer/console';
 import { attachTestClient, type TestClient } from '@isopeer/testkit';
 import type { Command } from 'commander';
 import {
@@ -14,7 +15,6 @@ import {
   chooseBootstrap,
   LOCAL_BOOTSTRAP_URL,
 } from '../chat/bootstrap-choice.js';
-import { BootstrapClient } from '../chat/bootstrap-client-shim.js';
 import { chatStateDir } from '../chat/state-dir.js';
 
 interface ChatFlags {
@@ -133,10 +133,6 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const input = tty ? process.stdin : new PassThrough();
   const session = new AbortController();
-  // TEMP until @isopeer/console exports runInteractive
-  const { runInteractive } = (await import(
-    new URL('../../../../console/dist/src/ui.js', import.meta.url).href
-  )) as { runInteractive: (c: Console, o: object) => Promise<void> };
   const ui = runInteractive(console, { input, prompt: `${opts.name}> `, signal: session.signal });
 
   let choice: BootstrapChoice;
@@ -159,7 +155,10 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
   const peer = new ChatPeer({
     name: opts.name,
     console,
-    bootstrap: new BootstrapClient({ url: choice.url }),
+    bootstrap: new BootstrapClient({
+      url: choice.url,
+      adminToken: process.env.BOOTSTRAP_ADMIN_TOKEN || undefined,
+    }),
     bindAddr: opts.bind,
     bindPort: opts.port,
     advertiseAddr: opts.advertise,
