@@ -290,7 +290,7 @@ describe('help', () => {
       'script: /echo /execute /shell /sleep',
     ]);
     assert.deepEqual(texts((await c.execute('/help groups')).lines), [
-      'app (1 commands)',
+      'app (1 command)',
       'cli (3 commands)',
       'script (4 commands)',
     ]);

@@ -25,7 +25,8 @@ export function helpCommands(): CommandSpec[] {
         if (args[0] === 'groups') {
           const groups = registry.groups();
           if (args.length === 1) {
-            for (const [group, cmds] of groups) out.text(`${group} (${cmds.length} commands)`);
+            for (const [group, cmds] of groups)
+              out.text(`${group} (${cmds.length} command${cmds.length === 1 ? '' : 's'})`);
             return;
           }
           const cmds = groups.get(args[1]);
