@@ -14,20 +14,27 @@ import { migrate, SCHEMA_NAME } from './postgres-schema.js';
 /*
  * The production store: any number of stateless handler processes over one PostgreSQL database.
  *
- * Each state-changing operation is one transaction that
- *   1. locks the single config row (`SELECT ... FOR UPDATE`) and reads every peer row,
- *   2. computes the next document with the shared pure semantics (semantics.ts), and
- *   3. writes only the difference.
- * The row lock makes these transactions run one after another across all processes, so the
- * state is always the one some serial order of the operations produces, and the document each
- * operation returns is the state right after it. /list takes no lock: it is one statement, which
- * PostgreSQL answers from one consistent snapshot.
+ * State-changing operations run in transactions that
+ *   1. take a transaction-scoped advisory lock (one per schema) and read config and peers,
+ *   2. compute each operation's document with the shared pure semantics (semantics.ts), and
+ *   3. write only the difference, then commit.
+ * The lock makes these transactions run one after another across all processes, so the state
+ * is always the one some serial order of the operations produces, and each operation returns
+ * the state right after it. /list takes no lock: it is one statement, which PostgreSQL answers
+ * from one consistent snapshot.
  *
- * Why a row lock and not SERIALIZABLE with retry: every operation reads the whole (small) peer
- * table and most write it, so under load nearly every pair of concurrent serializable
- * transactions conflicts and retries pile up; the lock queues them instead. Measured on this
- * machine: bench/bootstrap/postgres-RESULTS.md. The serializable variant stays available as
- * `isolation: 'serializable'` for databases where long lock queues are undesirable.
+ * Group commit: while one transaction of this process is in flight, newly arriving operations
+ * queue; the next transaction applies the whole queue in order under one lock and one commit.
+ * A commit waits for the WAL flush (about 8 ms on the test machine) while holding the lock, so
+ * one operation per transaction caps every deployment at roughly 1/fsync operations per second
+ * however many processes it runs; batching multiplies that by the batch size, and each further
+ * process adds a batch that fills while the others hold the lock.
+ *
+ * Why an advisory lock and not `SELECT ... FOR UPDATE` on the config row or SERIALIZABLE with
+ * retry: a row lock writes the row (xmax), so even a transaction that changes nothing has to
+ * flush WAL at commit; an advisory lock lives in memory only. SERIALIZABLE transactions all read
+ * the whole peer table and most write it, so concurrent ones conflict and retry in herds. The
+ * measurements behind this choice: bench/bootstrap/postgres-RESULTS.md.
  */
 
 export interface PostgresStoreOptions extends StoreOptions {
@@ -51,15 +58,10 @@ export interface PostgresStoreOptions extends StoreOptions {
    */
   schema?: string;
   /**
-   * Connections per process. Writes queue on one row lock anyway, so a few suffice; a Cloud
-   * Functions instance serving one request at a time needs 1–2. Default 10.
+   * Connections per process. State changes use one at a time (group commit, above); the others
+   * serve /list. A Cloud Functions instance serving one request at a time needs 2. Default 10.
    */
   maxConnections?: number;
-  /**
-   * Concurrency control. `row-lock` (default): operations queue on the config row.
-   * `serializable`: SERIALIZABLE transactions without the lock, retried on conflict.
-   */
-  isolation?: 'row-lock' | 'serializable';
 }
 
 const DEFAULT_SCHEMA = 'isopeer_bootstrap';
@@ -109,7 +111,7 @@ export async function createPostgresStore(
       application_name: 'isopeer-bootstrap',
       search_path: schema,
       statement_timeout: statementTimeoutMs,
-      // A handler that dies mid-transaction must not hold the config row lock for long.
+      // A handler that dies mid-transaction must not hold the state lock for long.
       idle_in_transaction_session_timeout: Math.max(statementTimeoutMs, 1000),
     },
   });
@@ -119,12 +121,7 @@ export async function createPostgresStore(
     await sql.end({ timeout: 0 }).catch(() => {});
     throw asUnavailable(err) ?? err;
   }
-  return new PostgresStore(
-    sql,
-    opts.peerTtlMs ?? 0,
-    operationTimeoutMs,
-    opts.isolation ?? 'row-lock',
-  );
+  return new PostgresStore(sql, schema, opts.peerTtlMs ?? 0, operationTimeoutMs);
 }
 
 /**
@@ -148,12 +145,28 @@ function positive(value: number, name: string): number {
   return value;
 }
 
+/** Largest number of queued operations applied in one transaction. */
+const MAX_BATCH = 256;
+
+/** One queued state-changing operation. */
+interface Pending {
+  op: BootstrapOp;
+  now: number;
+  resolve(data: BootstrapData): void;
+  reject(err: unknown): void;
+  /** Its caller gave up (deadline): do not apply it any more. */
+  abandoned: boolean;
+}
+
 class PostgresStore implements Store {
+  private readonly queue: Pending[] = [];
+  private inFlight = false;
+
   constructor(
     private readonly sql: Sql,
+    private readonly schema: string,
     private readonly ttlMs: number,
     private readonly operationTimeoutMs: number,
-    private readonly isolation: 'row-lock' | 'serializable',
   ) {}
 
   join(peer: PeerRecord, now: number): Promise<BootstrapData> {
@@ -178,10 +191,7 @@ class PostgresStore implements Store {
       SELECT json_build_object('maxpeers', c.maxpeers, 'minrefillcandidates', c.minrefillcandidates) AS config,
              coalesce((SELECT json_agg(p) FROM peers p), '[]'::json) AS peers
       FROM config c WHERE c.id = 1`;
-    const [row] = await this.guard(
-      read.then((r) => r),
-      'list',
-    );
+    const [row] = await this.guard(Promise.resolve(read), 'list');
     const { data, leases } = toState(row.config, row.peers);
     // Expired peers are hidden here and deleted by the next write.
     return expirePeers(data, leases, now, this.ttlMs);
@@ -192,57 +202,74 @@ class PostgresStore implements Store {
   }
 
   private mutate(op: BootstrapOp, now: number): Promise<BootstrapData> {
-    const run =
-      this.isolation === 'row-lock'
-        ? this.sql.begin((tx) => this.transition(tx, op, now, true))
-        : this.retrySerializable(op, now);
-    return this.guard(run as Promise<BootstrapData>, op.kind);
+    let pending: Pending | undefined;
+    const result = new Promise<BootstrapData>((resolve, reject) => {
+      pending = { op, now, resolve, reject, abandoned: false };
+    });
+    const p = pending as Pending;
+    this.queue.push(p);
+    this.pump();
+    return this.guard(result, op.kind, () => {
+      p.abandoned = true;
+    });
   }
 
-  private async retrySerializable(op: BootstrapOp, now: number): Promise<BootstrapData> {
-    // The operation deadline (guard) bounds the loop; backoff spreads the retrying herd.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return (await this.sql.begin('isolation level serializable', (tx) =>
-          this.transition(tx, op, now, false),
-        )) as BootstrapData;
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code !== '40001' && code !== '40P01') throw err;
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
-      }
-    }
+  /** Starts the next batch unless one is in flight. */
+  private pump(): void {
+    if (this.inFlight) return;
+    const batch = this.queue.splice(0, MAX_BATCH).filter((p) => !p.abandoned);
+    if (batch.length === 0) return;
+    this.inFlight = true;
+    this.sql
+      .begin((tx) => this.transition(tx, batch))
+      .then(
+        (answers) => {
+          for (let i = 0; i < batch.length; i++) batch[i].resolve((answers as BootstrapData[])[i]);
+        },
+        (err: unknown) => {
+          for (const p of batch) p.reject(err);
+        },
+      )
+      .finally(() => {
+        this.inFlight = false;
+        this.pump();
+      });
   }
 
-  /** Reads, applies `op` through the shared semantics, and writes the difference. */
+  /** Locks, reads, applies the batch in order through the shared semantics, writes the difference. */
   private async transition(
     tx: TransactionSql,
-    op: BootstrapOp,
-    now: number,
-    lock: boolean,
-  ): Promise<BootstrapData> {
-    // Both reads are pipelined; in READ COMMITTED the second statement's snapshot is taken
-    // after the lock is granted, so it sees every write of the previous lock holder.
-    const [configRows, rows] = await Promise.all([
-      lock
-        ? tx<ConfigRow[]>`SELECT maxpeers, minrefillcandidates FROM config WHERE id = 1 FOR UPDATE`
-        : tx<ConfigRow[]>`SELECT maxpeers, minrefillcandidates FROM config WHERE id = 1`,
+    batch: readonly Pending[],
+  ): Promise<BootstrapData[]> {
+    // Pipelined; in READ COMMITTED each statement takes its snapshot when it starts, so the
+    // reads, queued behind the lock, see every write of the previous lock holder.
+    const [, configRows, rows] = await Promise.all([
+      tx`SELECT pg_advisory_xact_lock(hashtext('isopeer.bootstrap.state'), hashtext(${this.schema}))`,
+      tx<ConfigRow[]>`SELECT maxpeers, minrefillcandidates FROM config WHERE id = 1`,
       tx<PeerRow[]>`SELECT * FROM peers`,
     ]);
     const { data, leases } = toState(configRows[0], rows);
     const before = new Map(leases);
-    // semantics.step, except that refresh times are kept even with the lease off, so enabling
-    // a TTL later starts from true ages rather than from "everyone refreshed just now".
-    const next = applyOp(expirePeers(data, leases, now, this.ttlMs), op);
-    updateLeases(leases, next, op, now);
-    await writeDifference(tx, data, before, next, leases);
-    return next;
+    const answers: BootstrapData[] = [];
+    let state = data;
+    for (const { op, now } of batch) {
+      // semantics.step, except that refresh times are kept even with the lease off, so enabling
+      // a TTL later starts from true ages rather than from "everyone refreshed just now".
+      state = applyOp(expirePeers(state, leases, now, this.ttlMs), op);
+      updateLeases(leases, state, op, now);
+      answers.push(state);
+    }
+    await writeDifference(tx, data, before, state, leases);
+    return answers;
   }
 
-  /** Bounds an operation in time and turns connectivity failures into StoreUnavailableError. */
-  private async guard<T>(work: Promise<T>, what: string): Promise<T> {
+  /**
+   * Bounds an operation in time and turns connectivity failures into StoreUnavailableError.
+   * `onTimeout` lets a queued operation withdraw so it is not applied after its caller gave up.
+   */
+  private async guard<T>(work: Promise<T>, what: string, onTimeout?: () => void): Promise<T> {
     try {
-      return await withDeadline(work, this.operationTimeoutMs, what);
+      return await withDeadline(work, this.operationTimeoutMs, what, onTimeout);
     } catch (err) {
       throw asUnavailable(err) ?? err;
     }
@@ -328,13 +355,18 @@ async function writeDifference(
 }
 
 /** Rejects with a timeout error when `work` takes longer than `ms`. */
-function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+function withDeadline<T>(
+  work: Promise<T>,
+  ms: number,
+  what: string,
+  onTimeout?: () => void,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new DeadlineError(`database did not complete ${what} within ${ms} ms`)),
-      ms,
-    );
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new DeadlineError(`database did not complete ${what} within ${ms} ms`));
+    }, ms);
   });
   // The losing promise may still settle later; keep its rejection from going unhandled.
   work.catch(() => {});
