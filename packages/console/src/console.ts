@@ -172,6 +172,9 @@ export class Console extends EventEmitter {
    * message in `error` and as `error` lines.
    */
   execute(line: string, opts: ExecuteOptions = {}): Promise<CommandResult> {
+    if (typeof line !== 'string') {
+      return Promise.reject(new TypeError(`execute() takes a string, got ${typeof line}`));
+    }
     const signal = opts.signal
       ? AbortSignal.any([this.#closer.signal, opts.signal])
       : this.#closer.signal;
@@ -363,7 +366,8 @@ export class Console extends EventEmitter {
     let offered: string[];
     try {
       const ctx = this.#context(spec.name, '', [], this.#closer.signal, 0);
-      offered = spec.complete(argIndex, partial, ctx, args) ?? [];
+      const r: unknown = spec.complete(argIndex, partial, ctx, args);
+      offered = Array.isArray(r) ? r : [];
     } catch (err) {
       this.#log.warn('completion failed', { command: spec.name, error: err });
       return none;
