@@ -1,12 +1,15 @@
-# Pause and resume: bob is frozen with SIGSTOP for a moment (shorter than failure detection).
-# A line sent to him meanwhile waits in his socket and is shown as soon as he continues;
-# then he answers as if nothing happened.
+# Pause and resume: bob is frozen with SIGSTOP for about a second, shorter than failure
+# detection takes. alice's probes go unanswered meanwhile, but bob answers again in time, so
+# nobody declares him failed; once continued he chats as if nothing happened.
 @deadline 15s
 alice init
 bob init
+alice testfilter messagesView 0 /^<left> bob/
 @stop bob
-alice msg while you slept
+# the freeze lasts while alice sleeps
+alice sleep 1
 @cont bob
-bob testwait messagesView 1 "<alice> while you slept" 10s
 alice testfilter messagesView 1 "<bob> good morning"
 bob msg good morning
+bob testfilter messagesView 1 "<alice> welcome back"
+alice msg welcome back

@@ -30,7 +30,7 @@ const COLORS = {
 const MEMBERSHIP: Partial<Record<LogKind, { mark: string; color: string; label: string }>> = {
   joined: { mark: '▲', color: COLORS.joined, label: '+' },
   left: { mark: '▼', color: COLORS.left, label: '−' },
-  failed: { mark: '✖', color: COLORS.failure, label: '✖' },
+  failed: { mark: '✖', color: COLORS.failure, label: '' },
 };
 
 /** Nice tick step (1, 2 or 5 × 10^k ms) giving about eight ticks over `span`. */
@@ -185,7 +185,7 @@ export function timelineSvg(s: ScriptReport): string {
     out.push(
       `<g transform="translate(${lx},0)">${mark}<text x="22" y="0" class="legend-text">${esc(text)}</text></g>`,
     );
-    lx += 32 + text.length * 6.3;
+    lx += 40 + text.length * 6.6;
   }
   out.push('</g></svg>');
   return out.join('\n');
