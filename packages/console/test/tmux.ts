@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { waitUntil } from './proc.js';
 
 /** True when tmux can run here. */
@@ -28,7 +29,10 @@ export class TmuxSession {
       'main',
       ...command,
     ]);
+    this.#socketPath = this.#tmux(['display-message', '-p', '#{socket_path}']).trim();
   }
+
+  readonly #socketPath: string;
 
   #tmux(args: string[]): string {
     const r = spawnSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], {
@@ -86,7 +90,9 @@ export class TmuxSession {
     );
   }
 
+  /** Stops the server and removes its socket file, which tmux leaves behind. */
   kill(): void {
     spawnSync('tmux', ['-L', this.socket, 'kill-server']);
+    rmSync(this.#socketPath, { force: true });
   }
 }
