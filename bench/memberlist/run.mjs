@@ -192,6 +192,17 @@ async function idleRun(impl, n) {
   }
 }
 
+/** A run that crashed (e.g. a node failed to start) is recorded and the benchmark goes on. */
+async function attempt(what, fn, empty) {
+  try {
+    return await fn();
+  } catch (err) {
+    progress(`${what}: FAILED: ${String(err.message ?? err).split('\n')[0]}`);
+    await closeAll();
+    return { ...empty, error: String(err.message ?? err).split('\n')[0] };
+  }
+}
+
 async function main() {
   if (impls.includes('go')) await goPeerBinary();
   const results = {
@@ -216,7 +227,11 @@ async function main() {
       for (const impl of impls) results.convergence[`${impl}-${n}`] = { runs: [] };
       for (let i = 0; i < runs; i++) {
         for (const impl of impls) {
-          const r = await convergenceRun(impl, n, i);
+          const r = await attempt(`convergence N=${n} ${impl}`, () => convergenceRun(impl, n, i), {
+            ms: null,
+            cpuS: null,
+            peakRssMiB: null,
+          });
           results.convergence[`${impl}-${n}`].runs.push(r);
           progress(
             `convergence N=${n} ${impl} run ${i + 1}/${runs}: ${r.ms === null ? `not within ${fmtMs(capMs)}` : fmtMs(r.ms)}` +
@@ -229,9 +244,10 @@ async function main() {
         const c = results.convergence[`${impl}-${n}`];
         c.summary = summarize(c.runs.map((r) => r.ms));
         c.over1s = c.runs.filter((r) => r.ms === null || r.ms > 1000).length;
-        c.cpuSecondsPerNode = summarize(c.runs.map((r) => r.cpuS / n));
-        c.peakRssMiBPerNode = summarize(c.runs.map((r) => r.peakRssMiB / n));
-        c.peakRssMiBProcess = summarize(c.runs.map((r) => r.peakRssMiB));
+        const ok = c.runs.filter((r) => r.cpuS !== null);
+        c.cpuSecondsPerNode = summarize(ok.map((r) => r.cpuS / n));
+        c.peakRssMiBPerNode = summarize(ok.map((r) => r.peakRssMiB / n));
+        c.peakRssMiBProcess = summarize(ok.map((r) => r.peakRssMiB));
       }
       save();
     }
@@ -242,7 +258,10 @@ async function main() {
       for (const impl of impls) results.detection[`${impl}-${n}`] = { runs: [] };
       for (let i = 0; i < fdRuns; i++) {
         for (const impl of impls) {
-          const r = await detectionRun(impl, n, i);
+          const r = await attempt(`detection N=${n} ${impl}`, () => detectionRun(impl, n, i), {
+            first: null,
+            all: null,
+          });
           results.detection[`${impl}-${n}`].runs.push(r);
           progress(
             `detection N=${n} ${impl} run ${i + 1}/${fdRuns}: first ${fmtMs(r.first)}, all ${fmtMs(r.all)}${r.note ? ` (${r.note})` : ''}`,
@@ -262,12 +281,12 @@ async function main() {
 
   if (only.has('gossip')) {
     for (const impl of impls) {
-      const g = await gossipRun(impl, gossipSize);
+      const g = await attempt(`gossip ${impl}`, () => gossipRun(impl, gossipSize), { samples: [] });
       results.gossip[`${impl}-${gossipSize}`] = {
         ...g,
         summary: summarize(g.samples.map((x) => x.all)),
         half: summarize(g.samples.map((x) => x.half)),
-        minCoverage: Math.min(...g.samples.map((x) => x.coverage)),
+        minCoverage: g.samples.length ? Math.min(...g.samples.map((x) => x.coverage)) : 0,
       };
       save();
     }
@@ -276,7 +295,8 @@ async function main() {
   if (only.has('idle')) {
     for (const impl of impls) {
       progress(`idle N=${gossipSize} ${impl}: measuring ${idleSeconds} s`);
-      results.idle[`${impl}-${gossipSize}`] = await idleRun(impl, gossipSize);
+      const idle = await attempt(`idle ${impl}`, () => idleRun(impl, gossipSize), {});
+      if (!idle.error) results.idle[`${impl}-${gossipSize}`] = idle;
       save();
     }
   }

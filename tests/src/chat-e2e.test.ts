@@ -222,3 +222,41 @@ describe('isopeer chat: no bootstrap service configured', () => {
     await bob.waitFor('<carol> hi from the cache');
   });
 });
+
+describe('isopeer chat: testpartition', () => {
+  let server: BootstrapProc;
+  let peers: ChatProc[];
+  before(async () => {
+    server = await BootstrapProc.start(cleanEnv({}));
+    peers = await startGroup(['alice', 'bob'], server.url);
+  });
+  after(async () => {
+    await Promise.all([...peers.map((p) => p.stop()), server.stop()]);
+  });
+
+  it('cuts two peers apart (seen as failures) and lets them find each other again', async () => {
+    const [alice, bob] = peers as [ChatProc, ChatProc];
+    const on = await Promise.all([
+      alice.command('/testpartition bob on'),
+      bob.command('/testpartition alice on'),
+    ]);
+    assert.deepEqual(on, [['partition from bob on'], ['partition from alice on']]);
+    await alice.waitFor('<left> bob has failed', { timeoutMs: 30_000 });
+    await bob.waitFor('<left> alice has failed', { timeoutMs: 30_000 });
+    const mark = bob.lines.length;
+    alice.send('lost in the partition');
+    await alice.waitFor('<alice> lost in the partition');
+    await Promise.all([
+      alice.command('/testpartition bob off'),
+      bob.command('/testpartition alice off'),
+    ]);
+    await alice.waitFor('<info> bob is back', { timeoutMs: 40_000 });
+    await bob.waitFor('<info> alice is back', { timeoutMs: 40_000 });
+    alice.send('found again');
+    await bob.waitFor('<alice> found again');
+    assert.equal(
+      bob.count((t) => t.includes('lost in the partition'), mark),
+      0,
+    );
+  });
+});
