@@ -154,6 +154,8 @@ describe('/loglevel', () => {
       (await c.execute('/loglevel memberlist')).error!,
       /expected a subsystem and a level/,
     );
+    assert.equal((await c.execute('/loglevel memberlist DEBUG')).ok, true);
+    assert.equal(c.logger.level('memberlist'), 'debug');
   });
 });
 

@@ -58,7 +58,8 @@ export function logCommands(): CommandSpec[] {
           return;
         }
         if (args.length !== 2) throw new UsageError('expected a subsystem and a level');
-        const [subsystem, level] = args;
+        const subsystem = args[0];
+        const level = args[1].toLowerCase();
         if (!isLogLevel(level)) {
           throw new UsageError(`unknown level "${level}"; use one of ${LOG_LEVELS.join(', ')}`);
         }
