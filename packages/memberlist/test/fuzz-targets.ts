@@ -376,5 +376,7 @@ export function mutate(seed: Uint8Array, other: Uint8Array, rng: Rng): Uint8Arra
         if (b.length > 1) b = b.slice(rng.below(b.length));
     }
   }
+  // Half the time keep the seed's type byte, so mutants get past dispatch into the bodies.
+  if (b.length > 0 && seed.length > 0 && rng.below(2) === 0) b[0] = seed[0];
   return Uint8Array.from(b.slice(0, 65536));
 }
