@@ -25,8 +25,9 @@ const results = new Map();
 for (const f of readdirSync(dir)) {
   const data = JSON.parse(readFileSync(join(dir, f), 'utf8'));
   for (const s of data.result) {
-    if (!s.url.startsWith('file://') || !s.url.includes('/dist/src/codec/')) continue;
+    if (!s.url.startsWith('file://')) continue;
     const file = fileURLToPath(s.url);
+    if (dirname(file) !== codecDir) continue;
     const src = readFileSync(file, 'utf8');
     // V8 block ranges nest; the innermost range covering a byte decides its count.
     const count = new Int32Array(src.length).fill(-1);
