@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_BODY_BYTES } from '../codec.js';
 import { type BootstrapService, createBootstrapService } from '../handler.js';
-import { StoreUnavailableError } from '../store.js';
+import { type Store, StoreUnavailableError } from '../store.js';
 import { createPostgresStore } from '../stores/postgres.js';
 
 /*
@@ -25,7 +25,7 @@ type FunctionRequest = IncomingMessage & { rawBody?: Buffer; path?: string };
 
 // One store (connection pool) per instance, opened on the first request. A failed open is not
 // cached: the next request tries again, so an instance recovers when the database comes back.
-let service: Promise<BootstrapService> | undefined;
+let service: Promise<BootstrapService & { store: Store }> | undefined;
 
 function getService(): Promise<BootstrapService> {
   service ??= openService().catch((err: unknown) => {
@@ -35,10 +35,20 @@ function getService(): Promise<BootstrapService> {
   return service;
 }
 
+/**
+ * Closes this instance's database connections (if any were opened). Not an entry point: for
+ * embedding the functions in a longer-lived process (tests, a custom server) that must exit.
+ */
+export async function closeFunctionsStore(): Promise<void> {
+  const open = service;
+  service = undefined;
+  if (open) await (await open.catch(() => undefined))?.store.close();
+}
+
 /** Misconfiguration: the deployment, not the database, is at fault. */
 class ConfigurationError extends Error {}
 
-async function openService(): Promise<BootstrapService> {
+async function openService(): Promise<BootstrapService & { store: Store }> {
   const env = process.env;
   const url = env.DATABASE_URL;
   if (url === undefined || url === '') {
@@ -48,7 +58,8 @@ async function openService(): Promise<BootstrapService> {
     peerTtlMs: envNumber('BOOTSTRAP_PEER_TTL', 0) * 1000,
     maxConnections: envNumber('BOOTSTRAP_DB_MAX_CONNECTIONS', 10) || undefined,
   });
-  return createBootstrapService({ store, adminToken: env.BOOTSTRAP_ADMIN_TOKEN || undefined });
+  const svc = createBootstrapService({ store, adminToken: env.BOOTSTRAP_ADMIN_TOKEN || undefined });
+  return { ...svc, store };
 }
 
 function envNumber(name: string, fallback: number): number {
