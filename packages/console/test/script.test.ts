@@ -99,9 +99,8 @@ describe('/execute', () => {
     const c = makeConsole(t);
     const file = join(dir, 'long.cmd');
     writeFileSync(file, '/sleep 60\n/echo never\n');
-    const started = new Promise<void>((resolve) =>
-      c.on('command', () => {}).once('line', () => resolve()),
-    );
+    // The script echoes each line before running it: the first line means /sleep is starting.
+    const started = new Promise((resolve) => c.once('line', resolve));
     const p = c.execute(`/execute ${quoteWord(file)}`);
     await started;
     await c.close();
