@@ -1,0 +1,106 @@
+// `isopeer test-server` as users start it, with peers started by hand (`isopeer chat --test`),
+// the way the original was used, but with push delivery instead of polling.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, test } from 'node:test';
+import { startBootstrapServer } from '@isopeer/bootstrap';
+import { isopeerCli } from '../support/index.js';
+
+let dir: string;
+const children: ChildProcess[] = [];
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'testkit-server-cli-'));
+});
+after(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await rm(dir, { recursive: true, force: true });
+});
+
+function start(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const child = spawn(process.execPath, [isopeerCli, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  children.push(child);
+  return child;
+}
+
+/** Resolves with the first stdout line matching `re`; rejects if the process exits first. */
+function waitForLine(child: ChildProcess, re: RegExp, what: string): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    const seen: string[] = [];
+    const onExit = () => reject(new Error(`exited before ${what}; output:\n${seen.join('\n')}`));
+    child.once('exit', onExit);
+    rl.on('line', (line) => {
+      seen.push(line);
+      const m = re.exec(line);
+      if (m) {
+        child.off('exit', onExit);
+        rl.close();
+        resolve(m);
+      }
+    });
+  });
+}
+
+test('test-server serves a script to peers started by hand and writes the run files', async () => {
+  await writeFile(
+    join(dir, 'duo.cmd'),
+    'alice init\nbob init\nalice testfilter messagesView 1 "<bob> hi"\nbob msg hi\nalice testsummaryprepare\n',
+  );
+  const server = start(['test-server', '--port', '0', '--deadline', '20s'], { TEST_DIR: dir });
+  const [, url] = await waitForLine(
+    server,
+    /^listening on (http:\/\/127\.0\.0\.1:\d+) \(scripts in (.*), line deadline 20\.0 s\)$/,
+    'listening',
+  );
+  const bootstrap = await startBootstrapServer({ port: 0, store: 'memory' });
+  try {
+    const done = waitForLine(server, /^run \S+ duo: all lines done$/, 'the run to finish');
+    start(['chat', 'alice', '--test', 'duo', '--test-server', url!, '--bootstrap', bootstrap.url]);
+    start(['chat', 'bob', '--test', 'duo', '--bootstrap', bootstrap.url], {
+      TEST_SIDECAR_SERVER: url,
+    });
+    await done;
+    const run = (await (await fetch(`${url}/getrun`)).json()) as { id: string; status: string };
+    assert.equal(run.status, 'EMPTY');
+    const results = (await (await fetch(`${url}/getresults`)).json()) as {
+      CommandResults: { status: string }[];
+    };
+    assert.deepEqual(
+      results.CommandResults.map((r) => r.status),
+      ['OK', 'OK', 'OK', 'OK', 'OK'],
+    );
+    // alice's testsummaryprepare wrote her evaluations (her four earlier lines and her filter).
+    const summary = JSON.parse(await readFile(join(dir, run.id, 'testSummary.json'), 'utf8'));
+    assert.deepEqual(
+      summary.map((e: { kind: string; status: string }) => `${e.kind} ${e.status}`),
+      ['command OK', 'command OK', 'event OK'],
+    );
+  } finally {
+    for (const c of children.slice(1)) c.kill('SIGTERM');
+    await bootstrap.close();
+  }
+  server.kill('SIGTERM');
+  const [code] = await once(server, 'exit');
+  assert.equal(code, 0);
+});
+
+test('bad options: one line on stderr, exit 1', async () => {
+  const child = start(['test-server', '--deadline', 'soon']);
+  let err = '';
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 1);
+  assert.match(err, /^isopeer test-server: --deadline: bad duration "soon"/);
+  assert.equal(err.trim().split('\n').length, 1);
+});
