@@ -30,7 +30,8 @@ const utf8Decoder = new TextDecoder('utf-8');
  * once keeps the hot encode path to a single copy per key.
  */
 export function mapKey(name: string): Uint8Array {
-  if (name.length > 31) throw new Error(`map key ${name} is longer than a fixstr`);
+  if (name.length > 31)
+    throw new CodecError('malformed', `map key ${name} is longer than a fixstr`);
   const out = new Uint8Array(name.length + 1);
   out[0] = 0xa0 | name.length;
   for (let i = 0; i < name.length; i++) out[i + 1] = name.charCodeAt(i);
@@ -49,7 +50,8 @@ export class MsgpackWriter {
   private pos = 0;
 
   constructor(initialSize = 128) {
-    this.buf = new Uint8Array(initialSize);
+    // Never zero: growth doubles the current size.
+    this.buf = new Uint8Array(Math.max(16, initialSize));
     this.view = new DataView(this.buf.buffer);
   }
 
