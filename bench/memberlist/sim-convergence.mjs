@@ -3,7 +3,12 @@
 // clock (no real waiting; results are virtual milliseconds, deterministic per seed).
 //
 //   node bench/memberlist/sim-convergence.mjs [--sizes 5,20,50,100] [--runs 20] [--loss 0]
-//          [--stagger 300] [--no-catchup] [--fail]
+//          [--stagger 300] [--no-catchup] [--go-scheduling] [--fail] [--no-compression]
+//          [--cfg '{"field": value}']   (config overrides, applied last)
+//
+// --no-catchup turns off only the catch-up push/pulls; --go-scheduling turns off every
+// wire-neutral isopeer extension (catch-up, broadcast floor, out-of-turn suspect probes, early
+// probe failure, reconnect), leaving Go 0.2.2's timing rules.
 //
 // Each run: N nodes with DefaultLocalConfig; node i > 0 joins node 0 at a random instant in
 // [0, stagger) ms (a burst of process starts). Convergence = every node lists N alive members.
@@ -26,7 +31,10 @@ const sizes = opt('sizes', '5,20,50,100').split(',').map(Number);
 const runs = Number(opt('runs', '20'));
 const loss = Number(opt('loss', '0'));
 const stagger = Number(opt('stagger', '300'));
-const catchUp = !args.includes('--no-catchup');
+const goScheduling = args.includes('--go-scheduling');
+const catchUp = !args.includes('--no-catchup') && !goScheduling;
+const compression = !args.includes('--no-compression');
+const overrides = JSON.parse(opt('cfg', '{}'));
 const fail = args.includes('--fail');
 
 function quantiles(xs) {
@@ -45,6 +53,16 @@ async function run(n, seed) {
   for (let i = 0; i < n; i++) {
     const cfg = { ...defaultLocalConfig(), name: `n${i}` };
     if (!catchUp) cfg.catchUpPushPullMs = 0;
+    if (!compression) cfg.enableCompression = false;
+    if (goScheduling) {
+      Object.assign(cfg, {
+        gossipMinTransmits: 0,
+        prioritizeSuspectProbes: false,
+        earlyProbeFailure: false,
+        reconnectIntervalMs: 0,
+      });
+    }
+    Object.assign(cfg, overrides);
     nodes.push(
       await createMemberlist(cfg, {
         transport: net.createTransport(),
@@ -79,7 +97,7 @@ async function run(n, seed) {
 }
 
 console.log(
-  `# in-memory sim: runs=${runs} loss=${loss} stagger=${stagger}ms catchUp=${catchUp} fail=${fail}`,
+  `# in-memory sim: runs=${runs} loss=${loss} stagger=${stagger}ms catchUp=${catchUp} goScheduling=${goScheduling} compression=${compression} fail=${fail} cfg=${JSON.stringify(overrides)}`,
 );
 for (const n of sizes) {
   const conv = [];

@@ -115,6 +115,11 @@ export interface Config {
    * instead of waiting for its turn in the round-robin, so an independent confirmation (which
    * shortens the Lifeguard timeout) or a refutation arrives sooner. */
   prioritizeSuspectProbes: boolean;
+  /** isopeer extension (wire-neutral): a failed probe concludes as soon as every helper has
+   * nacked and the TCP fallback was refused, instead of waiting out the probe interval (a
+   * frozen peer, whose kernel still accepts TCP, is waited for as in Go). Detects a crashed
+   * node most of an interval sooner. */
+  earlyProbeFailure: boolean;
   /** isopeer extension (wire-neutral): every this long, try a push/pull with one node that
    * failed recently, so a healed partition merges again (Go memberlist leaves this to Serf).
    * 0 disables it. */
@@ -161,6 +166,7 @@ export function defaultLANConfig(): Config {
     gossipMinTransmits: 6,
     catchUpPushPullMs: 250,
     prioritizeSuspectProbes: true,
+    earlyProbeFailure: true,
     reconnectIntervalMs: 10_000,
     reconnectTimeoutMs: 6 * 3600_000,
   };

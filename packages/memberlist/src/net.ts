@@ -261,22 +261,31 @@ export class NetLayer {
       Math.max(0, deadline - this.ctx.clock.now()),
     );
     try {
-      let buf = new Uint8Array(0);
+      // Received bytes accumulate in a buffer that doubles when full, so a large push/pull
+      // arriving in many chunks costs linear, not quadratic, copying.
+      let store = new Uint8Array(4096);
+      let len = 0;
       for (;;) {
         const chunk = await conn.read();
         if (chunk === null) {
           if (timedOut) throw new StreamError('stream read timed out', 'ERR_STREAM_TIMEOUT');
-          if (buf.length === 0) return null;
+          if (len === 0) return null;
           throw new StreamError(
-            `stream ended inside a message (${buf.length} bytes read)`,
+            `stream ended inside a message (${len} bytes read)`,
             'ERR_STREAM_TRUNCATED',
           );
         }
         this.ctx.metrics.streamBytesIn += chunk.length;
-        const joined = new Uint8Array(buf.length + chunk.length);
-        joined.set(buf);
-        joined.set(chunk, buf.length);
-        buf = joined;
+        if (len + chunk.length > store.length) {
+          let cap = store.length;
+          while (cap < len + chunk.length) cap *= 2;
+          const grown = new Uint8Array(cap);
+          grown.set(store.subarray(0, len));
+          store = grown;
+        }
+        store.set(chunk, len);
+        len += chunk.length;
+        const buf = store.subarray(0, len);
         const r = tryParseStreamMessage(buf, {
           keyring: c.keyring ?? undefined,
           verifyIncoming: c.gossipVerifyIncoming,

@@ -383,7 +383,8 @@ export class State {
     // step; a frozen node (TCP still accepts) is waited for as in Go.
     let expectedNacks = 0;
     let tcpOutcome: boolean | null = null;
-    const settled = () => expectedNacks > 0 && nacks >= expectedNacks && tcpOutcome === false;
+    const settled = () =>
+      c.earlyProbeFailure && expectedNacks > 0 && nacks >= expectedNacks && tcpOutcome === false;
     metrics.probesSent++;
     const addr = joinHostPort(node.addr, node.port);
     try {

@@ -51,6 +51,17 @@ describe('memberlist over real UDP/TCP on loopback', () => {
     );
   });
 
+  it('a large reliable message arrives intact across many TCP chunks', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    const before = received.get('udp-1')!.length;
+    await nodes[2].sendReliable('udp-1', big);
+    await waitFor(() => received.get('udp-1')!.length > before, 10_000, 'big message');
+    const got = received.get('udp-1')!.at(-1)!;
+    assert.equal(got.length, Buffer.from(big).toString().length);
+    assert.equal(got, Buffer.from(big).toString());
+  });
+
   it('a graceful leave is seen as left, not dead', async () => {
     await nodes[3].leave(5000);
     await waitFor(() => leaves.some((n) => n.name === 'udp-3'), 5000, 'leave event');
@@ -63,5 +74,23 @@ describe('memberlist over real UDP/TCP on loopback', () => {
     await nodes[2].shutdown();
     await waitFor(() => leaves.some((n) => n.name === 'udp-2'), 20_000, 'failure detection');
     assert.equal(leaves.find((n) => n.name === 'udp-2')!.state, 'dead');
+  });
+
+  it('works over IPv6 loopback with [::1]:port addresses', async () => {
+    const a = await createMemberlist(loopbackConfig('v6-a', { bindAddr: '::1' }));
+    const b = await createMemberlist(loopbackConfig('v6-b', { bindAddr: '::1' }));
+    try {
+      assert.match(a.advertiseAddress, /^\[::1\]:\d+$/);
+      assert.equal(await b.join([a.advertiseAddress]), 1);
+      await waitFor(
+        () => aliveNames(a).length === 2 && aliveNames(b).length === 2,
+        5000,
+        'IPv6 convergence',
+      );
+      assert.equal(a.members().find((m) => m.name === 'v6-b')?.addr, '::1');
+    } finally {
+      await a.shutdown();
+      await b.shutdown();
+    }
   });
 });
