@@ -90,6 +90,7 @@ export type LogKind =
   | 'continued'
   | 'started'
   | 'exited'
+  | 'connected'
   | 'partitioned'
   | 'healed';
 export const LOG_KINDS: readonly LogKind[] = [
@@ -101,6 +102,7 @@ export const LOG_KINDS: readonly LogKind[] = [
   'continued',
   'started',
   'exited',
+  'connected',
   'partitioned',
   'healed',
 ];

@@ -474,6 +474,8 @@ export class TestRun extends EventEmitter<RunEvents> {
   private peerConnected(peer: string): void {
     if (this.peerStates.get(peer) === 'connected') return;
     this.peerStates.set(peer, 'connected');
+    if (!this.closed)
+      this.putLog({ peer, kind: 'connected', text: `${peer} asked for its first line` });
     const cur = this.current;
     if (this.awaitingPeer && cur && cur.peer === peer && !this.closed) {
       this.armDeadline(cur, this.lineDeadlineMs, false);

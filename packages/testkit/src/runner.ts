@@ -22,6 +22,8 @@ export interface PeerLaunch {
   scriptName: string;
   testServerUrl: string;
   bootstrapUrl: string;
+  /** This run's directory (`<outDir>/<run id>`): a place for the peer's own state. */
+  runDir: string;
 }
 
 export interface RunnerOptions {
@@ -51,7 +53,11 @@ export interface LoadedScript {
 }
 
 export interface RunnerEvents {
-  'script-start': [LoadedScript, TestRun, { testServerUrl: string; bootstrapUrl: string }];
+  'script-start': [
+    LoadedScript,
+    TestRun,
+    { testServerUrl: string; bootstrapUrl: string; runDir: string },
+  ];
   'line-start': [LoadedScript, LineRecord];
   'line-end': [LoadedScript, LineRecord];
   event: [LoadedScript, FilterRecord, EventRecord];
@@ -122,17 +128,24 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
     const runDir = join(this.outDir, run.id);
     await mkdir(runDir, { recursive: true });
     const peers = new Map(script.peers.map((p) => [p, new PeerProcess(p)]));
+    const log = (peer: string, kind: LogKind, text: string) => run.putLog({ peer, kind, text });
     const launch = (peer: string) => {
       const spec = this.opts.peerCommand({
         peer,
         scriptName: script.name,
         testServerUrl: server.url,
         bootstrapUrl: bootstrap.url,
+        runDir,
       });
       run.setPeerState(peer, 'starting');
-      peers.get(peer)!.start(spec, join(runDir, `${peer}.log`));
+      const proc = peers.get(peer)!;
+      proc.start(spec, join(runDir, `${peer}.log`));
+      log(
+        peer,
+        'started',
+        `process ${proc.pid ?? '?'} started${proc.starts > 1 ? ` (start ${proc.starts})` : ''}`,
+      );
     };
-    const log = (peer: string, kind: LogKind, text: string) => run.putLog({ peer, kind, text });
     for (const [name, proc] of peers) {
       proc.on('exit', (info) => {
         run.setPeerState(name, 'gone');
@@ -163,6 +176,7 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
       this.emit('script-start', loaded, run, {
         testServerUrl: server.url,
         bootstrapUrl: bootstrap.url,
+        runDir,
       });
       for (const p of script.peers) if (!script.lateStart.includes(p)) launch(p);
       run.start();
@@ -214,11 +228,6 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
         if (proc.state !== 'exited')
           return { status: 'FAILED', comment: `${a} is already running` };
         launch(a);
-        log(
-          a,
-          'started',
-          `${line.text}: started (${proc.starts === 1 ? 'first' : `start ${proc.starts}`})`,
-        );
         return { status: 'OK' };
       case 'partition':
       case 'heal': {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   formatDuration,
@@ -104,7 +104,9 @@ export function registerTest(program: Command): void {
         settleMs: duration('--settle', opts.settle),
         stopGraceMs: duration('--grace', opts.grace),
         signal: aborter.signal,
-        peerCommand: ({ peer, scriptName, testServerUrl, bootstrapUrl }) => ({
+        // Each peer gets its own state directory inside the run, so member caches and history
+        // of other runs (or of the user's own chat) never leak into a test.
+        peerCommand: ({ peer, scriptName, testServerUrl, bootstrapUrl, runDir }) => ({
           command: process.execPath,
           args: [
             CLI,
@@ -116,6 +118,8 @@ export function registerTest(program: Command): void {
             testServerUrl,
             '--bootstrap',
             bootstrapUrl,
+            '--state-dir',
+            join(runDir, `${peer}.state`),
           ],
           env: {
             ...process.env,

@@ -149,7 +149,17 @@ export function timelineSvg(s: ScriptReport): string {
     const lx = x(l.ts - t0).toFixed(1);
     const y = laneY(l.peer);
     const m = MEMBERSHIP[l.kind];
-    if (m) {
+    if (l.kind === 'connected') {
+      // The peer's first poll: its process is up. A small tick on the lane's baseline.
+      out.push(
+        `<g class="life" data-peer="${esc(l.peer)}" data-kind="connected"><title>${esc(`${l.peer}: ${l.text}`)}</title><line x1="${lx}" y1="${y + LANE - 12}" x2="${lx}" y2="${y + LANE - 2}" stroke="#999" stroke-width="2"/></g>`,
+      );
+    } else if (l.kind === 'started') {
+      // Process start: the lane begins here (a thin line up to the first poll).
+      out.push(
+        `<g class="life" data-peer="${esc(l.peer)}" data-kind="started"><title>${esc(`${l.peer}: ${l.text}`)}</title><circle cx="${lx}" cy="${y + LANE - 7}" r="3" fill="#999"/></g>`,
+      );
+    } else if (m) {
       const who = /^<\w+>\s+(\S+)/.exec(l.text)?.[1] ?? '';
       const row = rowFor(l.peer, Number(lx));
       out.push(
