@@ -142,8 +142,10 @@ export function registerTest(program: Command): void {
         );
       });
       runner.on('peer-exit', (_s, peer, info) => {
-        if (!info.expected)
-          out(`  ! ${peer} exited on its own (code ${info.code}, signal ${info.signal})`);
+        if (info.expected) return;
+        // A peer that quits (`quit`, `exit`) ends with code 0; anything else is worth a warning.
+        if (info.code === 0) out(`  · ${peer} exited (code 0)`);
+        else out(`  ! ${peer} exited on its own (code ${info.code}, signal ${info.signal})`);
       });
       let report: Awaited<ReturnType<TestRunner['run']>>;
       try {

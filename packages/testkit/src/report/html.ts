@@ -169,7 +169,7 @@ export function timelineSvg(s: ScriptReport): string {
     } else {
       out.push(
         `<g class="fault" data-peer="${esc(l.peer)}" data-kind="${l.kind}"><title>${esc(`${l.peer}: ${l.text}`)}</title>`,
-        `<line x1="${lx}" y1="${y + 2}" x2="${lx}" y2="${y + LANE - 2}" stroke="${l.kind === 'killed' || l.kind === 'exited' ? COLORS.failure : COLORS.fault}" stroke-width="2" stroke-dasharray="4 2"/>`,
+        `<line x1="${lx}" y1="${y + 2}" x2="${lx}" y2="${y + LANE - 2}" stroke="${l.kind === 'killed' || (l.kind === 'exited' && !/\(code 0,/.test(l.text)) ? COLORS.failure : COLORS.fault}" stroke-width="2" stroke-dasharray="4 2"/>`,
         `<text x="${lx}" y="${y + 42}" dx="3" class="fault-label">${esc(l.kind)}</text></g>`,
       );
     }
