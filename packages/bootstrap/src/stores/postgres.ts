@@ -216,18 +216,26 @@ class PostgresStore implements Store {
 
   /** Starts the next batch unless one is in flight. */
   private pump(): void {
-    if (this.inFlight) return;
-    const batch = this.queue.splice(0, MAX_BATCH).filter((p) => !p.abandoned);
-    if (batch.length === 0) return;
+    if (this.inFlight || this.queue.length === 0) return;
     this.inFlight = true;
+    // The batch is taken only once the lock is held: everything that queued while this process
+    // waited for another holder joins it, so batches grow with contention instead of splitting.
+    let batch: Pending[] | undefined;
+    const take = () => {
+      batch = this.queue.splice(0, MAX_BATCH).filter((p) => !p.abandoned);
+      return batch;
+    };
     this.sql
-      .begin((tx) => this.transition(tx, batch))
+      .begin((tx) => this.transition(tx, take))
       .then(
         (answers) => {
-          for (let i = 0; i < batch.length; i++) batch[i].resolve((answers as BootstrapData[])[i]);
+          const done = batch ?? [];
+          for (let i = 0; i < done.length; i++) done[i].resolve((answers as BootstrapData[])[i]);
         },
         (err: unknown) => {
-          for (const p of batch) p.reject(err);
+          // Failed before taking a batch (database unreachable): fail what is queued now rather
+          // than retrying it in a tight loop; callers see the error at once.
+          for (const p of batch ?? take()) p.reject(err);
         },
       )
       .finally(() => {
@@ -236,15 +244,17 @@ class PostgresStore implements Store {
       });
   }
 
-  /** Locks, reads, applies the batch in order through the shared semantics, writes the difference. */
+  /** Locks, takes the batch, applies it in order through the shared semantics, writes the difference. */
   private async transition(
     tx: TransactionSql,
-    batch: readonly Pending[],
+    take: () => readonly Pending[],
   ): Promise<BootstrapData[]> {
-    // Pipelined; in READ COMMITTED each statement takes its snapshot when it starts, so the
-    // reads, queued behind the lock, see every write of the previous lock holder.
-    const [, configRows, rows] = await Promise.all([
-      tx`SELECT pg_advisory_xact_lock(hashtext('isopeer.bootstrap.state'), hashtext(${this.schema}))`,
+    await tx`SELECT pg_advisory_xact_lock(hashtext('isopeer.bootstrap.state'), hashtext(${this.schema}))`;
+    const batch = take();
+    if (batch.length === 0) return [];
+    // Pipelined. In READ COMMITTED each statement takes its snapshot when it starts, after the
+    // lock was granted, so the reads see every write of the previous lock holder.
+    const [configRows, rows] = await Promise.all([
       tx<ConfigRow[]>`SELECT maxpeers, minrefillcandidates FROM config WHERE id = 1`,
       tx<PeerRow[]>`SELECT * FROM peers`,
     ]);
