@@ -40,6 +40,8 @@ export interface MetricsSnapshot {
   };
   gossip: { rounds: number; messagesQueued: number; queueDepth: number };
   userMessages: { in: number; out: number };
+  /** Exceptions thrown by application callbacks inside timers (counted, not propagated). */
+  callbackErrors: number;
   dropped: Partial<Record<DropReason, number>>;
 }
 
@@ -74,6 +76,7 @@ export class Metrics {
   messagesQueued = 0;
   userIn = 0;
   userOut = 0;
+  callbackErrors = 0;
   readonly dropped: Partial<Record<DropReason, number>> = {};
 
   drop(reason: DropReason): void {
@@ -125,6 +128,7 @@ export class Metrics {
       },
       gossip: { rounds: this.gossipRounds, messagesQueued: this.messagesQueued, queueDepth },
       userMessages: { in: this.userIn, out: this.userOut },
+      callbackErrors: this.callbackErrors,
       dropped: { ...this.dropped },
     };
   }

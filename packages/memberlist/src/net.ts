@@ -103,8 +103,16 @@ export class NetLayer {
       for (const m of out) used += m.length + overhead;
       const avail = limit - used;
       if (avail > overhead + USER_MSG_OVERHEAD) {
+        let room = avail;
         for (const m of d.getBroadcasts(overhead + USER_MSG_OVERHEAD, avail)) {
-          if (m.length === 0) continue;
+          // An application message that does not fit what was asked for is skipped rather
+          // than allowed to make an unsendable datagram.
+          const cost = m.length + overhead + USER_MSG_OVERHEAD;
+          if (m.length === 0 || cost > room) {
+            if (m.length > 0) this.ctx.metrics.drop('too-large');
+            continue;
+          }
+          room -= cost;
           out.push(encodeMessage({ type: MessageType.User, payload: m }));
         }
       }

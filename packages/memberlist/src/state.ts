@@ -143,10 +143,20 @@ export class State {
   private after(ms: number, fn: () => void): TimerHandle {
     const h = this.ctx.clock.setTimeout(() => {
       this.timers.delete(h);
-      if (!this.ctx.shutdown) fn();
+      if (!this.ctx.shutdown) this.guard(fn);
     }, ms);
     this.timers.add(h);
     return h;
+  }
+
+  /** Runs `fn`; an exception (e.g. from an application's event listener) is counted, never
+   * allowed to escape a timer callback and take the process down. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch {
+      this.ctx.metrics.callbackErrors++;
+    }
   }
 
   private cancel(h: TimerHandle | null): void {
@@ -279,6 +289,9 @@ export class State {
     try {
       const target = this.nextProbeTarget();
       if (target) await this.probeNode(target);
+    } catch {
+      // Only an application callback can throw here; the probe loop must keep running.
+      this.ctx.metrics.callbackErrors++;
     } finally {
       this.probing = false;
     }
@@ -780,12 +793,14 @@ export class State {
     const min = suspicionTimeoutMs(c.suspicionMult, n, c.probeIntervalMs);
     const max = c.suspicionMaxTimeoutMult * min;
     const changeTime = now;
-    r.suspicion = new Suspicion(this.ctx.clock, s.from, k, min, max, () => {
-      const cur = this.nodes.get(s.node);
-      if (!cur || cur.state !== NodeStateType.Suspect || cur.stateChange !== changeTime) return;
-      cur.suspicion = null;
-      this.deadNode({ incarnation: cur.incarnation, node: cur.name, from: this.localName });
-    });
+    r.suspicion = new Suspicion(this.ctx.clock, s.from, k, min, max, () =>
+      this.guard(() => {
+        const cur = this.nodes.get(s.node);
+        if (!cur || cur.state !== NodeStateType.Suspect || cur.stateChange !== changeTime) return;
+        cur.suspicion = null;
+        this.deadNode({ incarnation: cur.incarnation, node: cur.name, from: this.localName });
+      }),
+    );
     if (s.from !== this.localName && c.prioritizeSuspectProbes) {
       this.priorityProbes.push(s.node);
       if (!this.probing) this.after(0, () => void this.probeTick(false));

@@ -165,6 +165,10 @@ describe('state machine (spec §8.6)', () => {
     const t = await setup({ probeIntervalMs: 1000 });
     try {
       await t.send(alive('a', 1));
+      // A throwing listener must not break the timer that declares the death.
+      t.m.on('leave', () => {
+        throw new Error('listener failure');
+      });
       // Stop probes of "a" from interfering: they fail anyway (nobody at 127.9.1.1), which only
       // confirms the suspicion locally; we measure from our own accusation.
       await t.send(suspect('a', 1, 'b'));
@@ -174,6 +178,7 @@ describe('state machine (spec §8.6)', () => {
       // n = 2 → k = 0 → timeout = suspicionMult × 1 × 1 s = 3 s.
       const took = t.clock.now() - start;
       assert.ok(took >= 2900 && took <= 3100, `took ${took}`);
+      assert.equal(t.m.metrics().callbackErrors, 1);
     } finally {
       await t.shutdown();
     }
