@@ -137,7 +137,7 @@ export class TestClient extends EventEmitter<TestClientEvents> {
     while (!this.closer.signal.aborted) {
       let d: Dispatch | 'end' | undefined;
       try {
-        d = await this.server.next(this.peerName, after, wait, this.closer.signal);
+        d = await this.server.next(this.peerName, after, wait, this.closer.signal, this.run.id);
         delay = 50;
       } catch (err) {
         if (this.closer.signal.aborted) return;

@@ -24,7 +24,7 @@ const text = (body: string, status: number) =>
 /**
  * The test server as one runtime-agnostic handler on Web Request/Response. Endpoints of the
  * original accept GET and POST (it ignored the method); bodies are plain text unless JSON.
- * Ours: `/next` (long-poll delivery), `/complete` (a line's result, tied to its sequence
+ * Ours: `/next?peer=P&after=SEQ&wait=MS&run=ID` (long-poll delivery), `/complete` (a line's result, tied to its sequence
  * number so a late answer cannot end the wrong line), `/putlog`, `/timeline`.
  */
 export function createTestHandler(coord: TestCoordinator): FetchHandler {
@@ -68,6 +68,9 @@ export function createTestHandler(coord: TestCoordinator): FetchHandler {
       const peer = parsePeerName(url.searchParams.get('peer') ?? '');
       const after = intParam(url, 'after', 0, Number.MAX_SAFE_INTEGER) ?? 0;
       const wait = intParam(url, 'wait', 0, MAX_POLL_MS) ?? MAX_POLL_MS;
+      // A client of a run that was reset or replaced is told that its run is over.
+      const asked = url.searchParams.get('run');
+      if (asked && asked !== coord.run?.id) return json({ type: 'end', id: asked });
       const run = coord.requireRun();
       const d = await run.next(peer, after, wait, req.signal);
       if (d === 'none') return new Response(null, { status: 204 });

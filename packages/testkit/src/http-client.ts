@@ -69,8 +69,10 @@ export class TestServerClient {
     after: number,
     waitMs: number,
     signal?: AbortSignal,
+    runId?: string,
   ): Promise<Dispatch | 'end' | undefined> {
-    const q = `/next?peer=${encodeURIComponent(peer)}&after=${after}&wait=${waitMs}`;
+    const run = runId ? `&run=${encodeURIComponent(runId)}` : '';
+    const q = `/next?peer=${encodeURIComponent(peer)}&after=${after}&wait=${waitMs}${run}`;
     const res = await this.request(q, undefined, { signal, timeoutMs: waitMs + this.timeoutMs });
     if (res.status === 204) return undefined;
     const doc = (await res.json()) as Dispatch | { type: 'end' };

@@ -115,6 +115,17 @@ test('long-poll hands each line to its peer as soon as the previous one complete
   assert.equal(tl.lines[1].comment, 'boom');
 });
 
+test('a poll for a run that was reset or replaced is told the run is over', async () => {
+  const run = (await call('/init', 'duo')).json;
+  assert.equal((await call(`/next?peer=alice&run=${run.id}`)).json.type, 'line');
+  await call('/resetrun');
+  assert.deepEqual((await call(`/next?peer=alice&run=${run.id}`)).json, {
+    type: 'end',
+    id: run.id,
+  });
+  assert.equal((await call('/next?peer=alice')).status, 409);
+});
+
 test('an idle poll answers 204 after its wait', async () => {
   await call('/init', 'duo');
   const r = await call('/next?peer=bob&wait=50');
