@@ -45,10 +45,12 @@ async function withGroup(n, fn) {
       await p.ready(60_000);
     }
     // Everyone must know everyone before measuring.
+    const deadline = Date.now() + 60_000;
     for (const p of peers) {
       for (;;) {
         const out = await p.command('/chatmembers');
         if (out[0] === `${n} chat member(s)`) break;
+        if (Date.now() > deadline) throw new Error(`${p.name} knows only ${out[0]} after 60 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

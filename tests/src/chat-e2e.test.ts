@@ -46,6 +46,12 @@ async function startGroup(names: string[], url: string): Promise<ChatProc[]> {
     peers.push(p);
     await p.ready();
   }
+  // A peer is ready when its listener runs; its JOIN record reaches the others by gossip.
+  for (const p of peers) {
+    await until(`${p.name} knows all ${names.length} chat members`, async () => {
+      return (await p.command('/chatmembers'))[0] === `${names.length} chat member(s)`;
+    });
+  }
   return peers;
 }
 

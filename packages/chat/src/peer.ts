@@ -639,8 +639,12 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
 
   private onNodeJoin(node: MemberNode): void {
     if (node.name === this.nodeName) return;
+    this.log.info('member joined', {
+      name: node.name,
+      incarnation: node.incarnation,
+      back: this.departed.has(node.name),
+    });
     this.nodeAtAddress.set(hostPort(node.addr, node.port), node.name);
-    this.stopRejoin();
     const back = this.departed.get(node.name);
     if (back) {
       this.departed.delete(node.name);
@@ -660,6 +664,11 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     if (node.name === this.nodeName || this.closed) return;
     const who = displayNameOf(node.name, node.meta);
     const failed = node.state !== 'left';
+    this.log.info('member gone', {
+      name: node.name,
+      state: node.state,
+      chatMember: this.members.has(node.name),
+    });
     this.console.write('warn', `<left> ${who} has ${failed ? 'failed' : 'left'}`, 'chat');
     const record = this.members.get(node.name);
     if (record) {
@@ -721,8 +730,12 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
 
   private async rejoinAttempt(): Promise<void> {
     const ml = this.memberlist;
-    if (!ml || this.quitting || this.closed || ml.numMembers() > 1) {
-      this.rejoinTimer = undefined;
+    this.rejoinTimer = undefined;
+    if (!ml || this.quitting || this.closed) return;
+    if (ml.numMembers() > 1) {
+      this.out.info(`<info> rejoined the group: ${ml.numMembers()} members`);
+      if (this.self)
+        this.queue?.queueBroadcast(namedBroadcast(SELF_BROADCAST, encodeMemberRecord(this.self)));
       return;
     }
     let targets: string[] = [];
@@ -735,20 +748,22 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       }
     }
     if (targets.length === 0) targets = this.cacheTargets();
+    let contacted = false;
     if (targets.length > 0 && !this.closed) {
       try {
-        const n = await ml.join(targets);
-        this.rejoinTimer = undefined;
-        if (this.self)
-          this.queue?.queueBroadcast(namedBroadcast(SELF_BROADCAST, encodeMemberRecord(this.self)));
-        this.out.info(`<info> rejoined the group through ${n} member(s)`);
-        return;
+        await ml.join(targets);
+        contacted = true;
       } catch (e) {
-        this.log.info('rejoin failed', { error: (e as Error).message });
+        this.log.info('rejoin failed', { error: (e as Error).message, targets });
       }
     }
-    if (this.closed || this.quitting) return;
-    this.rejoinDelayNow = Math.min(this.rejoinDelay.max, this.rejoinDelayNow * 2);
+    if (this.closed || this.quitting || this.rejoinTimer) return;
+    // A push/pull that got through still needs the others to accept us as alive again (they
+    // may hold us as dead until we refute), so success is judged at the next check, soon.
+    this.rejoinDelayNow = contacted
+      ? this.rejoinDelay.min
+      : Math.min(this.rejoinDelay.max, this.rejoinDelayNow * 2);
+    this.log.info('rejoin attempt', { contacted, targets, nextMs: this.rejoinDelayNow });
     this.scheduleRejoin();
   }
 
