@@ -94,6 +94,7 @@ export interface Delivery {
 
 const SELF_BROADCAST = 'chat-self';
 const CACHE_SAVE_DELAY_MS = 1_000;
+const JOIN_GOSSIP_WAIT_MS = 3_000;
 
 function hostPort(host: string, port: number | string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -435,8 +436,20 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       timestamp: timestampNow(),
     };
     this.members.set(this.nodeName, this.self);
-    queue.queueBroadcast(namedBroadcast(SELF_BROADCAST, encodeMemberRecord(this.self)));
-    return this.sendToMembers(statusLine('joined', `${this.name} has joined`));
+    // Wait (briefly) until the JOIN record has been gossiped as often as memberlist sends news,
+    // so that a message sent right after `init` reaches members who learned of us only now.
+    const gossiped = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, JOIN_GOSSIP_WAIT_MS);
+      queue.queueBroadcast(
+        namedBroadcast(SELF_BROADCAST, encodeMemberRecord(this.self!), () => {
+          clearTimeout(timer);
+          resolve();
+        }),
+      );
+    });
+    const greeting = this.sendToMembers(statusLine('joined', `${this.name} has joined`));
+    if (ml.numMembers() > 1) await gossiped;
+    return greeting;
   }
 
   /** `chatstop`: stops the listener; this member stays known to the others. */
