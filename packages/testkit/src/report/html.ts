@@ -12,7 +12,7 @@ const RIGHT = 30;
 const PLOT = WIDTH - LABEL - RIGHT;
 const AXIS = 34;
 const LANE = 66;
-const LEGEND = 40;
+const LEGEND = 58;
 /** Rough width of one label character at 10 px, to decide whether a command's label fits. */
 const CHAR_PX = 5.6;
 
@@ -26,6 +26,8 @@ const COLORS = {
   failure: '#b00020',
   fault: '#6a3fb5',
 };
+
+const BANDS = { down: '#fbe1e1', frozen: '#e1e8f5', cut: '#efe4fb' };
 
 const MEMBERSHIP: Partial<Record<LogKind, { mark: string; color: string; label: string }>> = {
   joined: { mark: '▲', color: COLORS.joined, label: '+' },
@@ -88,6 +90,32 @@ export function timelineSvg(s: ScriptReport): string {
     out.push(`<text x="10" y="${y + 24}" class="lane-label">${esc(name)}</text>`);
     out.push('</g>');
   });
+  // States between runner faults, as bands behind the bars: down (killed or exited until started
+  // again), frozen (stopped until continued), cut off (partitioned until healed).
+  const end = t0 + lastTs;
+  for (const peer of lanes) {
+    const logs = tl.logs.filter((l) => l.peer === peer);
+    const band = (from: number, to: number, kind: string, fill: string, title: string) =>
+      out.push(
+        `<rect class="band" data-peer="${esc(peer)}" data-kind="${kind}" x="${x(from - t0).toFixed(1)}" y="${laneY(peer) + 1}" width="${Math.max(1, x(to - t0) - x(from - t0)).toFixed(1)}" height="${LANE - 2}" fill="${fill}"><title>${esc(title)}</title></rect>`,
+      );
+    const pairs: [LogKind[], LogKind, string, string, string][] = [
+      [['killed', 'exited'], 'started', 'down', BANDS.down, 'process not running'],
+      [['stopped'], 'continued', 'frozen', BANDS.frozen, 'process frozen (SIGSTOP)'],
+      [['partitioned'], 'healed', 'cut', BANDS.cut, 'partitioned'],
+    ];
+    for (const [opens, closes, kind, fill, title] of pairs) {
+      let from: number | undefined;
+      for (const l of logs) {
+        if (opens.includes(l.kind) && from === undefined) from = l.ts;
+        else if (l.kind === closes && from !== undefined) {
+          band(from, l.ts, kind, fill, title);
+          from = undefined;
+        }
+      }
+      if (from !== undefined) band(from, Math.max(end, from + 1), kind, fill, title);
+    }
+  }
   // Commands: bars from start to end, label to the right when it fits before the next bar.
   const linesByPeer = new Map<string, typeof tl.lines>();
   for (const l of tl.lines) linesByPeer.set(l.peer, [...(linesByPeer.get(l.peer) ?? []), l]);
@@ -170,7 +198,7 @@ export function timelineSvg(s: ScriptReport): string {
       out.push(
         `<g class="fault" data-peer="${esc(l.peer)}" data-kind="${l.kind}"><title>${esc(`${l.peer}: ${l.text}`)}</title>`,
         `<line x1="${lx}" y1="${y + 2}" x2="${lx}" y2="${y + LANE - 2}" stroke="${l.kind === 'killed' || (l.kind === 'exited' && !/\(code 0,/.test(l.text)) ? COLORS.failure : COLORS.fault}" stroke-width="2" stroke-dasharray="4 2"/>`,
-        `<text x="${lx}" y="${y + 42}" dx="3" class="fault-label">${esc(l.kind)}</text></g>`,
+        `<text x="${lx}" y="${y + 36 + rowFor(`${l.peer}\0fault`, Number(lx)) * 11}" dx="3" class="fault-label">${esc(l.kind)}</text></g>`,
       );
     }
   }
@@ -188,14 +216,23 @@ export function timelineSvg(s: ScriptReport): string {
       `<line x1="8" y1="-12" x2="8" y2="2" stroke="${COLORS.fault}" stroke-width="2" stroke-dasharray="4 2"/>`,
       'runner fault',
     ],
+    [`<rect x="0" y="-10" width="18" height="12" fill="${BANDS.down}"/>`, 'down'],
+    [`<rect x="0" y="-10" width="18" height="12" fill="${BANDS.frozen}"/>`, 'frozen'],
+    [`<rect x="0" y="-10" width="18" height="12" fill="${BANDS.cut}"/>`, 'partitioned'],
   ];
   out.push(`<g class="legend" transform="translate(20,${ly})">`);
   let lx = 0;
+  let row = 0;
   for (const [mark, text] of legend) {
+    const w = 36 + text.length * 7;
+    if (lx + w > WIDTH - 40) {
+      lx = 0;
+      row++;
+    }
     out.push(
-      `<g transform="translate(${lx},0)">${mark}<text x="22" y="0" class="legend-text">${esc(text)}</text></g>`,
+      `<g transform="translate(${lx},${row * 18})">${mark}<text x="22" y="0" class="legend-text">${esc(text)}</text></g>`,
     );
-    lx += 40 + text.length * 6.6;
+    lx += w;
   }
   out.push('</g></svg>');
   return out.join('\n');
