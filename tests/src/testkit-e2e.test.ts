@@ -155,6 +155,15 @@ test('every example passes; JUnit, JSON and HTML agree; no peer is left running'
       ['alice', 'bob', 'charly', '@runner'],
     );
     assert.equal(await crash.locator('g.fault[data-kind="killed"]').count(), 1);
+    assert.equal(await crash.locator('rect.band[data-kind="down"][data-peer="alice"]').count(), 1);
+    const partition = page.locator('section.script[data-script="partition"]');
+    assert.equal(
+      await partition.locator('rect.band[data-kind="cut"]').count(),
+      2,
+      'both ends of the cut link',
+    );
+    const pause = page.locator('section.script[data-script="pause"]');
+    assert.equal(await pause.locator('rect.band[data-kind="frozen"][data-peer="bob"]').count(), 1);
     assert.ok(
       (await crash.locator('g.member[data-kind="failed"]').count()) >= 2,
       'survivors saw alice fail',

@@ -174,6 +174,10 @@ test('the HTML report is a picture of the run in headless Chromium', async (t) =
     assert.ok(dots >= 1, `event dots: ${dots}`);
     assert.equal(await page.locator('svg.timeline g.member[data-kind="joined"]').count(), 2);
     assert.equal(await page.locator('svg.timeline g.fault[data-kind="killed"]').count(), 1);
+    assert.equal(
+      await page.locator('svg.timeline rect.band[data-kind="down"][data-peer="bob"]').count(),
+      1,
+    );
     assert.equal(await page.locator('tr.case[data-status="FAILED"]').count(), 3);
     assert.equal(await page.locator('tr.case[data-status="OK"]').count(), 8);
     // Every bar is drawn inside the picture with a positive width.
