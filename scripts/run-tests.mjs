@@ -4,9 +4,9 @@
 // e.g. `node scripts/run-tests.mjs bootstrap memberlist/dist/test/codec`.
 // Build first (`npm run build`); `npm test` does lint + build + this.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const roots = [
@@ -32,7 +32,9 @@ const files = roots
   .sort();
 
 if (files.length === 0) {
-  console.error(`run-tests: no compiled test files matched ${filters.join(' ') || '(all)'}; did you run npm run build?`);
+  console.error(
+    `run-tests: no compiled test files matched ${filters.join(' ') || '(all)'}; did you run npm run build?`,
+  );
   process.exit(1);
 }
 
