@@ -12,7 +12,7 @@
 //        [--pace 20] [--json out.json]
 // Prints progress to stderr and a summary table (markdown) to stdout.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BootstrapProc, ChatProc, cleanEnv } from '../../tests/dist/src/chat-procs.js';
 
@@ -136,13 +136,22 @@ async function burst(peers) {
 
 const results = [];
 for (const n of peerCounts) {
-  log(`== ${n} peers: starting`);
+  log(`== ${n} peers: starting (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs)`);
+  const loadBefore = loadavg()[0];
   const r = await withGroup(n, async (peers) => {
     log(`   paced: ${pacedCount} messages, one every ${paceMs} ms`);
     const p = await paced(peers);
     log(`   burst: ${burstPerPeer} messages per peer at once`);
     const b = await burst(peers);
-    return { peers: n, paced: p, burst: b };
+    return {
+      peers: n,
+      paceMs,
+      paced: p,
+      burst: b,
+      loadBefore,
+      loadAfter: loadavg()[0],
+      cpus: cpus().length,
+    };
   });
   log(
     `   done: paced p50 ${r.paced.p50.toFixed(2)} ms, burst ${r.burst.deliveriesPerSec.toFixed(0)} deliveries/s`,
@@ -152,12 +161,12 @@ for (const n of peerCounts) {
 
 const f = (x) => x.toFixed(1);
 console.log(
-  '| peers | paced p50 (ms) | paced p99 (ms) | burst msgs/s sent | burst deliveries/s | burst p50 (ms) | burst p99 (ms) |',
+  '| peers | pace (ms) | paced p50 (ms) | paced p99 (ms) | burst msgs/s sent | burst deliveries/s | burst p50 (ms) | burst p99 (ms) | load avg |',
 );
-console.log('|---:|---:|---:|---:|---:|---:|---:|');
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
   console.log(
-    `| ${r.peers} | ${f(r.paced.p50)} | ${f(r.paced.p99)} | ${f(r.burst.messagesPerSec)} | ${f(r.burst.deliveriesPerSec)} | ${f(r.burst.p50)} | ${f(r.burst.p99)} |`,
+    `| ${r.peers} | ${r.paceMs} | ${f(r.paced.p50)} | ${f(r.paced.p99)} | ${f(r.burst.messagesPerSec)} | ${f(r.burst.deliveriesPerSec)} | ${f(r.burst.p50)} | ${f(r.burst.p99)} | ${f(r.loadBefore)} |`,
   );
 }
 if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(results, null, 2)}\n`);

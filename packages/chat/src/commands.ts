@@ -169,10 +169,9 @@ export function chatCommands(peer: ChatPeer): CommandSpec[] {
       usage: 'broadcastadd <key> <message>',
       description: 'set a key to a message at every member (gossip)',
       minArgs: 2,
-      run(args, { out, rawArgs }) {
+      run(args, { out }) {
         const key = args[0]!;
-        const value =
-          rawArgs.slice(rawArgs.indexOf(key) + key.length).trim() || args.slice(1).join(' ');
+        const value = args.slice(1).join(' '); // as the original: the words joined by one space
         peer.broadcastKv({ Action: 'add', Data: { [key]: value } });
         out.text(`${key} = ${value}`);
       },
