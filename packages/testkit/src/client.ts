@@ -20,6 +20,8 @@ export interface TestClientOptions {
   pollWaitMs?: number;
   /** How long the client keeps retrying when the server cannot be reached; default 10 s. */
   connectTimeoutMs?: number;
+  /** How long polling may fail in a row before the client gives up (run over); default 30 s. */
+  lostServerMs?: number;
 }
 
 export interface LocalFilter {
@@ -134,13 +136,27 @@ export class TestClient extends EventEmitter<TestClientEvents> {
     let after = 0;
     let delay = 50;
     const wait = this.opts.pollWaitMs ?? 20_000;
+    // A server gone for longer than this (the runner died) ends the client instead of retrying forever.
+    const giveUpMs = this.opts.lostServerMs ?? 30_000;
+    let failingSince: number | undefined;
     while (!this.closer.signal.aborted) {
       let d: Dispatch | 'end' | undefined;
       try {
         d = await this.server.next(this.peerName, after, wait, this.closer.signal, this.run.id);
         delay = 50;
+        failingSince = undefined;
       } catch (err) {
         if (this.closer.signal.aborted) return;
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince > giveUpMs) {
+          this.fail(
+            new TestServerError(
+              `test server lost for ${giveUpMs / 1000} s: ${(err as Error).message}; giving up`,
+            ),
+          );
+          this.emit('done');
+          return;
+        }
         this.fail(err as Error);
         await this.pause(delay);
         delay = Math.min(delay * 2, 1000);

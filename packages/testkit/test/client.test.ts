@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { membershipKind } from '../src/client.js';
+import { Console } from '@isopeer/console';
+import { attachTestClient, membershipKind } from '../src/client.js';
 import { createTestServer, type RunningTestServer } from '../src/server.js';
 import { type FakePeer, fakePeers } from './fake-peers.js';
 
@@ -166,4 +167,31 @@ test('membership lines are classified for the report', () => {
   assert.equal(membershipKind('<left> bob has left'), 'left');
   assert.equal(membershipKind('<left> bob failed'), 'failed');
   assert.equal(membershipKind('<bob> <joined>'), undefined);
+});
+
+test('a client whose server disappears gives up after lostServerMs and says so', async () => {
+  const own = await createTestServer({ dir, port: 0 });
+  await writeFile(join(dir, 'lost.cmd'), 'alice init\n');
+  const console = new Console();
+  const errors: string[] = [];
+  console.on('line', (l) => {
+    if (l.kind === 'error') errors.push(l.text);
+  });
+  const client = attachTestClient(console, {
+    serverUrl: own.url,
+    peerName: 'zed',
+    scriptName: 'lost',
+    lostServerMs: 300,
+    pollWaitMs: 100,
+  });
+  try {
+    await client.ready;
+    const done = new Promise<void>((resolve) => client.once('done', resolve));
+    await own.close();
+    await done;
+    assert.match(errors.at(-1) ?? '', /test server lost for 0\.3 s: .*giving up/);
+  } finally {
+    await client.close();
+    await console.close();
+  }
 });
