@@ -576,7 +576,10 @@ export function registerChatPeer(peer: ChatPeer): void {
   c.register(chatCommands(peer).filter((spec) => !c.command(spec.name)));
   c.useConfig({
     get: () => peer.currentGoConfig(),
-    set: (config) => peer.setGoConfig(config),
+    set: (config) => {
+      const note = peer.setGoConfig(config);
+      if (note) c.write('warn', note, 'loadconfig');
+    },
     appliesOnNextCreate,
   });
   c.setDefaultHandler((line, ctx) => sendAndEcho(peer, line, ctx));

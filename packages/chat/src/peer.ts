@@ -218,8 +218,14 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     return this.goConfig;
   }
 
-  setGoConfig(config: GoMemberlistConfig): void {
-    this.goConfig = config;
+  /**
+   * Takes a configuration (`/loadconfig`). The node name stays this peer's own: it carries the
+   * bootstrap id, and a file saved by another peer names that peer. Returns a note if it differed.
+   */
+  setGoConfig(config: GoMemberlistConfig): string | undefined {
+    this.goConfig = { ...config, Name: this.nodeName };
+    if (config.Name === this.nodeName || config.Name === '') return undefined;
+    return `Name ${JSON.stringify(config.Name)} from the file is not used: this peer is ${this.nodeName}`;
   }
 
   /** `memberlistcreate`: binds the node and starts probing; nobody else is known yet. */

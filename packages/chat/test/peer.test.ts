@@ -2,6 +2,9 @@
 // without a bootstrap service: they join by address. The CLI end-to-end tests (tests/src/chat-*)
 // cover the bootstrap service and real processes.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Console, type OutputLine } from '@isopeer/console';
 import { ChatPeer, registerChatPeer } from '../src/index.js';
@@ -121,6 +124,38 @@ describe('chat peers in one process', () => {
     } finally {
       await fresh.peer.close();
       await fresh.console.close();
+    }
+  });
+
+  it('loads a configuration file saved by the Go prototype and creates the node from it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chat-config-'));
+    const eve = makeNode('eve');
+    try {
+      // The prototype's file, with an ephemeral port so the test never collides.
+      const goFile = JSON.parse(
+        readFileSync('/work/shared/vectors/go-memberlist-config.json', 'utf8'),
+      );
+      goFile.BindPort = 0;
+      goFile.ProbeInterval = 700_000_000;
+      writeFileSync(join(dir, 'go.json'), JSON.stringify(goFile, null, '\t'));
+      await run(eve, `/loadconfig ${join(dir, 'go.json')}`);
+      assert.ok(eve.lines.some((l) => l.kind === 'warn' && /Name .* is not used/.test(l.text)));
+      await run(eve, '/memberlistcreate');
+      const ml = eve.peer.requireMemberlist();
+      assert.equal(ml.config.probeIntervalMs, 700);
+      assert.equal(ml.localNode().name, eve.peer.nodeName);
+      await run(eve, `/saveconfig ${join(dir, 'saved.json')}`);
+      const saved = JSON.parse(readFileSync(join(dir, 'saved.json'), 'utf8'));
+      assert.equal(saved.ProbeInterval, 700_000_000);
+      assert.equal(saved.Name, eve.peer.nodeName);
+      writeFileSync(join(dir, 'bad.json'), '{"ProbeInterval": "soon"}');
+      const bad = await eve.console.execute(`/loadconfig ${join(dir, 'bad.json')}`);
+      assert.equal(bad.ok, false);
+      assert.match(bad.error!, /ProbeInterval/);
+    } finally {
+      await eve.peer.close();
+      await eve.console.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
