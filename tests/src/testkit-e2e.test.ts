@@ -2,6 +2,7 @@
 // test servers on loopback. The examples must pass; failures must be reported and exit 1.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -225,4 +226,50 @@ test('a peer killed while its line is pending: that line FAILS at the deadline, 
   assert.match(cases[2].comment ?? '', /line deadline of 2\.00 s/);
   assert.ok(cases[2].durationMs < 3000, `failed at the deadline (${cases[2].durationMs} ms)`);
   assert.match(r.out, /! bob exited on its own/);
+});
+
+test('unusable scripts exit 2 before anything starts, naming file and line', async () => {
+  const file = join(dir, 'typo.cmd');
+  await writeFile(file, 'alice init\nalice testfilter messagesView lots <bob> hi\n');
+  const r = await isopeerTest([file]);
+  assert.equal(r.code, 2);
+  assert.match(r.out, /typo\.cmd:2: testfilter: bad count "lots"/);
+  const missing = await isopeerTest([join(dir, 'nope.cmd')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.out, /no such script: .*nope\.cmd/);
+});
+
+test('Ctrl-C stops every peer, still reports, and exits 130', async () => {
+  const file = join(dir, 'interrupted.cmd');
+  await writeFile(file, 'alice init\nalice testwait messagesView 1 "<nobody> speaks" 25s\n');
+  const json = join(dir, 'interrupted.json');
+  const child = spawn(process.execPath, [isopeerCli, 'test', file, '--json', json], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let out = '';
+  const initDone = new Promise<void>((resolve) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (/OK +L1 +alice +init/.test(out)) resolve();
+    });
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
+  await initDone;
+  const t0 = Date.now();
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 130, out);
+  assert.ok(Date.now() - t0 < 10_000, 'stopped promptly');
+  assert.deepEqual(await leftoverPeers(out), []);
+  const report = JSON.parse(await readFile(json, 'utf8'));
+  assert.deepEqual(
+    report.scripts[0].cases.map(
+      (c: { status: string; result: string }) => `${c.status} ${c.result}`,
+    ),
+    ['OK completed', 'FAILED did not finish'],
+  );
 });
