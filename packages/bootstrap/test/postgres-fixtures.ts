@@ -74,7 +74,7 @@ export async function dropSchema(schema: string): Promise<void> {
 export class CuttableProxy {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
-  private up = true;
+  private mode: 'up' | 'cut' | 'stalled' = 'up';
   port = 0;
 
   private constructor(private readonly targetPort: number) {
@@ -92,8 +92,15 @@ export class CuttableProxy {
   }
 
   private accept(client: Socket): void {
-    if (!this.up) {
+    if (this.mode === 'cut') {
       client.resetAndDestroy();
+      return;
+    }
+    if (this.mode === 'stalled') {
+      // Accept and never answer: a black hole.
+      this.sockets.add(client);
+      client.on('error', () => {});
+      client.resume();
       return;
     }
     const upstream = connect(this.targetPort, '127.0.0.1');
@@ -112,13 +119,27 @@ export class CuttableProxy {
 
   /** Kills every open connection and resets new ones until restore(). */
   cut(): void {
-    this.up = false;
+    this.mode = 'cut';
     for (const s of this.sockets) s.resetAndDestroy();
     this.sockets.clear();
   }
 
+  /**
+   * Silently drops all traffic: open connections stay open but nothing passes either way, new
+   * ones are accepted and never answered (a partition that loses packets instead of refusing).
+   */
+  stall(): void {
+    this.mode = 'stalled';
+    for (const s of this.sockets) {
+      s.unpipe();
+      s.removeAllListeners('data');
+      s.resume(); // read and discard
+    }
+  }
+
+  /** Forwards new connections again; connections stalled before stay dead. */
   restore(): void {
-    this.up = true;
+    this.mode = 'up';
   }
 
   async close(): Promise<void> {

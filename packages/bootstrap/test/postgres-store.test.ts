@@ -249,6 +249,42 @@ describe('PostgreSQL store', { skip }, () => {
     }
   });
 
+  test('black-holed network: operations fail within the bound, fresh connections take over after', async () => {
+    const proxy = await CuttableProxy.start(Number(new URL(PG_URL).port || 5432));
+    const store = await createPostgresStore(withPort(PG_URL, proxy.port), {
+      schema: fresh('stall'),
+      connectTimeoutMs: 500,
+      statementTimeoutMs: 1000,
+    });
+    try {
+      await store.join(peer('a'), 1);
+      proxy.stall();
+      const ops = [() => store.list(2), () => store.join(peer('b'), 2), () => store.leave('a', 2)];
+      const started = Date.now();
+      const results = await Promise.allSettled(ops.map((op) => op()));
+      for (const r of results) {
+        assert.equal(r.status, 'rejected');
+        assert.ok(r.reason instanceof StoreUnavailableError, String(r.reason));
+      }
+      assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+      proxy.restore();
+      // The connections stuck in the black hole are never answered; only replacing them helps.
+      const deadline = Date.now() + 15_000;
+      let data: BootstrapData | undefined;
+      while (data === undefined) {
+        try {
+          data = await store.join(peer('c'), 3);
+        } catch (err) {
+          if (!(err instanceof StoreUnavailableError) || Date.now() > deadline) throw err;
+        }
+      }
+      assert.deepEqual(Object.keys(data.Peers).sort(), ['a', 'c']);
+    } finally {
+      await store.close();
+      await proxy.close();
+    }
+  });
+
   test('rejects bad options clearly', async () => {
     await assert.rejects(
       createPostgresStore(PG_URL, { schema: 'Bad-Name' }),

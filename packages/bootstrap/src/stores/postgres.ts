@@ -96,32 +96,34 @@ export async function createPostgresStore(
     opts.operationTimeoutMs ?? connectTimeoutMs + statementTimeoutMs,
     'operationTimeoutMs',
   );
-  const sql = postgres(fromUrl.url, {
-    max: opts.maxConnections ?? 10,
-    connect_timeout: connectTimeoutMs / 1000,
-    // Drop idle connections so a scaled-down deployment gives its connections back.
-    idle_timeout: 30,
-    // Probe idle sockets early so a silently dead database connection is noticed.
-    keep_alive: 5,
-    // No custom types are used; skipping the type query saves a round trip per connection.
-    fetch_types: false,
-    // A library never prints; PostgreSQL notices ("schema exists, skipping") are not errors.
-    onnotice: () => {},
-    connection: {
-      application_name: 'isopeer-bootstrap',
-      search_path: schema,
-      statement_timeout: statementTimeoutMs,
-      // A handler that dies mid-transaction must not hold the state lock for long.
-      idle_in_transaction_session_timeout: Math.max(statementTimeoutMs, 1000),
-    },
-  });
+  const makePool = () =>
+    postgres(fromUrl.url, {
+      max: opts.maxConnections ?? 10,
+      connect_timeout: connectTimeoutMs / 1000,
+      // Drop idle connections so a scaled-down deployment gives its connections back.
+      idle_timeout: 30,
+      // Probe idle sockets early so a silently dead database connection is noticed.
+      keep_alive: 5,
+      // No custom types are used; skipping the type query saves a round trip per connection.
+      fetch_types: false,
+      // A library never prints; PostgreSQL notices ("schema exists, skipping") are not errors.
+      onnotice: () => {},
+      connection: {
+        application_name: 'isopeer-bootstrap',
+        search_path: schema,
+        statement_timeout: statementTimeoutMs,
+        // A handler that dies mid-transaction must not hold the state lock for long.
+        idle_in_transaction_session_timeout: Math.max(statementTimeoutMs, 1000),
+      },
+    });
+  const sql = makePool();
   try {
     await withDeadline(migrate(sql, schema), operationTimeoutMs * 2, 'creating the schema');
   } catch (err) {
     await sql.end({ timeout: 0 }).catch(() => {});
     throw asUnavailable(err) ?? err;
   }
-  return new PostgresStore(sql, schema, opts.peerTtlMs ?? 0, operationTimeoutMs);
+  return new PostgresStore(sql, makePool, schema, opts.peerTtlMs ?? 0, operationTimeoutMs);
 }
 
 /**
@@ -161,9 +163,12 @@ interface Pending {
 class PostgresStore implements Store {
   private readonly queue: Pending[] = [];
   private inFlight = false;
+  /** When an operation last completed; tells a wedged pool from a merely busy one. */
+  private lastSuccess = Date.now();
 
   constructor(
-    private readonly sql: Sql,
+    private sql: Sql,
+    private readonly makePool: () => Sql,
     private readonly schema: string,
     private readonly ttlMs: number,
     private readonly operationTimeoutMs: number,
@@ -279,10 +284,28 @@ class PostgresStore implements Store {
    */
   private async guard<T>(work: Promise<T>, what: string, onTimeout?: () => void): Promise<T> {
     try {
-      return await withDeadline(work, this.operationTimeoutMs, what, onTimeout);
+      const result = await withDeadline(work, this.operationTimeoutMs, what, onTimeout);
+      this.lastSuccess = Date.now();
+      return result;
     } catch (err) {
+      if (err instanceof DeadlineError) this.recycleIfWedged();
       throw asUnavailable(err) ?? err;
     }
+  }
+
+  /**
+   * A deadline passed and nothing at all succeeded for a whole operation timeout: the pool's
+   * connections are probably stuck on a network that drops packets silently (TCP would take
+   * minutes to notice). Replace the pool; ending the old one at once fails whatever still waits
+   * on it, including a stuck batch, so the next batch can start on fresh connections. A pool
+   * that is only busy keeps completing operations and is left alone.
+   */
+  private recycleIfWedged(): void {
+    if (Date.now() - this.lastSuccess < this.operationTimeoutMs) return;
+    const old = this.sql;
+    this.sql = this.makePool();
+    this.lastSuccess = Date.now();
+    old.end({ timeout: 0 }).catch(() => {});
   }
 }
 
