@@ -34,6 +34,7 @@ interface Options {
 }
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+const SLOW_LINE_MS = 2000;
 
 function usageError(message: string): never {
   process.stderr.write(`isopeer test: ${message}\n`);
@@ -133,7 +134,21 @@ export function registerTest(program: Command): void {
           `▶ ${script.name} (${file}): peers ${script.peers.join(', ')}; ${script.lines.length} lines, deadline ${formatDuration(run.lineDeadlineMs)}; test server ${urls.testServerUrl}, bootstrap ${urls.bootstrapUrl}`,
         );
       });
+      // A line that takes a while gets one note, so a long wait never looks like a hang.
+      const slow = new Map<number, NodeJS.Timeout>();
+      runner.on('line-start', (_s, l) => {
+        const who = l.peer === RUNNER_PEER ? 'runner' : l.peer;
+        const note = setTimeout(() => {
+          out(
+            `  ...    L${String(l.lineNo).padEnd(4)} ${who.padEnd(10)} ${l.command}  (still running after ${formatDuration(SLOW_LINE_MS)})`,
+          );
+        }, SLOW_LINE_MS);
+        note.unref();
+        slow.set(l.seq, note);
+      });
       runner.on('line-end', (_s, l) => {
+        clearTimeout(slow.get(l.seq));
+        slow.delete(l.seq);
         const took = formatDuration((l.endedAt ?? 0) - (l.startedAt ?? 0));
         const who = l.peer === RUNNER_PEER ? 'runner' : l.peer;
         const status = paint(l.status === 'OK', (l.status ?? '').padEnd(6));
