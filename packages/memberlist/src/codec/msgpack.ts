@@ -337,6 +337,7 @@ export class MsgpackReader {
     const b = this.u8('map key');
     let len: number;
     if (b >= 0xa0 && b <= 0xbf) len = b & 0x1f;
+    else if (b >= 0xe0) len = b ^ 0xa0;
     else if (b === 0xd9) len = this.u8('map key length');
     else if (b === 0xda) len = this.u16('map key length');
     else if (b === 0xdb) len = this.u32('map key length');
@@ -356,11 +357,17 @@ export class MsgpackReader {
     return -1;
   }
 
-  /** A Go `string` field: str-family or nil (→ ""). bin is rejected as Go does. */
+  /**
+   * A Go `string` field: str-family or nil (→ ""). bin is rejected as Go does. go-msgpack
+   * recognises a fixstr by the bit test `(b & 0xa0) === 0xa0`, which also matches the
+   * negative-fixint bytes e0–ff: it reads those as strings of `b ^ 0xa0` (64–95) bytes, and
+   * so do we, here and for map keys, to accept exactly what a Go peer accepts.
+   */
   string(field: string): string {
     const b = this.u8(field);
     let len: number;
     if (b >= 0xa0 && b <= 0xbf) len = b & 0x1f;
+    else if (b >= 0xe0) len = b ^ 0xa0;
     else if (b === 0xd9) len = this.u8(field);
     else if (b === 0xda) len = this.u16(field);
     else if (b === 0xdb) len = this.u32(field);
@@ -375,7 +382,8 @@ export class MsgpackReader {
   /**
    * A Go `[]byte` field: str- or bin-family (a zero-length value becomes nil, as in Go), nil,
    * or an array of integers 0..255 (an empty one also reads as nil, so decoding never tells
-   * apart two forms Go would send identically). Returns a copy, so callers may keep it after the input
+   * apart two forms Go would send identically). Go also decodes a map into a slice, as its
+   * keys and values in order; so do we. Returns a copy, so callers may keep it after the input
    * buffer is reused.
    */
   bytes(field: string): Uint8Array | null {
@@ -383,6 +391,7 @@ export class MsgpackReader {
     let len: number;
     if (b >= 0xa0 && b <= 0xbf) len = b & 0x1f;
     else if (b >= 0x90 && b <= 0x9f) return this.byteArray(b & 0x0f, field);
+    else if (b >= 0x80 && b <= 0x8f) return this.byteArray(2 * (b & 0x0f), field);
     else {
       switch (b) {
         case 0xc0:
@@ -403,6 +412,10 @@ export class MsgpackReader {
           return this.byteArray(this.u16(field), field);
         case 0xdd:
           return this.byteArray(this.u32(field), field);
+        case 0xde:
+          return this.byteArray(2 * this.u16(field), field);
+        case 0xdf:
+          return this.byteArray(2 * this.u32(field), field);
         default:
           throw new CodecError('malformed', `${field}: expected bytes, got ${describe(b)}`);
       }
@@ -506,97 +519,111 @@ export class MsgpackReader {
 
   /**
    * Skips one value of any type (an unknown map key's value). Iterative, so deeply nested
-   * hostile input cannot exhaust the call stack; the pending-value count is bounded by the
-   * remaining input because every value takes at least one byte.
+   * hostile input cannot exhaust the call stack; every container's count is checked against
+   * the remaining input (each value takes at least one byte). Like Go, which decodes skipped
+   * values into `interface{}` maps, a map or extension used as a key inside them is an error.
    */
   skip(): void {
-    let pending = 1;
-    while (pending > 0) {
-      pending--;
+    // Open containers, innermost last: values still to read, and whether it is a map (whose
+    // even-numbered values are keys).
+    const left: number[] = [1];
+    const isMap: boolean[] = [false];
+    const done: number[] = [0];
+    while (left.length > 0) {
+      const top = left.length - 1;
+      if (left[top] === 0) {
+        left.pop();
+        isMap.pop();
+        done.pop();
+        continue;
+      }
+      left[top]--;
+      const asKey = isMap[top] && done[top] % 2 === 0;
+      done[top]++;
       const b = this.u8('skipped value');
+      let items = 0;
+      let map = false;
       if (b <= 0x7f || b >= 0xe0) continue;
-      if (b <= 0x8f) pending += 2 * (b & 0x0f);
-      else if (b <= 0x9f) pending += b & 0x0f;
-      else if (b <= 0xbf) this.advance(b & 0x1f);
-      else {
+      if (b <= 0x8f) {
+        items = 2 * (b & 0x0f);
+        map = true;
+      } else if (b <= 0x9f) items = b & 0x0f;
+      else if (b <= 0xbf) {
+        this.advance(b & 0x1f);
+        continue;
+      } else {
         switch (b) {
           case 0xc0:
           case 0xc2:
           case 0xc3:
-            break;
+            continue;
           case 0xc4:
           case 0xd9:
             this.advance(this.u8('skipped value'));
-            break;
+            continue;
           case 0xc5:
           case 0xda:
             this.advance(this.u16('skipped value'));
-            break;
+            continue;
           case 0xc6:
           case 0xdb:
             this.advance(this.u32('skipped value'));
-            break;
-          case 0xc7:
-            this.advance(1 + this.u8('skipped ext'));
-            break;
-          case 0xc8:
-            this.advance(1 + this.u16('skipped ext'));
-            break;
-          case 0xc9:
-            this.advance(1 + this.u32('skipped ext'));
-            break;
+            continue;
           case 0xcc:
           case 0xd0:
             this.advance(1);
-            break;
+            continue;
           case 0xcd:
           case 0xd1:
             this.advance(2);
-            break;
+            continue;
           case 0xca:
           case 0xce:
           case 0xd2:
             this.advance(4);
-            break;
+            continue;
           case 0xcb:
           case 0xcf:
           case 0xd3:
             this.advance(8);
-            break;
-          case 0xd4:
-            this.advance(2);
-            break;
-          case 0xd5:
-            this.advance(3);
-            break;
-          case 0xd6:
-            this.advance(5);
-            break;
-          case 0xd7:
-            this.advance(9);
-            break;
-          case 0xd8:
-            this.advance(17);
-            break;
+            continue;
           case 0xdc:
-            pending += this.u16('skipped array');
+            items = this.u16('skipped array');
             break;
           case 0xdd:
-            pending += this.u32('skipped array');
+            items = this.u32('skipped array');
             break;
           case 0xde:
-            pending += 2 * this.u16('skipped map');
+            items = 2 * this.u16('skipped map');
+            map = true;
             break;
           case 0xdf:
-            pending += 2 * this.u32('skipped map');
+            items = 2 * this.u32('skipped map');
+            map = true;
             break;
-          default:
+          case 0xc1:
             throw new CodecError('malformed', `invalid msgpack byte ${describe(b)}`);
+          default: {
+            // Extensions (c7–c9, d4–d8).
+            if (asKey) {
+              throw new CodecError('malformed', 'an extension value cannot be a map key');
+            }
+            const fixed = [2, 3, 5, 9, 17];
+            if (b >= 0xd4) this.advance(fixed[b - 0xd4]);
+            else if (b === 0xc7) this.advance(1 + this.u8('skipped ext'));
+            else if (b === 0xc8) this.advance(1 + this.u16('skipped ext'));
+            else this.advance(1 + this.u32('skipped ext'));
+            continue;
+          }
         }
       }
-      if (pending > this.end - this.pos) {
-        throw new CodecError('truncated', `input ended inside a skipped value`);
+      if (asKey) throw new CodecError('malformed', 'a map or array cannot be a map key');
+      if (items > this.end - this.pos) {
+        throw new CodecError('truncated', 'input ended inside a skipped value');
       }
+      left.push(items);
+      isMap.push(map);
+      done.push(0);
     }
   }
 
