@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -181,7 +181,12 @@ export function registerTest(program: Command): void {
       await writeReport(opts.junit, toJUnit(report), written);
       await writeReport(opts.json, toJsonReport(report), written);
       if (written.length) out(`reports: ${written.join(', ')}`);
-      out(`run files and peer logs: ${runner.outDir}`);
+      if (!opts.out && report.ok && !aborter.signal.aborted) {
+        // A passing run's temporary files help nobody; a failing run's are kept for inspection.
+        await rm(runner.outDir, { recursive: true, force: true });
+      } else {
+        out(`run files and peer logs: ${runner.outDir}`);
+      }
       process.exitCode = aborter.signal.aborted ? 130 : report.ok ? 0 : 1;
     });
 }
