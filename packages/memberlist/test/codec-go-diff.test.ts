@@ -336,13 +336,18 @@ describe('our msgpack readers agree with the Go decoder', { skip }, () => {
         requests.push([struct, mutate(a, b, rng)]);
       }
     }
-    // Inputs that would make Go allocate gigabytes: we must reject them; Go is not asked.
+    // Inputs that could make Go allocate gigabytes are not sent to Go; ours must still not crash.
     let overclaimed = 0;
     for (let i = requests.length - 1; i >= 0; i--) {
       const [struct, input] = requests[i];
       if (!overclaims(input)) continue;
       overclaimed++;
-      assert.throws(() => ours[struct](new MsgpackReader(input)), CodecError);
+      // (The scan is approximate, e.g. it reads e0-ff as integers, so ours may accept some.)
+      try {
+        ours[struct](new MsgpackReader(input));
+      } catch (e) {
+        if (!(e instanceof CodecError)) throw e;
+      }
       requests.splice(i, 1);
     }
     const run = spawnSync(bin, [], {
