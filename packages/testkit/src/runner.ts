@@ -122,8 +122,20 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
   }
 
   private async runScript(server: RunningTestServer, loaded: LoadedScript): Promise<ScriptReport> {
-    const { script } = loaded;
     const bootstrap = await startBootstrapServer({ port: 0, store: 'memory' });
+    try {
+      return await this.runWithBootstrap(server, bootstrap.url, loaded);
+    } finally {
+      await bootstrap.close();
+    }
+  }
+
+  private async runWithBootstrap(
+    server: RunningTestServer,
+    bootstrapUrl: string,
+    loaded: LoadedScript,
+  ): Promise<ScriptReport> {
+    const { script } = loaded;
     const run = server.coordinator.createRun(script);
     const runDir = join(this.outDir, run.id);
     await mkdir(runDir, { recursive: true });
@@ -134,7 +146,7 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
         peer,
         scriptName: script.name,
         testServerUrl: server.url,
-        bootstrapUrl: bootstrap.url,
+        bootstrapUrl,
         runDir,
       });
       run.setPeerState(peer, 'starting');
@@ -173,11 +185,7 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
     });
     const linesDone = new Promise<void>((resolve) => run.once('lines-done', resolve));
     try {
-      this.emit('script-start', loaded, run, {
-        testServerUrl: server.url,
-        bootstrapUrl: bootstrap.url,
-        runDir,
-      });
+      this.emit('script-start', loaded, run, { testServerUrl: server.url, bootstrapUrl, runDir });
       for (const p of script.peers) if (!script.lateStart.includes(p)) launch(p);
       run.start();
       await Promise.race([linesDone, aborted]);
@@ -194,7 +202,6 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
       const grace = this.opts.stopGraceMs ?? 2000;
       await Promise.all([...peers.values()].map((p) => p.stop(grace)));
       await Promise.all([...peers.values()].map((p) => p.closeLog()));
-      await bootstrap.close();
     }
   }
 
