@@ -267,14 +267,16 @@ class PostgresStore implements Store {
     const before = new Map(leases);
     const answers: BootstrapData[] = [];
     let state = data;
+    let peakMaxpeers = data.Config.maxpeers;
     for (const { op, now } of batch) {
       // semantics.step, except that refresh times are kept even with the lease off, so enabling
       // a TTL later starts from true ages rather than from "everyone refreshed just now".
       state = applyOp(expirePeers(state, leases, now, this.ttlMs), op);
       updateLeases(leases, state, op, now);
       answers.push(state);
+      peakMaxpeers = Math.max(peakMaxpeers, state.Config.maxpeers);
     }
-    await writeDifference(tx, data, before, state, leases);
+    await writeDifference(tx, data, before, state, leases, peakMaxpeers);
     return answers;
   }
 
@@ -352,6 +354,7 @@ async function writeDifference(
   prevLeases: ReadonlyMap<string, number>,
   next: BootstrapData,
   leases: ReadonlyMap<string, number>,
+  peakMaxpeers: number,
 ): Promise<void> {
   const removed = Object.keys(prev.Peers).filter((id) => !Object.hasOwn(next.Peers, id));
   const added = Object.keys(next.Peers).filter((id) => !Object.hasOwn(prev.Peers, id));
@@ -369,20 +372,29 @@ async function writeDifference(
   if (removed.length > renames) {
     writes.push(tx`DELETE FROM peers WHERE id IN ${tx(removed.slice(renames))}`);
   }
+  let stored = prev.Config;
+  const setConfig = (maxpeers: number, minrefillcandidates: number) => {
+    writes.push(
+      tx`UPDATE config SET maxpeers = ${maxpeers},
+           minrefillcandidates = ${minrefillcandidates} WHERE id = 1`,
+    );
+    stored = { ...stored, maxpeers, minrefillcandidates };
+  };
   if (added.length > renames) {
+    // The trigger checks each insert against the stored maxpeers. Within a batch maxpeers may
+    // have been raised and lowered again after the joins it allowed, so insert under the
+    // largest value the batch had (every state's count stayed within it), then store the final.
+    if (peakMaxpeers !== stored.maxpeers) setConfig(peakMaxpeers, stored.minrefillcandidates);
     writes.push(tx`INSERT INTO peers ${tx(added.slice(renames).map(row))}`);
   }
   for (const id of changed) {
     writes.push(tx`UPDATE peers SET ${tx(row(id))} WHERE id = ${id}`);
   }
   if (
-    prev.Config.maxpeers !== next.Config.maxpeers ||
-    prev.Config.minrefillcandidates !== next.Config.minrefillcandidates
+    stored.maxpeers !== next.Config.maxpeers ||
+    stored.minrefillcandidates !== next.Config.minrefillcandidates
   ) {
-    writes.push(
-      tx`UPDATE config SET maxpeers = ${next.Config.maxpeers},
-           minrefillcandidates = ${next.Config.minrefillcandidates} WHERE id = 1`,
-    );
+    setConfig(next.Config.maxpeers, next.Config.minrefillcandidates);
   }
   await Promise.all(writes);
 }
