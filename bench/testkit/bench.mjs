@@ -46,7 +46,12 @@ function once() {
       const boot = s.startedAt - spawnedAt;
       resolve({
         ms,
-        phases: { boot, firstLine: first, otherLines: linesEnd - first, tail: ms - boot - linesEnd },
+        phases: {
+          boot,
+          firstLine: first,
+          otherLines: linesEnd - first,
+          tail: ms - boot - linesEnd,
+        },
       });
     });
   });
