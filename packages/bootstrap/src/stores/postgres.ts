@@ -23,12 +23,13 @@ import { migrate, SCHEMA_NAME } from './postgres-schema.js';
  * the state right after it. /list takes no lock: it is one statement, which PostgreSQL answers
  * from one consistent snapshot.
  *
- * Group commit: while one transaction of this process is in flight, newly arriving operations
- * queue; the next transaction applies the whole queue in order under one lock and one commit.
- * A commit waits for the WAL flush (about 8 ms on the test machine) while holding the lock, so
- * one operation per transaction caps every deployment at roughly 1/fsync operations per second
- * however many processes it runs; batching multiplies that by the batch size, and each further
- * process adds a batch that fills while the others hold the lock.
+ * Group commit: each process runs one such transaction at a time; operations arriving meanwhile
+ * queue, and the transaction takes the whole queue once it holds the lock, applying it in order
+ * under one commit. A commit waits for the WAL flush (about 8 ms on the test machine) while
+ * holding the lock, so one operation per transaction would cap every deployment at roughly
+ * 1/fsync writes per second however many processes it ran; batching multiplies that by the
+ * batch size, which grows with the load. Each operation still gets the document right after
+ * its own step, so batching changes nothing observable.
  *
  * Why an advisory lock and not `SELECT ... FOR UPDATE` on the config row or SERIALIZABLE with
  * retry: a row lock writes the row (xmax), so even a transaction that changes nothing has to
@@ -41,13 +42,13 @@ export interface PostgresStoreOptions extends StoreOptions {
   /** How long opening a connection may take (ms). Short: a request waits for it. Default 2000. */
   connectTimeoutMs?: number;
   /**
-   * Server-side limit per statement, including time spent waiting for the config row lock (ms).
+   * Server-side limit per statement, including time spent waiting for the state lock (ms).
    * Lower fails fast under overload; higher rides out short stalls. Default 2000.
    */
   statementTimeoutMs?: number;
   /**
    * Hard bound on one whole operation as the caller sees it (ms): waiting for a pooled
-   * connection, connecting, every statement and retries. Past it the operation fails with
+   * connection, connecting, waiting for its batch and every statement. Past it the operation fails with
    * StoreUnavailableError whatever the network does. Default connectTimeoutMs + statementTimeoutMs.
    */
   operationTimeoutMs?: number;
