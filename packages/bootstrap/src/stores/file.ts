@@ -119,6 +119,9 @@ export class FileStore implements Store {
   }
 
   private async drain(): Promise<void> {
+    // Yield first: operations arriving in this same tick join the batch, and `writer` is
+    // assigned before drain can finish (it clears `writer` when done).
+    await null;
     while (this.queue.length > 0) {
       const batch = this.queue;
       this.queue = [];
