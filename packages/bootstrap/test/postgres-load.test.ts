@@ -1,3 +1,20 @@
+/*
+ * Several real server processes (postgres-server-child.js) over one PostgreSQL schema.
+ *
+ * Atomicity: 1,000 mixed requests are sent at once, spread over 3 processes. Every answer is
+ * the document right after its operation, so the check (postgres-serial-check.ts) demands more
+ * than "the final state is that of some serial order": it must exhibit one serial order of all
+ * acknowledged operations in which every operation answers exactly what the service answered,
+ * ending in the final /list. Join and refill records carry unique names, which makes a lost
+ * update visible (a record vanishing without an operation that removes it) and keeps the search
+ * fast. A direct database sampler checks maxpeers while the load runs.
+ *
+ * Outage: the database link goes through a proxy that is cut mid-load (see postgres-fixtures.ts
+ * for why the real server is not stopped). Requests that fail may or may not have committed (a
+ * commit whose acknowledgement is lost), so the serial-order check does not apply to them; the
+ * test checks what must hold regardless: bounded 503s with a one-line reason, recovery, and a
+ * final state that satisfies every invariant and holds only records that clients really sent.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { formatPeerLine, parseDocument } from '../src/codec.js';
