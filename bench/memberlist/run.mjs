@@ -6,7 +6,7 @@
 //   npm run build   # or at least: npx tsc -b packages/isopeer tests
 //   node bench/memberlist/run.mjs [--runs 10] [--sizes 5,20,50] [--fd-sizes 5,20] [--fd-runs 10]
 //        [--gossip-runs 10] [--idle-seconds 30] [--cap-ms 90000] [--impls go,ts]
-//        [--only convergence,detection,gossip,idle]
+//        [--only convergence,detection,gossip,idle] [--report-only]
 //
 // Writes bench/memberlist/results/latest.json (+ a timestamped copy), results/latest.md (tables)
 // and the plots convergence.svg and detection.svg. Progress goes to stderr.
@@ -204,6 +204,14 @@ async function attempt(what, fn, empty) {
 }
 
 async function main() {
+  if (args.includes('--report-only')) {
+    // Re-renders tables and plots from results/latest.json without measuring again.
+    const results = JSON.parse(readFileSync(join(here, 'results', 'latest.json'), 'utf8'));
+    writeFileSync(join(here, 'results', 'latest.md'), tables(results));
+    writePlots(results);
+    process.stdout.write(tables(results));
+    return;
+  }
   if (impls.includes('go')) await goPeerBinary();
   const results = {
     date: new Date().toISOString(),
@@ -352,12 +360,22 @@ function tables(r) {
   }
   if (Object.keys(r.gossip).length) {
     out.push(
-      '### Gossip dissemination (broadcast queued → last of N-1 nodes reports it)',
+      '### Gossip dissemination (broadcast queued → the last of N-1 nodes reports it; "half": half of them)',
       '',
       head,
     );
-    for (const [k, g] of Object.entries(r.gossip)) out.push(row(k, g.summary));
-    out.push('');
+    for (const [k, g] of Object.entries(r.gossip)) out.push(row(`${k} all`, g.summary));
+    for (const [k, g] of Object.entries(r.gossip)) if (g.half) out.push(row(`${k} half`, g.half));
+    out.push(
+      '',
+      Object.entries(r.gossip)
+        .map(
+          ([k, g]) =>
+            `${k}: worst coverage ${(g.minCoverage * 100).toFixed(0)}% of nodes within 10 s`,
+        )
+        .join('; '),
+      '',
+    );
   }
   if (Object.keys(r.idle).length) {
     out.push(
@@ -393,13 +411,13 @@ function writePlots(r) {
     writeFileSync(
       join(here, 'convergence.svg'),
       boxPlotSvg({
-        title: `Convergence time, Go memberlist 0.2.2 vs isopeer (TS), DefaultLocalConfig, ${runs} runs each`,
+        title: `Convergence time, Go memberlist 0.2.2 vs isopeer (TS), DefaultLocalConfig, ${r.params.runs} runs each`,
         groups: group(
           r.convergence,
           (c) => c.runs.map((x) => x.ms),
           (n) => `N = ${n}`,
         ),
-        capMs,
+        capMs: r.params.capMs,
       }),
     );
   }
@@ -407,13 +425,13 @@ function writePlots(r) {
     writeFileSync(
       join(here, 'detection.svg'),
       boxPlotSvg({
-        title: `Failure detection after SIGKILL (all survivors), ${fdRuns} runs each`,
+        title: `Failure detection after SIGKILL (all survivors), ${r.params.fdRuns} runs each`,
         groups: group(
           r.detection,
           (d) => d.runs.map((x) => x.all),
           (n) => `N = ${n}`,
         ),
-        capMs,
+        capMs: r.params.capMs,
         yLabel: 'kill → dead at every survivor',
       }),
     );

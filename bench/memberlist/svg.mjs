@@ -3,6 +3,7 @@
 import { fmtMs } from './stats.mjs';
 
 const COLORS = { go: '#00add8', ts: '#3178c6' };
+const f = (x) => Number(x.toFixed(1));
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
@@ -12,15 +13,16 @@ const esc = (s) => String(s).replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
  */
 export function boxPlotSvg({ title, groups, capMs, yLabel = 'time to full convergence' }) {
   const W = 860;
-  const H = 440;
+  const H = 460;
   const m = { l: 80, r: 20, t: 50, b: 70 };
   const lo = 10;
   const hi = Math.max(capMs, 1000);
   const y = (ms) => {
     const v = Math.min(Math.max(ms, lo), hi);
-    return (
+    return f(
       m.t +
-      (H - m.t - m.b) * (1 - (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)))
+        (H - m.t - m.b) *
+          (1 - (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))),
     );
   };
   const out = [];
@@ -50,13 +52,13 @@ export function boxPlotSvg({ title, groups, capMs, yLabel = 'time to full conver
   );
   const gw = (W - m.l - m.r) / groups.length;
   groups.forEach((g, gi) => {
-    const gx = m.l + gi * gw;
+    const gx = f(m.l + gi * gw);
     out.push(
       `<text x="${gx + gw / 2}" y="${H - m.b + 22}" text-anchor="middle" font-weight="bold">${esc(g.label)}</text>`,
     );
-    const bw = Math.min(60, gw / (g.series.length * 2 + 1));
+    const bw = f(Math.min(60, gw / (g.series.length * 2 + 1)));
     g.series.forEach((s, si) => {
-      const cx = gx + gw / 2 + (si - (g.series.length - 1) / 2) * bw * 1.8;
+      const cx = f(gx + gw / 2 + (si - (g.series.length - 1) / 2) * bw * 1.8);
       const c = COLORS[s.impl] ?? '#888';
       const q = s.summary;
       if (q.median !== null) {
@@ -87,7 +89,7 @@ export function boxPlotSvg({ title, groups, capMs, yLabel = 'time to full conver
     });
   });
   out.push(
-    `<text x="${W - m.r}" y="${H - 8}" text-anchor="end" fill="#777" font-size="10">box p25–p75, bar median, whiskers min–max, dots = runs, red × = no convergence within ${esc(fmtMs(capMs))}</text>`,
+    `<text x="${W - m.r}" y="${H - 8}" text-anchor="end" fill="#777" font-size="10">box p25–p75, bar median, whiskers min–max, dots = runs, red × = not finished within ${esc(fmtMs(capMs))}</text>`,
   );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
