@@ -71,10 +71,10 @@ function cidrContains(c: Cidr, addr: Uint8Array): boolean {
 }
 
 function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  const x = a ?? ZERO_VSN.subarray(0, 0);
-  const y = b ?? ZERO_VSN.subarray(0, 0);
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  if (a === b) return true;
+  const n = a === null ? 0 : a.length;
+  if (n !== (b === null ? 0 : b.length)) return false;
+  for (let i = 0; i < n; i++) if (a![i] !== b![i]) return false;
   return true;
 }
 

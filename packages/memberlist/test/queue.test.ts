@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { type Broadcast, namedBroadcast, TransmitLimitedQueue } from '../src/queue.js';
 
 const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
@@ -109,5 +110,85 @@ describe('TransmitLimitedQueue (spec §11.3)', () => {
     q.reset();
     assert.equal(q.numQueued(), 0);
     assert.equal(finished, 4);
+  });
+});
+
+/** The §11.3 algorithm written as literally as possible, to compare the optimised queue against. */
+class ReferenceQueue {
+  items: { transmits: number; len: number; id: number; name: string; msg: Uint8Array }[] = [];
+  id = 0;
+  constructor(
+    private n: number,
+    private mult: number,
+    private min: number,
+  ) {}
+  queue(name: string, msg: Uint8Array) {
+    this.items = this.items.filter((x) => x.name !== name);
+    this.items.push({ transmits: 0, len: msg.length, id: ++this.id, name, msg });
+  }
+  get(overhead: number, limit: number): Uint8Array[] {
+    const limitTx = Math.max(this.min, this.mult * Math.ceil(Math.log10(this.n + 1)));
+    const sorted = () =>
+      [...this.items].sort((a, b) => a.transmits - b.transmits || b.len - a.len || b.id - a.id);
+    const out: Uint8Array[] = [];
+    const reinsert: typeof this.items = [];
+    let used = 0;
+    const tiers = [...new Set(this.items.map((x) => x.transmits))].sort((a, b) => a - b);
+    for (const t of tiers) {
+      for (;;) {
+        const free = limit - used - overhead;
+        if (free <= 0) return this.finish(out, reinsert);
+        const pick = sorted().find((x) => x.transmits === t && x.len <= free);
+        if (!pick) break;
+        out.push(pick.msg);
+        used += overhead + pick.len;
+        this.items = this.items.filter((x) => x !== pick);
+        if (pick.transmits + 1 < limitTx) reinsert.push({ ...pick, transmits: pick.transmits + 1 });
+      }
+    }
+    return this.finish(out, reinsert);
+  }
+  private finish(out: Uint8Array[], reinsert: typeof this.items) {
+    this.items.push(...reinsert);
+    return out;
+  }
+}
+
+describe('TransmitLimitedQueue matches the literal §11.3 algorithm', () => {
+  it('on random operation sequences', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 200 }),
+        fc.array(
+          fc.oneof(
+            fc.record({
+              op: fc.constant('q' as const),
+              name: fc.integer({ min: 0, max: 12 }),
+              len: fc.integer({ min: 1, max: 90 }),
+            }),
+            fc.record({ op: fc.constant('g' as const), limit: fc.integer({ min: 0, max: 300 }) }),
+          ),
+          { maxLength: 80 },
+        ),
+        (n, ops) => {
+          const q = new TransmitLimitedQueue(() => n, 2, 3);
+          const ref = new ReferenceQueue(n, 2, 3);
+          let counter = 0;
+          for (const o of ops) {
+            if (o.op === 'q') {
+              const msg = new Uint8Array(o.len).fill(counter++ & 0xff);
+              q.queueBroadcast(namedBroadcast(`n${o.name}`, msg));
+              ref.queue(`n${o.name}`, msg);
+            } else {
+              const a = q.getBroadcasts(2, o.limit);
+              const b = ref.get(2, o.limit);
+              assert.deepEqual(a, b);
+            }
+            assert.equal(q.numQueued(), ref.items.length);
+          }
+        },
+      ),
+      { numRuns: 1000, seed: 20261124 },
+    );
   });
 });
