@@ -95,6 +95,8 @@ export interface Delivery {
 const SELF_BROADCAST = 'chat-self';
 const CACHE_SAVE_DELAY_MS = 1_000;
 const JOIN_GOSSIP_WAIT_MS = 3_000;
+/** How long a deleted item's last value is refused (longer than a broadcast lives in gossip). */
+const KV_TOMBSTONE_MS = 10_000;
 
 function hostPort(host: string, port: number | string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -153,6 +155,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   /** Peer names cut off by `testpartition`, and memberlist addresses seen for node names. */
   private readonly partitioned = new Set<string>();
   private readonly nodeAtAddress = new Map<string, string>();
+  private readonly kvTombstones = new Map<string, { value: string; until: number }>();
 
   constructor(opts: ChatPeerOptions) {
     super();
@@ -558,14 +561,50 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   broadcastKv(update: KvUpdate): void {
     const queue = this.requireQueue();
     this.applyKv(update);
-    queue.queueBroadcast({ message: encodeKvUpdates([update]), unique: true });
+    this.queueKv(queue, update);
   }
 
-  private applyKv(u: KvUpdate): void {
-    for (const [k, v] of Object.entries(u.Data)) {
-      if (u.Action === 'add') this.items.set(k, v);
-      else this.items.delete(k);
+  /** One broadcast per key, so a newer update of a key replaces an older one still queued. */
+  private queueKv(queue: TransmitLimitedQueue, update: KvUpdate): void {
+    for (const [k, v] of Object.entries(update.Data)) {
+      queue.queueBroadcast(
+        namedBroadcast(
+          `chat-kv:${k}`,
+          encodeKvUpdates([{ Action: update.Action, Data: { [k]: v } }]),
+        ),
+      );
     }
+  }
+
+  /**
+   * Applies an update; returns the part that changed something here. The wire format has no
+   * versions, so a copy of an `add` still travelling after a `del` would bring the item back:
+   * for a while after a delete, the same key and value are not re-added (a different value is).
+   */
+  private applyKv(u: KvUpdate, now = Date.now()): KvUpdate {
+    const changed: Record<string, string> = {};
+    for (const [k, v] of Object.entries(u.Data)) {
+      if (u.Action === 'add') {
+        const tomb = this.kvTombstones.get(k);
+        if (tomb && tomb.until > now && tomb.value === v) continue;
+        this.kvTombstones.delete(k);
+        if (this.items.get(k) !== v) {
+          this.items.set(k, v);
+          changed[k] = v;
+        }
+      } else {
+        const old = this.items.get(k);
+        if (old !== undefined) {
+          this.items.delete(k);
+          this.kvTombstones.set(k, { value: old, until: now + KV_TOMBSTONE_MS });
+          changed[k] = v;
+        }
+      }
+    }
+    if (this.kvTombstones.size > 1000) {
+      for (const [k, t] of this.kvTombstones) if (t.until <= now) this.kvTombstones.delete(k);
+    }
+    return { Action: u.Action, Data: changed };
   }
 
   // ---- delegate and events -----------------------------------------------------------------------
@@ -573,7 +612,12 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   private onUserMessage(msg: Uint8Array): void {
     try {
       if (isKvMessage(msg)) {
-        for (const u of decodeKvUpdates(msg)) this.applyKv(u);
+        // As with member records, an update that was news here is passed on (the original left
+        // it to the sender's few retransmits); one that changes nothing is not, so it dies out.
+        for (const u of decodeKvUpdates(msg)) {
+          const changed = this.applyKv(u);
+          if (this.queue && Object.keys(changed.Data).length > 0) this.queueKv(this.queue, changed);
+        }
         return;
       }
       this.onRecord(decodeMemberRecord(msg));

@@ -103,8 +103,26 @@ describe('chat peers in one process', () => {
     await until('items everywhere', () =>
       nodes.every((n) => n.peer.items.get('color') === 'deep blue'),
     );
+    await until('gossip drained', () => nodes.every((n) => n.peer.queue!.numQueued() === 0));
     await run(bob, '/broadcastdel color');
     await until('deleted everywhere', () => nodes.every((n) => !n.peer.items.has('color')));
+    // Items have no versions on the wire (as in the original), so updates of one key are only
+    // ordered once the previous one stopped travelling: wait for the queues to drain.
+    await until('gossip drained', () => nodes.every((n) => n.peer.queue!.numQueued() === 0));
+    assert.ok(
+      nodes.every((n) => !n.peer.items.has('color')),
+      'no stale add brought the item back',
+    );
+    // A new value for the deleted key goes through.
+    await run(carol, '/broadcastadd color red');
+    await until('new value everywhere', () =>
+      nodes.every((n) => n.peer.items.get('color') === 'red'),
+    );
+    const listed = await alice.console.execute('/broadcastlist');
+    assert.deepEqual(
+      listed.lines.map((l) => l.text),
+      ['color = red'],
+    );
   });
 
   it('gives clear errors for commands used out of order or with bad arguments', async () => {
