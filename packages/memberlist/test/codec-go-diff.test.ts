@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   CodecError,
+  lzwCompress,
+  lzwDecompress,
   MsgpackReader,
   readAck,
   readAlive,
@@ -303,6 +305,69 @@ function expectedDifference(goFields: Fields | undefined, err: unknown): boolean
   return Object.values(goFields).some((v) => typeof v === 'string' && /^-?\d{16,}$/.test(v));
 }
 
+/**
+ * Packs LZW codes LSB-first at the widths Go's reader expects (it widens after 511, 1023 and
+ * 2047 codes and freezes at 12 bits), so tests can build streams Go's writer never emits.
+ */
+function packCodes(codes: number[]): Uint8Array {
+  const out: number[] = [];
+  let bits = 0;
+  let nBits = 0;
+  let width = 9;
+  let hi = 257;
+  let overflow = 512;
+  for (const code of codes) {
+    bits |= code << nBits;
+    nBits += width;
+    while (nBits >= 8) {
+      out.push(bits & 255);
+      bits >>>= 8;
+      nBits -= 8;
+    }
+    if (code === 256) {
+      width = 9;
+      hi = 257;
+      overflow = 512;
+    } else if (code !== 257) {
+      hi++;
+      if (hi >= overflow) {
+        if (width === 12) hi--;
+        else {
+          width++;
+          overflow <<= 1;
+        }
+      }
+    }
+  }
+  if (nBits > 0) out.push(bits & 255);
+  return Uint8Array.from(out);
+}
+
+function runGo(bin: string, requests: Array<[string, Uint8Array]>) {
+  const run = spawnSync(bin, [], {
+    input: `${requests.map(([s, b]) => `${s} ${toHex(b)}`).join('\n')}\n`,
+    encoding: 'utf8',
+    maxBuffer: 1024 * 1024 * 1024,
+    timeout: 120_000,
+  });
+  assert.equal(run.status, 0, run.stderr);
+  const answers = run.stdout
+    .trim()
+    .split('\n')
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          ok: boolean;
+          v?: unknown;
+          err?: string;
+          utf8?: boolean;
+          panic?: boolean;
+        },
+    );
+  assert.equal(answers.length, requests.length);
+  return answers;
+}
+
 describe('our msgpack readers agree with the Go decoder', { skip }, () => {
   let dir = '';
   let bin = '';
@@ -350,18 +415,7 @@ describe('our msgpack readers agree with the Go decoder', { skip }, () => {
       }
       requests.splice(i, 1);
     }
-    const run = spawnSync(bin, [], {
-      input: `${requests.map(([s, b]) => `${s} ${toHex(b)}`).join('\n')}\n`,
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-      timeout: 120_000,
-    });
-    assert.equal(run.status, 0, run.stderr);
-    const answers = run.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    assert.equal(answers.length, requests.length);
+    const answers = runGo(bin, requests);
 
     const mismatches: string[] = [];
     let bothOk = 0;
@@ -407,6 +461,62 @@ describe('our msgpack readers agree with the Go decoder', { skip }, () => {
     assert.equal(goPanics, 0);
     assert.ok(overclaimed < requests.length);
     assert.ok(goQuirks < requests.length / 50, `${goQuirks} nested duplicate-key rejections`);
+  });
+
+  it('LZW: our decoder accepts exactly the streams Go compress/lzw accepts, with the same output', () => {
+    const V = loadVectors();
+    const rng = new Rng(rngSeed ^ 0x1234);
+    const text = new TextEncoder().encode(
+      'the quick brown fox jumps over the lazy dog '.repeat(40),
+    );
+    // Streams Go's writer never produces: the table fills up without a CLEAR (frozen at 12
+    // bits), then codes up to the last entry, including 4095 right after the freeze (code ==
+    // hi with no previous code: Go expands the stored entry rather than failing).
+    const literals = Array.from({ length: 3900 }, (_, i) => (i * 7) & 255);
+    const frozen = [256, ...literals, 4094, 4095, 65, 257];
+    const frozenHi = [256, ...literals, 4095, 4095, 257];
+    const seeds = [
+      V.V12raw,
+      V.V12b,
+      Uint8Array.from([0x00, 0x03, 0x02]),
+      lzwCompress(text),
+      lzwCompress(new Uint8Array(9000)),
+      packCodes(frozen),
+      packCodes(frozenHi),
+      packCodes([256, 65, 258, 259, 260, 257]),
+      packCodes([65, 66, 258, 257]),
+    ];
+    const requests: Array<[string, Uint8Array]> = seeds.map((x) => ['lzw', x]);
+    for (let i = 0; i < perStruct; i++) {
+      const a = seeds[rng.below(seeds.length)];
+      const b = seeds[rng.below(seeds.length)];
+      requests.push(['lzw', mutate(a, b, rng)]);
+    }
+    const answers = runGo(bin, requests);
+    const mismatches: string[] = [];
+    let bothOk = 0;
+    requests.forEach(([, input], i) => {
+      const go = answers[i];
+      let mine: string | undefined;
+      let err: unknown;
+      try {
+        mine = toHex(lzwDecompress(input, 64 * 1024 * 1024));
+      } catch (e) {
+        if (!(e instanceof CodecError)) throw e;
+        err = e;
+      }
+      if (go.ok && mine !== undefined) {
+        bothOk++;
+        if (go.v !== mine) mismatches.push(`${toHex(input).slice(0, 80)}: outputs differ`);
+      } else if (go.ok !== (mine !== undefined)) {
+        mismatches.push(
+          `${toHex(input).slice(0, 80)}: Go ${go.ok ? 'accepts' : `rejects (${go.err})`}, ours ${mine !== undefined ? 'accepts' : (err as Error).message}`,
+        );
+      }
+    });
+    assert.deepEqual(mismatches.slice(0, 10), [], `${mismatches.length} disagreements`);
+    assert.ok(bothOk > 50, `only ${bothOk} streams accepted by both`);
+    assert.equal(answers[5].ok && answers[6].ok, true, 'the frozen-table streams are valid for Go');
   });
 });
 

@@ -1,6 +1,8 @@
 // godecode decodes msgpack bodies exactly as memberlist 0.2.2 does (hashicorp/go-msgpack with a
-// zero MsgpackHandle into the same struct shapes), for differential testing of the TypeScript
-// decoder. Input on stdin, one per line: "<struct> <hex>". Output, one JSON line per input:
+// zero MsgpackHandle into the same struct shapes), and LZW data as its decompressPayload does
+// (compress/lzw, LSB, 8-bit literals; struct name "lzw", result in "v" as hex), for
+// differential testing of the TypeScript decoder. Input on stdin, one per line:
+// "<struct> <hex>". Output, one JSON line per input:
 // {"ok":true,"v":{field: value}} or {"ok":false,"err":"..."}. Strings and byte slices are given
 // as hex (nil byte slices as null), numbers as decimal strings, and "utf8" tells whether every
 // string field is valid UTF-8.
@@ -9,9 +11,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/lzw"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"strings"
@@ -170,6 +174,16 @@ func main() {
 			continue
 		}
 		buf, err := hex.DecodeString(parts[1])
+		if err == nil && parts[0] == "lzw" {
+			r := lzw.NewReader(bytes.NewReader(buf), lzw.LSB, 8)
+			var b bytes.Buffer
+			if _, err := io.Copy(&b, r); err != nil {
+				enc.Encode(map[string]interface{}{"ok": false, "err": err.Error()})
+			} else {
+				enc.Encode(map[string]interface{}{"ok": true, "v": hex.EncodeToString(b.Bytes())})
+			}
+			continue
+		}
 		v := target(parts[0])
 		if err != nil || v == nil {
 			enc.Encode(map[string]interface{}{"ok": false, "err": "bad request"})
