@@ -136,10 +136,16 @@ export function timelineSvg(s: ScriptReport): string {
       const room = (next === undefined ? LABEL + PLOT + RIGHT : x(next - t0)) - x2 - 4;
       const label = `${l.command} ${status === 'OK' ? '' : 'FAILED '}(${took})`;
       const fits = Math.floor(room / CHAR_PX);
-      if (fits >= 4) {
-        const shown = label.length <= fits ? label : `${label.slice(0, fits - 1)}…`;
+      const inside = Math.floor((x2 - x1 - 6) / CHAR_PX);
+      const cut = (n: number) => (label.length <= n ? label : `${label.slice(0, n - 1)}…`);
+      if (fits >= Math.min(label.length, 12) || (fits >= 4 && inside < fits)) {
         out.push(
-          `<text x="${(x2 + 3).toFixed(1)}" y="${y + 18}" class="cmd-label${status === 'OK' ? '' : ' bad'}">${esc(shown)}</text>`,
+          `<text x="${(x2 + 3).toFixed(1)}" y="${y + 18}" class="cmd-label${status === 'OK' ? '' : ' bad'}">${esc(cut(fits))}</text>`,
+        );
+      } else if (inside >= 6) {
+        // No room after the bar, but the bar is long: the label goes inside it.
+        out.push(
+          `<text x="${(x1 + 3).toFixed(1)}" y="${y + 18}" class="cmd-label in">${esc(cut(inside))}</text>`,
         );
       } else {
         out.push(`<text x="${x1.toFixed(1)}" y="${y + 4}" class="line-no">${l.lineNo}</text>`);
@@ -219,6 +225,11 @@ export function timelineSvg(s: ScriptReport): string {
     [`<rect x="0" y="-10" width="18" height="12" fill="${BANDS.down}"/>`, 'down'],
     [`<rect x="0" y="-10" width="18" height="12" fill="${BANDS.frozen}"/>`, 'frozen'],
     [`<rect x="0" y="-10" width="18" height="12" fill="${BANDS.cut}"/>`, 'partitioned'],
+    [`<circle cx="8" cy="-4" r="3" fill="#999"/>`, 'process started'],
+    [
+      `<line x1="8" y1="-10" x2="8" y2="0" stroke="#999" stroke-width="2"/>`,
+      'asked for its first line',
+    ],
   ];
   out.push(`<g class="legend" transform="translate(20,${ly})">`);
   let lx = 0;
@@ -254,7 +265,7 @@ h1{font-size:20px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 6px}
 .meta{color:#555;margin:0 0 8px}
 .timeline{display:block;max-width:100%;height:auto;border:1px solid #e3e5e8;border-radius:4px}
 .timeline .tick{font-size:10px;fill:#666} .timeline .lane-label{font-size:13px;font-weight:600;fill:#222}
-.timeline .cmd-label{font-size:10px;fill:#234} .timeline .cmd-label.bad{fill:${COLORS.failed};font-weight:600}
+.timeline .cmd-label{font-size:10px;fill:#234} .timeline .cmd-label.bad{fill:${COLORS.failed};font-weight:600} .timeline .cmd-label.in{fill:#fff;font-weight:600}
 .timeline .line-no{font-size:8px;fill:#555} .timeline .mark{font-size:11px} .timeline .who{font-size:9px}
 .timeline .fault-label{font-size:10px;fill:${COLORS.fault};font-weight:600} .timeline .legend-text{font-size:11px;fill:#333}
 table.cases{border-collapse:collapse;margin-top:10px;font-size:12.5px;width:100%}
