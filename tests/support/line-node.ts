@@ -46,6 +46,14 @@ const live = new Set<LineNode>();
 process.on('exit', () => {
   for (const n of live) n.forceKill();
 });
+// A test runner that times a file out sends SIGTERM; take the children along, then die of the
+// same signal as we would have without this handler.
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(sig, () => {
+    for (const n of live) n.forceKill();
+    process.kill(process.pid, sig);
+  });
+}
 
 const STDERR_KEEP = 200;
 
