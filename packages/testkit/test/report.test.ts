@@ -32,7 +32,7 @@ let dir: string;
 let server: RunningTestServer;
 let report: TestReport;
 
-const SCRIPT = `@deadline 400ms
+const SCRIPT = `@deadline 2s
 alice init
 bob init
 alice testfilter messagesView 1 <bob> hello
