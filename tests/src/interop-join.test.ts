@@ -44,3 +44,43 @@ describe('interop: joining across implementations', { skip }, () => {
     for (const n of nodes) assert.deepEqual(n.find('leave'), [], n.label());
   });
 });
+
+/** Whether this host has an IPv6 loopback to bind (containers sometimes have none). */
+async function ipv6Loopback(): Promise<false | string> {
+  const { createSocket } = await import('node:dgram');
+  const s = createSocket('udp6');
+  const ok = await new Promise<boolean>((resolve) => {
+    s.once('error', () => resolve(false));
+    s.bind(0, '::1', () => resolve(true));
+  });
+  s.close();
+  if (ok) return false;
+  if (process.env.CI === 'true') throw new Error('IPv6 loopback ::1 is not available in CI');
+  const reason = 'SKIPPED: no IPv6 loopback (::1) on this host';
+  process.stderr.write(`\n*** ${reason} ***\n\n`);
+  return reason;
+}
+
+const noV6 = skip || (await ipv6Loopback());
+
+describe('interop: IPv6 loopback', { skip: noV6 }, () => {
+  after(closeAll);
+
+  test('Go and TS nodes bound to ::1 join through [::1]:port and converge', async () => {
+    const nodes = await startCluster({
+      prefix: 'v6',
+      impls: ['go', 'ts', 'go'],
+      seed: 'first',
+      options: { bind: '::1' },
+    });
+    assert.match(nodes[1].address(), /^\[::1\]:\d+$/);
+    for (const n of nodes) {
+      const list = await n.members();
+      assert.equal(list.length, 3, n.label());
+      assert.ok(
+        list.every((m) => m.addr === '::1'),
+        JSON.stringify(list),
+      );
+    }
+  });
+});
