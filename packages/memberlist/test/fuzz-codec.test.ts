@@ -1,7 +1,7 @@
 /**
  * Bounded fuzzing of every decoder (about 20 s in total): mutated Go vectors and captures,
  * plus raw random bytes. Every input must decode or be rejected with a CodecError; anything
- * else, or a single input taking more than a second, fails. `fuzz/run.mjs` runs the same
+ * else, or a single input taking more than 2 s, fails. `fuzz/run.mjs` runs the same
  * harness for longer.
  */
 import assert from 'node:assert/strict';
@@ -15,7 +15,8 @@ const skip = skipWithoutVectors();
 const seeds = skip ? [] : loadSeeds();
 const pools = seedPools(seeds);
 const BUDGET_MS = Math.floor(18_000 / Math.max(1, TARGETS.length));
-const SLOW_MS = 1000;
+// Generous: a hang shows as seconds or never; GC pauses on a loaded CI box stay well below this.
+const SLOW_MS = 2000;
 
 function check(target: (typeof TARGETS)[number], input: Uint8Array): void {
   const t0 = performance.now();
@@ -61,7 +62,7 @@ describe('fuzz: every decoder rejects garbage with a CodecError', { skip }, () =
       // The unmutated seeds themselves must never crash either.
       for (const s of seeds) check(target, s);
       assert.ok(pool.length > 0);
-      assert.ok(runs > 100, `only ${runs} inputs ran within ${BUDGET_MS} ms`);
+      assert.ok(runs > 30, `only ${runs} inputs ran within ${BUDGET_MS} ms`);
     });
   }
 });
