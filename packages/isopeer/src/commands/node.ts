@@ -44,6 +44,11 @@ export function registerNode(program: Command): void {
           void runner?.shutdown(stopReason);
         });
       }
+      // A reader that goes away (EPIPE) ends the node like end of input, not with a crash.
+      process.stdout.on('error', () => {
+        stopReason ??= 'stdout closed';
+        void runner?.shutdown(stopReason);
+      });
       try {
         runner = await NodeRunner.start(parseNodeOptions(flags, hostname()), print);
       } catch (err) {
