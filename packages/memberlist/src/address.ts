@@ -162,3 +162,33 @@ export function chooseAdvertiseAddr(bindAddr: string, advertiseAddr: string): st
   if (candidates.length > 0) return candidates[0];
   return bindAddr === '::' ? '::1' : '127.0.0.1';
 }
+
+/** An address range: the first `bits` bits of `bytes` (4 or 16 bytes). */
+export interface Cidr {
+  bytes: Uint8Array;
+  bits: number;
+}
+
+/** Parses `a.b.c.d/n`, `ipv6/n` or a bare IP (a single address). */
+export function parseCidr(text: string): Cidr {
+  const [ip, bitsText, extra] = text.split('/');
+  if (extra !== undefined) throw new AddressError(`bad CIDR ${JSON.stringify(text)}`);
+  const bytes = ipToBytes(ip);
+  const bits = bitsText === undefined ? bytes.length * 8 : Number(bitsText);
+  if (!/^\d+$/.test(bitsText ?? '0') || bits > bytes.length * 8) {
+    throw new AddressError(`bad prefix length in CIDR ${JSON.stringify(text)}`);
+  }
+  return { bytes, bits };
+}
+
+/** Whether raw address bytes fall in the range (IPv4 ranges also match IPv4-mapped forms). */
+export function cidrContains(c: Cidr, addr: Uint8Array): boolean {
+  let a = addr;
+  if (c.bytes.length === 4 && a.length === 16) a = a.subarray(12);
+  if (a.length !== c.bytes.length) return false;
+  for (let bit = 0; bit < c.bits; bit++) {
+    const mask = 0x80 >> (bit % 8);
+    if ((a[bit >> 3] & mask) !== (c.bytes[bit >> 3] & mask)) return false;
+  }
+  return true;
+}

@@ -2,6 +2,7 @@
 // `Config`; durations are milliseconds (suffix `Ms`). Every field says what it trades off, so an
 // operator can tune a preset instead of guessing. Presets carry Go 0.2.2's exact values (§15).
 import { hostname } from 'node:os';
+import { parseCidr } from './address.js';
 import {
   type Keyring,
   PROTOCOL_VERSION_2_COMPATIBLE,
@@ -262,6 +263,13 @@ export function validateConfig(c: Config): void {
     const v = c[k] as number;
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
       throw new ConfigError(`${k} must be a finite number ≥ 0, got ${String(v)}`);
+    }
+  }
+  for (const cidr of c.cidrsAllowed ?? []) {
+    try {
+      parseCidr(cidr);
+    } catch (err) {
+      throw new ConfigError(`cidrsAllowed: ${(err as Error).message}`);
     }
   }
   for (const k of [

@@ -1,7 +1,7 @@
 // The protocol engine: the node table and its state machine (§8), probing with indirect probes,
 // nacks and the TCP fallback (§9), Lifeguard suspicion (§10), gossip rounds (§11), push/pull
 // scheduling (§7.4), reaping and dead-node reclaim. I/O goes through net.ts.
-import { bytesToIp, ipToBytes, joinHostPort } from './address.js';
+import { bytesToIp, type Cidr, cidrContains, joinHostPort, parseCidr } from './address.js';
 import type { TimerHandle } from './clock.js';
 import {
   type Alive,
@@ -13,6 +13,8 @@ import {
   makeCompound,
   NodeStateType,
   type Ping,
+  PROTOCOL_VERSION_MAX,
+  PROTOCOL_VERSION_MIN,
   type PushNodeState,
   type Suspect,
 } from './codec/index.js';
@@ -41,33 +43,6 @@ interface AckWaiter {
   onAck(payload: Uint8Array | null, at: number): void;
   onNack(): void;
   timer: TimerHandle;
-}
-
-interface Cidr {
-  bytes: Uint8Array;
-  bits: number;
-}
-
-function parseCidr(text: string): Cidr {
-  const [ip, bitsText] = text.split('/');
-  const bytes = ipToBytes(ip);
-  const bits = bitsText === undefined ? bytes.length * 8 : Number(bitsText);
-  if (!Number.isInteger(bits) || bits < 0 || bits > bytes.length * 8) {
-    throw new MergeError(`bad CIDR ${JSON.stringify(text)}`);
-  }
-  return { bytes, bits };
-}
-
-function cidrContains(c: Cidr, addr: Uint8Array): boolean {
-  let a = addr;
-  // Compare IPv4 ranges against IPv4-mapped 16-byte addresses too.
-  if (c.bytes.length === 4 && a.length === 16) a = a.subarray(12);
-  if (a.length !== c.bytes.length) return false;
-  for (let bit = 0; bit < c.bits; bit++) {
-    const mask = 0x80 >> (bit % 8);
-    if ((a[bit >> 3] & mask) !== (c.bytes[bit >> 3] & mask)) return false;
-  }
-  return true;
 }
 
 function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
@@ -129,8 +104,8 @@ export class State {
   localVsn(): Uint8Array {
     const c = this.ctx.config;
     return encodeVsn({
-      pMin: 1,
-      pMax: 5,
+      pMin: PROTOCOL_VERSION_MIN,
+      pMax: PROTOCOL_VERSION_MAX,
       pCur: c.protocolVersion,
       dMin: c.delegateProtocolMin,
       dMax: c.delegateProtocolMax,

@@ -92,6 +92,8 @@ describe('configuration presets (spec §15)', () => {
       [{ gossipIntervalMs: Number.NaN }, /gossipIntervalMs/],
       [{ delegateProtocolVersion: 300 }, /delegateProtocolVersion/],
       [{ udpBufferSize: 10 }, /udpBufferSize/],
+      [{ cidrsAllowed: ['10.0.0.0/33'] }, /cidrsAllowed/],
+      [{ cidrsAllowed: ['not-an-ip/8'] }, /cidrsAllowed/],
     ];
     for (const [over, re] of bad) {
       assert.throws(

@@ -269,4 +269,18 @@ describe('state machine (spec §8.6)', () => {
       await t.shutdown();
     }
   });
+
+  it('cidrsAllowed ignores alive messages for addresses outside the ranges', async () => {
+    const t = await setup({ cidrsAllowed: ['127.9.1.0/24', 'fd00::/8'] });
+    try {
+      await t.send(alive('inside', 1, '127.9.1.5'));
+      await t.send(alive('outside', 1, '127.10.0.1'));
+      await t.send(alive('v6', 1, 'fd00::7'));
+      assert.equal(t.stateOf('inside')?.state, 'alive');
+      assert.equal(t.stateOf('outside'), undefined);
+      assert.equal(t.stateOf('v6')?.state, 'alive');
+    } finally {
+      await t.shutdown();
+    }
+  });
 });
