@@ -113,8 +113,12 @@ export async function createPostgresStore(
         application_name: 'isopeer-bootstrap',
         search_path: schema,
         statement_timeout: statementTimeoutMs,
-        // A handler that dies mid-transaction must not hold the state lock for long.
-        idle_in_transaction_session_timeout: Math.max(statementTimeoutMs, 1000),
+        // A handler cut off silently mid-transaction (a dead process closes its socket, which
+        // aborts at once) must not hold the state lock for long. Not too short either: a busy
+        // process (a storm of requests on a starved CPU) can take seconds between two
+        // statements of a healthy transaction; 2 s was measured to be too little on the test
+        // machine, and the server then kills the session mid-batch.
+        idle_in_transaction_session_timeout: Math.max(5 * statementTimeoutMs, 5000),
       },
     });
   const sql = makePool();
@@ -445,7 +449,7 @@ const UNAVAILABLE_SQLSTATES = new Set([
   '57P03', // cannot_connect_now (starting up, recovery)
   '53300', // too_many_connections
   '53000', // insufficient_resources
-  '40001', // serialization_failure still left after retries
+  '40001', // serialization_failure (e.g. a hot standby cancelling for replay)
   '40P01', // deadlock_detected
   '25P03', // idle_in_transaction_session_timeout
 ]);
