@@ -266,3 +266,22 @@ describe('isopeer chat: testpartition', () => {
     );
   });
 });
+
+describe('isopeer chat: bad options', () => {
+  it('refuses them with one clear line and exit code 2', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['alice', '--port', 'nope'], /--port "nope" is not a port number/],
+      [['alice', '--config', 'mars'], /--config must be local, lan or wan/],
+      [['alice', '--bind', 'localhost'], /--bind "localhost" is not an IP address/],
+      [['a b'], /invalid name "a b"/],
+      [['alice', '--bootstrap', 'ftp://x'], /--bootstrap "ftp:\/\/x" is not an http\(s\) URL/],
+      [['alice', '--test', 'start'], /--test needs --test-server/],
+    ];
+    for (const [args, message] of cases) {
+      const p = new ChatProc(args[0]!, [...args.slice(1), '--state-dir', stateDir()], cleanEnv({}));
+      await p.done;
+      assert.equal(p.exited?.code, 2, `${args.join(' ')}: ${p.stderr.join('\n')}`);
+      assert.match(p.stderr.join('\n'), message);
+    }
+  });
+});
