@@ -9,7 +9,7 @@
 //   node bench/memberlist/scale-sim.mjs [--n 1000] [--runs 1] [--loss 0.05] [--rounds 50]
 //        [--join-window 500]
 //
-// Writes results/scale-sim-latest.json (+ timestamped copy) and scale-sim.svg; progress on stderr.
+// Writes scale-results/scale-sim-latest.json (+ timestamped copy) and scale-sim.svg; progress on stderr.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -145,7 +145,7 @@ async function run(seed) {
     suspicionsRaised: sum((x) => x.suspicions.raised),
     suspicionsRefuted: sum((x) => x.suspicions.refuted),
     rssMiB: process.memoryUsage().rss / 2 ** 20,
-    curve: curve.filter((_, k) => k % 5 === 0 || k === curve.length - 1),
+    curve,
   };
   await Promise.all(nodes.map((m) => m.shutdown()));
   progress(
@@ -168,7 +168,7 @@ const out = {
   load: loadavg(),
   results,
 };
-const dir = join(here, 'results');
+const dir = join(here, 'scale-results');
 mkdirSync(dir, { recursive: true });
 const body = `${JSON.stringify(out, null, 2)}\n`;
 writeFileSync(join(dir, `scale-sim-${out.when.replace(/[:.]/g, '-')}.json`), body);

@@ -151,10 +151,10 @@ export function scaleUdpSvg(out) {
 
 /** One convergence curve per in-memory run (virtual time), for the 1,000-node simulation. */
 export function simCurveSvg({ title, runs }) {
-  const W = 640;
+  const W = 820;
   const H = 380;
   const px0 = 60;
-  const px1 = 600;
+  const px1 = 780;
   const py0 = 320;
   const py1 = 50;
   const n = Math.max(...runs.map((r) => r.n));

@@ -11,7 +11,7 @@
 // exists and the joins start, until every node lists all N alive), the convergence curve (how many
 // nodes had converged over time), CPU seconds per minute while idle (after convergence and a
 // settle period, utime+stime from /proc over --idle-seconds), and peak RSS (VmHWM).
-// Writes results/scale-udp-latest.json (+ a timestamped copy) and scale-udp.svg. Progress on
+// Writes scale-results/scale-udp-latest.json (+ a timestamped copy) and scale-udp.svg. Progress on
 // stderr, one line per sample second.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -165,11 +165,11 @@ const out = {
   summary,
   results,
 };
-const dir = join(here, 'results');
+const dir = join(here, 'scale-results');
 mkdirSync(dir, { recursive: true });
 const body = `${JSON.stringify(out, null, 2)}\n`;
 writeFileSync(join(dir, `scale-udp-${out.when.replace(/[:.]/g, '-')}.json`), body);
 writeFileSync(join(dir, 'scale-udp-latest.json'), body);
 writeFileSync(join(here, 'scale-udp.svg'), scaleUdpSvg(out));
-progress(`wrote results/scale-udp-latest.json and scale-udp.svg`);
+progress(`wrote scale-results/scale-udp-latest.json and scale-udp.svg`);
 console.log(JSON.stringify(summary, null, 2));
