@@ -117,4 +117,16 @@ describe('robustness', () => {
     }
     await assert.rejects(nodes[0].join(['127.0.0.1:1']), { code: 'ERR_SHUTDOWN' });
   });
+
+  it('closing a transport settles its pending dials', async () => {
+    const t = await NetTransport.create({ bindAddr: '127.0.0.1', bindPort: 0 });
+    t.setHandlers({ packet() {}, stream: (c) => c.close() });
+    const pending = t.dialStream('127.0.0.1:1', 60_000).then(
+      () => 'connected',
+      (e: { code: string }) => e.code,
+    );
+    await t.close();
+    assert.match(await pending, /^ERR_(CLOSED|DIAL)$/);
+    await assert.rejects(t.sendPacket('127.0.0.1:1', Uint8Array.of(1)), { code: 'ERR_CLOSED' });
+  });
 });

@@ -210,6 +210,12 @@ export class NetTransport implements Transport {
         s.destroy();
         reject(new TransportError(`dial ${to}: ${err.message}`, 'ERR_DIAL'));
       });
+      // Closing the transport destroys connecting sockets too: settle at once (no-op if the
+      // dial already succeeded) so no timer or promise outlives close().
+      s.once('close', () => {
+        clearTimeout(timer);
+        reject(new TransportError(`dial ${to}: closed before connecting`, 'ERR_CLOSED'));
+      });
     });
   }
 
