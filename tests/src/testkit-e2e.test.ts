@@ -225,7 +225,7 @@ test('a peer killed while its line is pending: that line FAILS at the deadline, 
   );
   assert.match(cases[2].comment ?? '', /line deadline of 3\.00 s/);
   assert.ok(
-    cases[2].durationMs >= 2900 && cases[2].durationMs < 5000,
+    cases[2].durationMs >= 2900 && cases[2].durationMs < 10_000,
     `failed at the deadline (${cases[2].durationMs} ms)`,
   );
   assert.match(r.out, /! bob exited on its own/);

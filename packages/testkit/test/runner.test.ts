@@ -73,7 +73,7 @@ test('@kill of a peer whose line is pending: FAILED within the line deadline, ru
     ],
   );
   assert.match(cases[3].comment ?? '', /line deadline of 2\.00 s/);
-  assert.ok(ms < 2000 + 8000, `finished in ${ms} ms`);
+  assert.ok(ms < 30_000, `finished in ${ms} ms, not stuck on the dead peer`);
   assert.ok(report.scripts[0].timeline.logs.some((l) => l.peer === 'bob' && l.kind === 'killed'));
   assert.match(formatSummaryTable(report), /FAILED L5 +bob +command say never/);
 });
@@ -89,7 +89,7 @@ test('a peer that dies while its own line is pending: FAILED at the deadline, ru
     ['alice init OK', 'alice suicide FAILED', 'bob init OK'],
   );
   assert.ok(
-    (cases[1].durationMs ?? 0) >= 1900 && (cases[1].durationMs ?? 0) < 4000,
+    (cases[1].durationMs ?? 0) >= 1900 && (cases[1].durationMs ?? 0) < 10_000,
     `${cases[1].durationMs}`,
   );
   assert.ok(report.scripts[0].timeline.logs.some((l) => l.peer === 'alice' && l.kind === 'exited'));
