@@ -4,6 +4,7 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { createMemberlist, type Memberlist } from '../src/memberlist.js';
+import { NetTransport } from '../src/transport/net-transport.js';
 import { aliveNames, loopbackConfig, waitFor } from './helpers.js';
 
 function sendUdp(port: number, data: Uint8Array): Promise<void> {
