@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from '../src/codec.js';
 import { runConformanceSuite } from './conformance.js';
 import {
+  CuttableProxy,
   dropSchema,
   PG_URL,
   post,
@@ -19,6 +20,7 @@ import {
   type ServerProcess,
   uniqueSchema,
   waitForUrl,
+  withPort,
   withSchema,
 } from './postgres-fixtures.js';
 
@@ -140,6 +142,28 @@ if (skip) {
         await new Promise<void>((r) => server.close(() => r()));
         await fns.closeFunctionsStore();
         process.env = saved;
+      }
+    });
+
+    test('database down at the first request: 503 with a reason, then served once it is back', async () => {
+      const proxy = await CuttableProxy.start(Number(new URL(PG_URL).port || 5432));
+      try {
+        proxy.cut();
+        const schema = uniqueSchema('fn_down');
+        schemas.push(schema);
+        const p = await startFramework('bootstrap', {
+          DATABASE_URL: withSchema(withPort(PG_URL, proxy.port), schema),
+        });
+        const down = await post(p.url, '/list');
+        assert.equal(down.status, 503);
+        assert.match(down.text, /^store unavailable: database unavailable: .+\n$/);
+        proxy.restore();
+        // The failed open was not cached: the same instance opens the store now.
+        const up = await post(p.url, '/list');
+        assert.equal(up.status, 200, up.text);
+        assert.equal(parseDocument(up.text).Config.maxpeers, 2);
+      } finally {
+        await proxy.close();
       }
     });
 

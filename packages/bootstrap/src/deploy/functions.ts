@@ -114,7 +114,15 @@ function entry(fixedPath?: string): (req: FunctionRequest, res: ServerResponse) 
       const status = err instanceof StoreUnavailableError ? 503 : 500;
       const reason = err instanceof Error ? err.message : String(err);
       const prefix = status === 503 ? 'store unavailable' : 'bootstrap function misconfigured';
-      send(res, status, 'text/plain; charset=utf-8', `${prefix}: ${reason.replace(/\s+/g, ' ')}\n`);
+      const line = `${prefix}: ${reason.replace(/\s+/g, ' ')}\n`;
+      // Same answer as the handler gives for an unreachable store: the client may retry.
+      send(
+        res,
+        status,
+        'text/plain; charset=utf-8',
+        line,
+        status === 503 ? { 'retry-after': '1' } : {},
+      );
       return;
     }
     let read: { body: Uint8Array; tooLarge: boolean };
