@@ -1,0 +1,63 @@
+// `isopeer bootstrap-server` as a user meets it: options, log lines, shutdown, the lease.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseDocument } from '../src/codec.js';
+import { runCli, startCliServer } from './cli-server.js';
+import { line, peer, raw } from './conformance.js';
+
+test('bad options: one clear line on stderr and exit code 1', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--port', 'http'], /--port "http" is not a port number/],
+    [['--port', '70000'], /--port "70000" is not a port number/],
+    [['--peer-ttl', 'soon'], /--peer-ttl "soon" is not a number of seconds/],
+    [['--store', 'redis://x'], /unknown store "redis:\/\/x" \(expected memory \| file:PATH/],
+    [['--store', 'file:'], /store "file:" needs a path/],
+    [['--admin-token', ''], /--admin-token must not be empty/],
+    [['--nonsense'], /unknown option '--nonsense'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await runCli(['bootstrap-server', '--port', '0', '--store', 'memory', ...args]);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('one log line per request, then a graceful stop on SIGTERM and SIGINT', async () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const s = await startCliServer(['--store', 'memory']);
+    assert.match(
+      s.lines[0],
+      /^listening on http:\/\/127\.0\.0\.1:\d+ \(store memory, peer-ttl off, admin token off\)$/,
+    );
+    await raw(s.url, '/ping');
+    await raw(s.url, '/join', 'bad');
+    await s.waitForLine(/ POST \/join 400 /);
+    const logged = s.lines.slice(1);
+    assert.match(logged[0], /^\d{4}-\d\d-\d\dT\S+Z POST \/ping 200 \d+\.\dms$/);
+    assert.match(logged[1], /^\S+ POST \/join 400 \d+\.\dms - expected 7 space-separated fields/);
+    s.child.kill(signal);
+    const code = await s.stop();
+    assert.equal(code, 0);
+    assert.deepEqual(s.lines.slice(-2), ['shutting down', 'stopped']);
+  }
+});
+
+test('--peer-ttl drops peers that are not refreshed', async () => {
+  const s = await startCliServer(['--store', 'memory', '--peer-ttl', '0.3']);
+  try {
+    assert.match(s.lines[0], /peer-ttl 0\.3s/);
+    const joined = parseDocument((await raw(s.url, '/join', line(peer('a')))).text);
+    assert.deepEqual(Object.keys(joined.Peers), ['a']);
+    // Wait (with a deadline) for the lease to run out.
+    const deadline = Date.now() + 10_000;
+    let ids = ['a'];
+    while (ids.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      ids = Object.keys(parseDocument((await raw(s.url, '/list')).text).Peers);
+    }
+    assert.deepEqual(ids, [], 'the unrefreshed peer was dropped');
+  } finally {
+    await s.stop();
+  }
+});
