@@ -174,6 +174,8 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
     if (exiting) return;
     exiting = true;
     session.abort();
+    // Let the UI put the terminal back (raw mode off, cursor shown) before the process ends.
+    await Promise.race([ui, new Promise((r) => setTimeout(r, 2_000).unref())]);
     await Promise.allSettled([testClient?.close(), peer.close()]);
     await choice.embedded?.close().catch(() => {});
     await console.close().catch(() => {});
