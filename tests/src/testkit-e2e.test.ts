@@ -157,6 +157,7 @@ test('every example passes; JUnit, JSON and HTML agree; no peer is left running'
     );
     assert.equal(await crash.locator('g.fault[data-kind="killed"]').count(), 1);
     assert.equal(await crash.locator('rect.band[data-kind="down"][data-peer="alice"]').count(), 1);
+    assert.equal(await crash.locator('details.log').count(), 3, "each peer's last output lines");
     const partition = page.locator('section.script[data-script="partition"]');
     assert.equal(
       await partition.locator('rect.band[data-kind="cut"]').count(),

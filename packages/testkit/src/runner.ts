@@ -184,6 +184,7 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
       this.opts.signal?.addEventListener('abort', () => resolve(), { once: true });
     });
     const linesDone = new Promise<void>((resolve) => run.once('lines-done', resolve));
+    let report: ScriptReport;
     try {
       this.emit('script-start', loaded, run, { testServerUrl: server.url, bootstrapUrl, runDir });
       for (const p of script.peers) if (!script.lateStart.includes(p)) launch(p);
@@ -196,13 +197,15 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
         ]);
       }
       await server.coordinator.prepareSummary();
-      return buildScriptReport(run.timeline(), loaded.file);
+      report = buildScriptReport(run.timeline(), loaded.file);
     } finally {
       run.close();
       const grace = this.opts.stopGraceMs ?? 2000;
       await Promise.all([...peers.values()].map((p) => p.stop(grace)));
       await Promise.all([...peers.values()].map((p) => p.closeLog()));
     }
+    report.peerLogs = await readLogTails(runDir, script.peers);
+    return report;
   }
 
   private async runnerLine(
@@ -254,6 +257,22 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
       }
     }
   }
+}
+
+/** Lines of a peer's log kept in the report (JUnit system-out, HTML), from its end. */
+export const LOG_TAIL_LINES = 40;
+
+async function readLogTails(runDir: string, peers: string[]): Promise<Record<string, string>> {
+  const tails: Record<string, string> = {};
+  for (const peer of peers) {
+    try {
+      const lines = (await readFile(join(runDir, `${peer}.log`), 'utf8')).trimEnd().split('\n');
+      tails[peer] = lines.slice(-LOG_TAIL_LINES).join('\n');
+    } catch {
+      // A peer that was never started has no log.
+    }
+  }
+  return tails;
 }
 
 /** Plain-text summary table of a report, for terminals and CI logs. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ScriptSyntaxError } from '../src/errors.js';
+import { toJUnit } from '../src/report/junit.js';
 import type { LineRecord } from '../src/run.js';
 import { formatSummaryTable, TestRunner } from '../src/runner.js';
 
@@ -76,6 +77,13 @@ test('@kill of a peer whose line is pending: FAILED within the line deadline, ru
   assert.ok(ms < 30_000, `finished in ${ms} ms, not stuck on the dead peer`);
   assert.ok(report.scripts[0].timeline.logs.some((l) => l.peer === 'bob' && l.kind === 'killed'));
   assert.match(formatSummaryTable(report), /FAILED L5 +bob +command say never/);
+  // The failing case carries the end of bob's output, for CI logs.
+  assert.match(report.scripts[0].peerLogs?.bob ?? '', /<joined> bob has joined/);
+  const xml = toJUnit(report);
+  assert.match(
+    xml,
+    /<testcase classname="killed\.bob" name="line 5: say never"[^]*?<system-out>last lines of bob&apos;s output:\n[^]*?&lt;joined&gt; bob has joined/,
+  );
 });
 
 test('a peer that dies while its own line is pending: FAILED at the deadline, run completes', async () => {

@@ -257,6 +257,16 @@ function caseTable(s: ScriptReport): string {
   return `<table class="cases"><thead><tr><th>status</th><th>line</th><th>peer</th><th>kind</th><th>test</th><th>result</th><th>took</th><th>comment</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
 }
 
+function peerLogs(s: ScriptReport): string {
+  const logs = Object.entries(s.peerLogs ?? {});
+  if (logs.length === 0) return '';
+  const items = logs.map(
+    ([peer, text]) =>
+      `<details class="log" data-peer="${esc(peer)}"><summary>${esc(peer)}: last lines of output</summary><pre>${esc(text)}</pre></details>`,
+  );
+  return `<div class="logs">${items.join('\n')}</div>`;
+}
+
 const STYLE = `
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1d1f23;background:#fff}
 h1{font-size:20px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 6px}
@@ -273,6 +283,8 @@ table.cases{border-collapse:collapse;margin-top:10px;font-size:12.5px;width:100%
 .cases tr.failed td{background:#fdecec} .cases td.status{font-weight:700}
 .cases tr.ok td.status{color:${COLORS.ok}} .cases tr.failed td.status{color:${COLORS.failed}}
 code{font:12px ui-monospace,Menlo,Consolas,monospace}
+.logs{margin-top:8px} details.log summary{cursor:pointer;color:#444;font-size:12.5px}
+details.log pre{font:11.5px/1.35 ui-monospace,Menlo,Consolas,monospace;background:#f6f7f9;padding:8px;overflow-x:auto;margin:4px 0 8px}
 `;
 
 /** A self-contained HTML page (inline CSS and SVG, no scripts or external assets). */
@@ -286,6 +298,7 @@ export function toHtml(report: TestReport): string {
 <p class="meta">${s.file ? `<code>${esc(s.file)}</code> · ` : ''}${peers} peers · ${s.cases.length} cases, ${s.failures} failed · ${formatDuration(s.durationMs)} · line deadline ${formatDuration(s.lineDeadlineMs)} · run ${esc(s.runId)}</p>
 ${timelineSvg(s)}
 ${caseTable(s)}
+${peerLogs(s)}
 </section>`;
   });
   return `<!DOCTYPE html>

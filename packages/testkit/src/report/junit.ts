@@ -49,6 +49,11 @@ export function toJUnit(report: TestReport): string {
       out.push(
         `      <failure type="FAILED" message="${escapeXml(message)}">${escapeXml(`${c.peer} ${c.test}\n${message}`)}</failure>`,
       );
+      const log = s.peerLogs?.[c.peer];
+      if (log)
+        out.push(
+          `      <system-out>${escapeXml(`last lines of ${c.peer}'s output:\n${log}`)}</system-out>`,
+        );
       out.push('    </testcase>');
     }
     out.push('  </testsuite>');

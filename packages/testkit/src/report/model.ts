@@ -30,6 +30,8 @@ export interface ScriptReport {
   cases: ReportCase[];
   failures: number;
   timeline: Timeline;
+  /** The end of each peer's output (stdout and stderr), when the runner started the peers. */
+  peerLogs?: Record<string, string>;
 }
 
 export interface TestReport {
