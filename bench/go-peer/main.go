@@ -104,18 +104,28 @@ func baseConfig(preset string) (*memberlist.Config, error) {
 	return nil, fmt.Errorf("--config must be local, lan or wan, got %q", preset)
 }
 
+func decodeKey(s string) ([]byte, error) {
+	k, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("key %q is not base64: %v", s, err)
+	}
+	if err := memberlist.ValidateKey(k); err != nil {
+		return nil, fmt.Errorf("key %q: %v", s, err)
+	}
+	return k, nil
+}
+
+// keyring always returns a keyring, empty without keys, so that `key install` can turn
+// encryption on later (memberlist encrypts only when the keyring holds a key).
 func keyring(encoded []string) (*memberlist.Keyring, error) {
 	if len(encoded) == 0 {
-		return nil, nil
+		return memberlist.NewKeyring(nil, nil)
 	}
 	keys := make([][]byte, 0, len(encoded))
 	for _, s := range encoded {
-		k, err := base64.StdEncoding.DecodeString(s)
+		k, err := decodeKey(s)
 		if err != nil {
-			return nil, fmt.Errorf("--key %q is not base64: %v", s, err)
-		}
-		if err := memberlist.ValidateKey(k); err != nil {
-			return nil, fmt.Errorf("--key %q: %v", s, err)
+			return nil, fmt.Errorf("--%v", err)
 		}
 		keys = append(keys, k)
 	}
@@ -140,6 +150,7 @@ func startPeer(o *options, name string, port int, out *emitter, g *group) (*peer
 		conf.LogOutput = ioutil.Discard
 	}
 	p := newPeer(name, []byte(o.meta), out, g)
+	p.conf = conf
 	conf.Delegate = p
 	conf.Events = p
 	p.queue = &memberlist.TransmitLimitedQueue{RetransmitMult: conf.RetransmitMult}
@@ -298,11 +309,76 @@ func (r *runner) command(line string) {
 			}
 			r.out.emit(ev)
 		}()
+	case "key":
+		r.keyCommand(p, rest)
+	case "verify":
+		r.verifyCommand(p, rest)
 	case "shutdown":
 		r.shutdown("command")
 	default:
-		r.fail("unknown command %q (members, broadcast, send, sendbest, meta, health, stats, join, leave, shutdown)", verb)
+		r.fail("unknown command %q (members, broadcast, send, sendbest, meta, health, stats, join, leave, key, verify, shutdown)", verb)
 	}
+}
+
+// keyCommand: `key list|install|use|remove [<base64>]`, answered with `keys`.
+func (r *runner) keyCommand(p *peer, args string) {
+	f := strings.Fields(args)
+	if len(f) == 0 || (f[0] != "list" && len(f) != 2) {
+		r.fail("usage: key list | key install|use|remove <base64>")
+		return
+	}
+	kr := p.conf.Keyring
+	var err error
+	switch f[0] {
+	case "list":
+	case "install", "use", "remove":
+		var k []byte
+		if k, err = decodeKey(f[1]); err != nil {
+			break
+		}
+		switch f[0] {
+		case "install":
+			err = kr.AddKey(k)
+		case "use":
+			err = kr.UseKey(k)
+		default:
+			err = kr.RemoveKey(k)
+		}
+	default:
+		err = fmt.Errorf("unknown key operation %q (list, install, use, remove)", f[0])
+	}
+	if err != nil {
+		r.fail("key %s: %v", f[0], err)
+		return
+	}
+	keys := []string{}
+	for _, k := range kr.GetKeys() {
+		keys = append(keys, base64.StdEncoding.EncodeToString(k))
+	}
+	var primary interface{}
+	if pk := kr.GetPrimaryKey(); pk != nil {
+		primary = base64.StdEncoding.EncodeToString(pk)
+	}
+	r.out.emit(event{"event": "keys", "self": p.name, "keys": keys, "primary": primary})
+}
+
+// verifyCommand: `verify [incoming|outgoing on|off]`, answered with `verify`. memberlist reads
+// these two Config fields on every packet, which is how Go applications flip them live.
+func (r *runner) verifyCommand(p *peer, args string) {
+	f := strings.Fields(args)
+	if len(f) != 0 {
+		if len(f) != 2 || (f[0] != "incoming" && f[0] != "outgoing") || (f[1] != "on" && f[1] != "off") {
+			r.fail("usage: verify [incoming|outgoing on|off]")
+			return
+		}
+		if f[0] == "incoming" {
+			p.conf.GossipVerifyIncoming = f[1] == "on"
+		} else {
+			p.conf.GossipVerifyOutgoing = f[1] == "on"
+		}
+	}
+	r.out.emit(event{"event": "verify", "self": p.name,
+		"incoming": p.conf.GossipVerifyIncoming, "outgoing": p.conf.GossipVerifyOutgoing})
 }
 
 func (p *peer) send(reliable bool, to, text string) {

@@ -62,6 +62,7 @@ type peer struct {
 	out   *emitter
 	group *group // nil unless --count
 	ml    *memberlist.Memberlist
+	conf  *memberlist.Config // live: the keyring and verify switches are changed through it
 	queue *memberlist.TransmitLimitedQueue
 
 	mu     sync.Mutex

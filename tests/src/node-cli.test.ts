@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
+import { broadcastUntilDelivered, receiversOf } from '../support/broadcast.js';
 import { goPeerSkip } from '../support/go-peer.js';
 import { closeAll, type Impl, LineNode } from '../support/line-node.js';
 import { isopeerCli } from '../support/paths.js';
@@ -77,17 +78,7 @@ for (const impl of impls) {
       const s = await n.request('stats', 'stats', 5_000, 1);
       assert.equal(s.members, 5);
 
-      n.send('@1 broadcast across');
-      for (const i of [0, 2, 3, 4]) {
-        await n.waitFor(
-          (e) =>
-            e.event === 'msg' &&
-            e.self === n.names[i] &&
-            e.data === 'across' &&
-            e.from === n.names[1],
-          10_000,
-        );
-      }
+      await broadcastUntilDelivered(n, n.names[1], receiversOf([n], n.names[1]), 'across');
     });
 
     test('bad commands answer with error events and the node keeps serving', async () => {
@@ -129,6 +120,53 @@ for (const impl of impls) {
       const ev = await n.waitFor((e) => e.event === 'shutdown', 5_000);
       assert.match(String(ev.reason), /SIGTERM|terminated/);
       assert.equal((await n.exit(5_000)).code, 0);
+    });
+  });
+}
+
+const K1 = Buffer.alloc(16, 1).toString('base64');
+const K2 = Buffer.alloc(24, 2).toString('base64');
+
+for (const impl of impls) {
+  describe(`${impl} node: keyring and verify commands`, { skip: impl === 'go' && goSkip }, () => {
+    after(closeAll);
+
+    test('key list/install/use/remove and verify switches answer like the Go library behaves', async () => {
+      const n = await LineNode.start({ impl, name: `key${impl}`, keys: [K1] });
+      assert.deepEqual((await n.request('key list', 'keys')).keys, [K1]);
+      const installed = await n.request(`key install ${K2}`, 'keys');
+      assert.deepEqual(installed.keys, [K1, K2]);
+      assert.equal(installed.primary, K1);
+      const used = await n.request(`key use ${K2}`, 'keys');
+      assert.equal(used.primary, K2);
+      const since = n.mark();
+      n.send(`key remove ${K2}`);
+      const refused = await n.waitFor(
+        (e) => e.event === 'error',
+        5_000,
+        'primary removal refused',
+        since,
+      );
+      assert.match(String(refused.message), /primary/i);
+      assert.deepEqual((await n.request(`key remove ${K1}`, 'keys')).keys, [K2]);
+
+      const v = await n.request('verify outgoing off', 'verify');
+      assert.deepEqual([v.incoming, v.outgoing], [true, false]);
+      const w = await n.request('verify incoming off', 'verify');
+      assert.deepEqual([w.incoming, w.outgoing], [false, false]);
+      for (const bad of ['key frob x', 'key install not-base64!', 'verify sideways on']) {
+        const s = n.mark();
+        n.send(bad);
+        await n.waitFor((e) => e.event === 'error', 5_000, `error for ${bad}`, s);
+      }
+    });
+
+    test('a node started without keys reports none and gets encryption with the first install', async () => {
+      const n = await LineNode.start({ impl, name: `nokey${impl}` });
+      const none = await n.request('key list', 'keys');
+      assert.deepEqual([none.keys, none.primary], [[], null]);
+      const first = await n.request(`key install ${K1}`, 'keys');
+      assert.deepEqual([first.keys, first.primary], [[K1], K1]);
     });
   });
 }

@@ -1,3 +1,4 @@
+export * from './broadcast.js';
 export * from './cluster.js';
 export * from './go-peer.js';
 export * from './line-node.js';

@@ -1,7 +1,9 @@
 // One cluster member of `isopeer node`: a memberlist plus the delegate that implements the line
 // protocol's payload rules, delegate state and event reporting.
+import { Buffer } from 'node:buffer';
 import {
   type Broadcast,
+  type Config,
   createMemberlist,
   type Delegate,
   Keyring,
@@ -10,7 +12,7 @@ import {
   TransmitLimitedQueue,
 } from '@isopeer/memberlist';
 import { type Emit, type NodeEvent, nodeFields } from './events.js';
-import { type NodeOptions, presetConfig } from './options.js';
+import { decodeKey, type NodeOptions, presetConfig } from './options.js';
 import { encodePayload, parsePayload, rawText } from './payload.js';
 
 const encoder = new TextEncoder();
@@ -201,6 +203,53 @@ export class NodePeer {
 
   health(): void {
     this.emit({ event: 'health', self: this.name, score: this.ml.healthScore() });
+  }
+
+  /**
+   * `key list|install|use|remove`: the keyring is changed in place, as Go applications do; a
+   * node started without keys gets its keyring (and encryption) with the first install.
+   */
+  key(op: string, b64: string | undefined): void {
+    // The engine reads `keyring` and the verify switches on every message (the Go library
+    // does the same with its Config), and Memberlist exposes no setters for them.
+    const live = this.ml.config as Config;
+    if (!['list', 'install', 'use', 'remove'].includes(op)) {
+      throw new Error(`unknown key operation ${JSON.stringify(op)} (list, install, use, remove)`);
+    }
+    if (op !== 'list') {
+      if (b64 === undefined) throw new Error(`key ${op} needs a base64 key`);
+      const key = decodeKey(b64);
+      if (op === 'install') {
+        if (live.keyring) live.keyring.addKey(key);
+        else live.keyring = new Keyring([key]);
+      } else if (!live.keyring) {
+        throw new Error(`key ${op}: no keys installed`);
+      } else if (op === 'use') live.keyring.useKey(key);
+      else if (op === 'remove') live.keyring.removeKey(key);
+      else
+        throw new Error(`unknown key operation ${JSON.stringify(op)} (list, install, use, remove)`);
+    }
+    const b = (k: Uint8Array) => Buffer.from(k).toString('base64');
+    const keys = live.keyring?.keys ?? [];
+    this.emit({
+      event: 'keys',
+      self: this.name,
+      keys: keys.map(b),
+      primary: keys.length > 0 ? b(live.keyring!.primaryKey) : null,
+    });
+  }
+
+  /** `verify [incoming|outgoing on|off]`: the gossip verify switches, changed live. */
+  verify(direction?: 'incoming' | 'outgoing', on?: boolean): void {
+    const live = this.ml.config as Config;
+    if (direction === 'incoming') live.gossipVerifyIncoming = on!;
+    if (direction === 'outgoing') live.gossipVerifyOutgoing = on!;
+    this.emit({
+      event: 'verify',
+      self: this.name,
+      incoming: live.gossipVerifyIncoming,
+      outgoing: live.gossipVerifyOutgoing,
+    });
   }
 
   stats(): void {

@@ -7,7 +7,8 @@ import type { NodeOptions } from './options.js';
 import { splitAddresses } from './options.js';
 import { NodePeer } from './peer.js';
 
-const COMMANDS = 'members, broadcast, send, sendbest, meta, health, stats, join, leave, shutdown';
+const COMMANDS =
+  'members, broadcast, send, sendbest, meta, health, stats, join, leave, key, verify, shutdown';
 
 export class NodeRunner {
   readonly peers: NodePeer[] = [];
@@ -129,6 +130,31 @@ export class NodeRunner {
           return `leave needs a timeout in ms: leave <ms>, got ${JSON.stringify(rest)}`;
         }
         void peer.leave(Number(rest.trim()));
+        return;
+      }
+      case 'key': {
+        const [op, b64, extra] = rest.split(/\s+/).filter(Boolean);
+        if (!op || extra !== undefined || (op !== 'list' && b64 === undefined)) {
+          return 'usage: key list | key install|use|remove <base64>';
+        }
+        peer.key(op, b64);
+        return;
+      }
+      case 'verify': {
+        const args = rest.split(/\s+/).filter(Boolean);
+        if (args.length === 0) {
+          peer.verify();
+          return;
+        }
+        const [dir, onOff] = args;
+        if (
+          args.length !== 2 ||
+          (dir !== 'incoming' && dir !== 'outgoing') ||
+          (onOff !== 'on' && onOff !== 'off')
+        ) {
+          return 'usage: verify [incoming|outgoing on|off]';
+        }
+        peer.verify(dir, onOff === 'on');
         return;
       }
       case 'shutdown':
