@@ -82,7 +82,7 @@ test('@kill of a peer whose line is pending: FAILED within the line deadline, ru
   const xml = toJUnit(report);
   assert.match(
     xml,
-    /<testcase classname="killed\.bob" name="line 5: say never"[^]*?<system-out>last lines of bob&apos;s output:\n[^]*?&lt;joined&gt; bob has joined/,
+    /<testcase classname="killed\.bob" name="line 5: say never"[\s\S]*?<system-out>last lines of bob&apos;s output:\n[\s\S]*?&lt;joined&gt; bob has joined/,
   );
 });
 
