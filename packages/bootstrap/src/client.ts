@@ -1,10 +1,9 @@
 import {
+  BootstrapProtocolError,
   formatConfigLine,
   formatPeerLine,
-  parseConfigLine,
+  PEER_FIELDS,
   parseDocument,
-  parseLeaveLine,
-  parsePeerLine,
 } from './codec.js';
 import { compareGoStrings } from './semantics.js';
 import type { BootstrapData, PeerRecord } from './types.js';
@@ -131,18 +130,17 @@ export class BootstrapClient {
   }
 
   /** Asks to be stored as a bootstrap peer; stored only while fewer than maxpeers are. */
-  join(peer: PeerRecord): Promise<BootstrapData> {
+  async join(peer: PeerRecord): Promise<BootstrapData> {
     return this.document('/join', checkedPeerLine(peer));
   }
 
   /** Removes a peer (one's own id on quitting, or a peer seen gone). */
-  leave(id: string): Promise<BootstrapData> {
-    parseLeaveLine(id);
-    return this.document('/leave', id);
+  async leave(id: string): Promise<BootstrapData> {
+    return this.document('/leave', wireField('id', id));
   }
 
   /** Offers `peer` as a replacement for a missing bootstrap peer (older peers win). */
-  refill(peer: PeerRecord): Promise<BootstrapData> {
+  async refill(peer: PeerRecord): Promise<BootstrapData> {
     return this.document('/refill', checkedPeerLine(peer));
   }
 
@@ -157,9 +155,7 @@ export class BootstrapClient {
 
   /** Sets maxpeers and minrefillcandidates (admin). */
   config(maxpeers: number, minrefillcandidates: number): Promise<BootstrapData> {
-    const body = formatConfigLine({ maxpeers, minrefillcandidates });
-    parseConfigLine(body);
-    return this.document('/config', body, true);
+    return this.document('/config', formatConfigLine({ maxpeers, minrefillcandidates }), true);
   }
 
   private async document(path: string, body: string, admin = false): Promise<BootstrapData> {
@@ -195,11 +191,23 @@ export class BootstrapClient {
   }
 }
 
-/** Validates locally, so a peer that the server would refuse fails before any request. */
+/**
+ * Refuses, before any request, a value that cannot travel in a space-separated body (it would
+ * shift the fields). Everything else (port range, protocol...) is the server's to judge, and its
+ * one-line reason reaches the caller as BootstrapHttpError.serverMessage.
+ */
+function wireField(name: string, value: string): string {
+  if (value === '' || /[\s\u0000-\u001f\u007f]/.test(value)) {
+    throw new BootstrapProtocolError(
+      `${name} ${JSON.stringify(value)} cannot be sent: it is empty or contains a space or control character`,
+    );
+  }
+  return value;
+}
+
 function checkedPeerLine(peer: PeerRecord): string {
-  const line = formatPeerLine(peer);
-  parsePeerLine(line);
-  return line;
+  for (const f of PEER_FIELDS) wireField(f, peer[f]);
+  return formatPeerLine(peer);
 }
 
 function shown(text: string): string {
