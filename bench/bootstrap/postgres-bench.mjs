@@ -89,10 +89,12 @@ for (const procs of [1, 2]) {
     const rps = results.reduce((a, r) => a + r.requests / (r.duration_us / 1e6), 0);
     const p50 = Math.max(...results.map((r) => r.p50_us)) / 1000;
     const p99 = Math.max(...results.map((r) => r.p99_us)) / 1000;
-    const bad = results.reduce((a, r) => a + r.errors + r.non2xx, 0);
+    const errors = results.reduce((a, r) => a + r.errors, 0);
+    const non2xx = results.reduce((a, r) => a + r.non2xx, 0);
+    const bad = `${non2xx} / ${errors}`;
     rows.push({ procs, endpoint, rps: Math.round(rps), p50, p99, bad });
     console.log(
-      `${procs} process(es) ${endpoint}: ${Math.round(rps)} req/s, p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, errors/non-2xx ${bad}`,
+      `${procs} process(es) ${endpoint}: ${Math.round(rps)} req/s, p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, non-2xx / socket errors+timeouts ${bad}`,
     );
   }
   for (const s of servers) {
@@ -105,7 +107,9 @@ const [{ n }] = await sql.unsafe(`SELECT count(*)::int AS n FROM ${schema}.peers
 console.log(`peers stored at the end: ${n} (maxpeers 32)`);
 await sql.unsafe(`DROP SCHEMA ${schema} CASCADE`);
 await sql.end();
-console.log('\n| processes | endpoint | requests/s | p50 ms | p99 ms | errors |');
+console.log(
+  '\n| processes | endpoint | requests/s | p50 ms | p99 ms | non-2xx / socket errors+timeouts |',
+);
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(

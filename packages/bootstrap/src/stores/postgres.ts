@@ -21,7 +21,7 @@ import { migrate, SCHEMA_NAME } from './postgres-schema.js';
  * The lock makes these transactions run one after another across all processes, so the state
  * is always the one some serial order of the operations produces, and each operation returns
  * the state right after it. /list takes no lock: it is one statement, which PostgreSQL answers
- * from one consistent snapshot.
+ * from one consistent snapshot (and concurrent /list calls share one, see pumpReads).
  *
  * Group commit: each process runs one such transaction at a time; operations arriving meanwhile
  * queue, and the transaction takes the whole queue once it holds the lock, applying it in order
@@ -59,8 +59,9 @@ export interface PostgresStoreOptions extends StoreOptions {
    */
   schema?: string;
   /**
-   * Connections per process. State changes use one at a time (group commit, above); the others
-   * serve /list. A Cloud Functions instance serving one request at a time needs 2. Default 10.
+   * Connections per process. Batching means a process uses two at a time (one write batch, one
+   * shared /list read) plus the migration at start, so more only help while a connection is
+   * being replaced after a failure. Default 10; 2 suffice.
    */
   maxConnections?: number;
 }
@@ -168,6 +169,12 @@ interface Pending {
 class PostgresStore implements Store {
   private readonly queue: Pending[] = [];
   private inFlight = false;
+  private readonly readers: {
+    now: number;
+    resolve(d: BootstrapData): void;
+    reject(e: unknown): void;
+  }[] = [];
+  private reading = false;
   /** When an operation last completed; tells a wedged pool from a merely busy one. */
   private lastSuccess = Date.now();
 
@@ -195,16 +202,43 @@ class PostgresStore implements Store {
     return this.mutate({ kind: 'config', maxpeers, minrefillcandidates }, now);
   }
 
-  async list(now: number): Promise<BootstrapData> {
+  list(now: number): Promise<BootstrapData> {
+    const result = new Promise<BootstrapData>((resolve, reject) => {
+      this.readers.push({ now, resolve, reject });
+    });
+    this.pumpReads();
+    return this.guard(result, 'list');
+  }
+
+  /**
+   * Runs one read for every /list waiting now. A read already in flight may have taken its
+   * snapshot before a caller's previous write was acknowledged, so callers arriving meanwhile
+   * wait for the next read instead of sharing it: nobody ever sees a state older than their
+   * call, yet a storm of /list costs one query per round trip instead of one per request.
+   */
+  private pumpReads(): void {
+    if (this.reading || this.readers.length === 0) return;
+    this.reading = true;
+    const readers = this.readers.splice(0);
     // One statement, hence one snapshot: config and peers always belong together.
-    const read = this.sql<{ config: ConfigRow; peers: PeerRow[] }[]>`
+    this.sql<{ config: ConfigRow; peers: PeerRow[] }[]>`
       SELECT json_build_object('maxpeers', c.maxpeers, 'minrefillcandidates', c.minrefillcandidates) AS config,
              coalesce((SELECT json_agg(p) FROM peers p), '[]'::json) AS peers
-      FROM config c WHERE c.id = 1`;
-    const [row] = await this.guard(Promise.resolve(read), 'list');
-    const { data, leases } = toState(row.config, row.peers);
-    // Expired peers are hidden here and deleted by the next write.
-    return expirePeers(data, leases, now, this.ttlMs);
+      FROM config c WHERE c.id = 1`
+      .then(
+        ([row]) => {
+          const { data, leases } = toState(row.config, row.peers);
+          // Expired peers are hidden here and deleted by the next write.
+          for (const r of readers) r.resolve(expirePeers(data, leases, r.now, this.ttlMs));
+        },
+        (err: unknown) => {
+          for (const r of readers) r.reject(err);
+        },
+      )
+      .finally(() => {
+        this.reading = false;
+        this.pumpReads();
+      });
   }
 
   async close(): Promise<void> {
