@@ -4,6 +4,7 @@ export * from './chat-transport.js';
 export * from './commands.js';
 export * from './config-map.js';
 export * from './errors.js';
+export * from './kv-items.js';
 export * from './kv-update.js';
 export * from './member-cache.js';
 export * from './member-record.js';

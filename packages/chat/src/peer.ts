@@ -37,6 +37,7 @@ import {
 } from './chat-transport.js';
 import { memberlistConfigFromGo } from './config-map.js';
 import { ChatError } from './errors.js';
+import { KvItems } from './kv-items.js';
 import { decodeKvUpdates, encodeKvUpdates, isKvMessage, type KvUpdate } from './kv-update.js';
 import { MemberCache } from './member-cache.js';
 import {
@@ -95,8 +96,6 @@ export interface Delivery {
 const SELF_BROADCAST = 'chat-self';
 const CACHE_SAVE_DELAY_MS = 1_000;
 const JOIN_GOSSIP_WAIT_MS = 3_000;
-/** How long a deleted item's last value is refused (longer than a broadcast lives in gossip). */
-const KV_TOMBSTONE_MS = 10_000;
 
 function hostPort(host: string, port: number | string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
@@ -124,7 +123,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   /** Known chat members by node name, this peer included once the chat started. */
   readonly members = new Map<string, ChatMemberRecord>();
   /** The replicated key/value items of `broadcastadd` / `broadcastdel`. */
-  readonly items = new Map<string, string>();
+  readonly kv = new KvItems();
   readonly cache: MemberCache | undefined;
 
   goConfig: GoMemberlistConfig | undefined;
@@ -155,7 +154,6 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   /** Peer names cut off by `testpartition`, and memberlist addresses seen for node names. */
   private readonly partitioned = new Set<string>();
   private readonly nodeAtAddress = new Map<string, string>();
-  private readonly kvTombstones = new Map<string, { value: string; until: number }>();
 
   constructor(opts: ChatPeerOptions) {
     super();
@@ -196,6 +194,11 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   async loadCache(): Promise<void> {
     const problem = await this.cache?.load();
     if (problem) this.out.warn(problem);
+  }
+
+  /** The replicated items, key → message. */
+  get items(): ReadonlyMap<string, string> {
+    return this.kv.items;
   }
 
   // ---- memberlist ------------------------------------------------------------------------------
@@ -560,7 +563,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
 
   broadcastKv(update: KvUpdate): void {
     const queue = this.requireQueue();
-    this.applyKv(update);
+    this.kv.apply(update);
     this.queueKv(queue, update);
   }
 
@@ -576,37 +579,6 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     }
   }
 
-  /**
-   * Applies an update; returns the part that changed something here. The wire format has no
-   * versions, so a copy of an `add` still travelling after a `del` would bring the item back:
-   * for a while after a delete, the same key and value are not re-added (a different value is).
-   */
-  private applyKv(u: KvUpdate, now = Date.now()): KvUpdate {
-    const changed: Record<string, string> = {};
-    for (const [k, v] of Object.entries(u.Data)) {
-      if (u.Action === 'add') {
-        const tomb = this.kvTombstones.get(k);
-        if (tomb && tomb.until > now && tomb.value === v) continue;
-        this.kvTombstones.delete(k);
-        if (this.items.get(k) !== v) {
-          this.items.set(k, v);
-          changed[k] = v;
-        }
-      } else {
-        const old = this.items.get(k);
-        if (old !== undefined) {
-          this.items.delete(k);
-          this.kvTombstones.set(k, { value: old, until: now + KV_TOMBSTONE_MS });
-          changed[k] = v;
-        }
-      }
-    }
-    if (this.kvTombstones.size > 1000) {
-      for (const [k, t] of this.kvTombstones) if (t.until <= now) this.kvTombstones.delete(k);
-    }
-    return { Action: u.Action, Data: changed };
-  }
-
   // ---- delegate and events -----------------------------------------------------------------------
 
   private onUserMessage(msg: Uint8Array): void {
@@ -615,7 +587,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
         // As with member records, an update that was news here is passed on (the original left
         // it to the sender's few retransmits); one that changes nothing is not, so it dies out.
         for (const u of decodeKvUpdates(msg)) {
-          const changed = this.applyKv(u);
+          const changed = this.kv.apply(u);
           if (this.queue && Object.keys(changed.Data).length > 0) this.queueKv(this.queue, changed);
         }
         return;

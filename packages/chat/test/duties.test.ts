@@ -8,6 +8,7 @@ import { defaultLocalConfig, validateConfig } from '@isopeer/memberlist';
 import {
   type ChatMemberRecord,
   displayNameOf,
+  KvItems,
   MemberCache,
   memberlistConfigFromGo,
   nodeNameFor,
@@ -158,6 +159,33 @@ describe('memberlist configuration mapping', () => {
           defaultLocalConfig(),
         ),
       /SecretKey/,
+    );
+  });
+});
+
+describe('replicated items', () => {
+  it('refuses a stale add of a deleted value for a while, takes a new value at once', () => {
+    const kv = new KvItems(1_000);
+    assert.deepEqual(kv.apply({ Action: 'add', Data: { k: 'v' } }, 0).Data, { k: 'v' });
+    assert.deepEqual(
+      kv.apply({ Action: 'add', Data: { k: 'v' } }, 1).Data,
+      {},
+      'no news: not passed on',
+    );
+    assert.deepEqual(kv.apply({ Action: 'del', Data: { k: '' } }, 2).Data, { k: '' });
+    assert.deepEqual(kv.apply({ Action: 'del', Data: { k: '' } }, 3).Data, {});
+    assert.deepEqual(
+      kv.apply({ Action: 'add', Data: { k: 'v' } }, 500).Data,
+      {},
+      'stale add refused',
+    );
+    assert.equal(kv.items.has('k'), false);
+    assert.deepEqual(kv.apply({ Action: 'add', Data: { k: 'w' } }, 600).Data, { k: 'w' });
+    kv.apply({ Action: 'del', Data: { k: '' } }, 700);
+    assert.deepEqual(
+      kv.apply({ Action: 'add', Data: { k: 'w' } }, 1_701).Data,
+      { k: 'w' },
+      'tombstone expired',
     );
   });
 });
