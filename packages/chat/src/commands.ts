@@ -522,7 +522,7 @@ export function chatCommands(peer: ChatPeer): CommandSpec[] {
           `broadcast queue: ${peer.queue ? `${peer.queue.numQueued()} queued` : 'not started'}`,
         );
         out.text(`health score: ${ml.healthScore()}`);
-        const cut = peer.partitionedPeers();
+        const cut = peer.partitions.peers();
         if (cut.length) out.text(`partitioned from: ${cut.join(', ')}`);
       },
     },
@@ -540,7 +540,7 @@ export function chatCommands(peer: ChatPeer): CommandSpec[] {
         const mode = args[1];
         if (mode !== 'on' && mode !== 'off')
           throw new UsageError(`expected on or off, got ${JSON.stringify(mode)}`);
-        peer.setPartition(args[0]!, mode === 'on');
+        peer.partitions.set(args[0]!, mode === 'on');
         out.info(`partition from ${args[0]} ${mode}`);
       },
       complete: (i, partial) =>

@@ -8,7 +8,7 @@ export * from './kv-items.js';
 export * from './kv-update.js';
 export * from './member-cache.js';
 export * from './member-record.js';
-export * from './partition-transport.js';
+export * from './partitions.js';
 export * from './peer.js';
 export * from './peer-name.js';
 export * from './refill.js';

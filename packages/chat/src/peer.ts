@@ -49,7 +49,7 @@ import {
   MsgType,
   timestampNow,
 } from './member-record.js';
-import { PartitionTransport } from './partition-transport.js';
+import { Partitions, PartitionTransport } from './partitions.js';
 import { displayNameOf, isValidChatName, nodeNameFor, uuidOfNodeName } from './peer-name.js';
 import { refillCandidates, withBackoff } from './refill.js';
 
@@ -151,9 +151,11 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   private quitting = false;
   private closed = false;
   private readonly pendingPings = new Map<string, number>();
-  /** Peer names cut off by `testpartition`, and memberlist addresses seen for node names. */
-  private readonly partitioned = new Set<string>();
-  private readonly nodeAtAddress = new Map<string, string>();
+  /** Peers cut off by `testpartition`. */
+  readonly partitions = new Partitions((address) => {
+    const node = this.memberlist?.allNodes().find((n) => hostPort(n.addr, n.port) === address);
+    return node?.name;
+  });
 
   constructor(opts: ChatPeerOptions) {
     super();
@@ -183,7 +185,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     this.listener = new ChatListener(opts.listener);
     this.listener.on('line', ({ text }) => {
       const line = sanitizeLine(text);
-      if (this.linePartitioned(line)) return;
+      if (this.partitions.line(line)) return;
       this.console.write(lineKind(line), line, 'chat');
     });
     this.listener.on('ping', (remote) => this.log.debug('reachability ping', { remote }));
@@ -246,7 +248,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       bindAddr: config.bindAddr,
       bindPort: config.bindPort,
     });
-    const transport = new PartitionTransport(inner, (addr) => this.addressPartitioned(addr));
+    const transport = new PartitionTransport(inner, (addr) => this.partitions.address(addr));
     try {
       this.memberlist = await createMemberlist(config, {
         transport,
@@ -489,7 +491,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       targets.map(async (m) => {
         const who = this.displayName(m.name);
         try {
-          if (this.nodePartitioned(m.name)) throw new Error('partitioned away (test)');
+          if (this.partitions.node(m.name)) throw new Error('partitioned away (test)');
           await sendChatLine(m.sender, line, { timeoutMs: this.sendTimeoutMs });
           result.delivered.push(who);
         } catch (e) {
@@ -679,7 +681,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       incarnation: node.incarnation,
       back: this.departed.has(node.name),
     });
-    this.nodeAtAddress.set(hostPort(node.addr, node.port), node.name);
+    this.partitions.noteAddress(hostPort(node.addr, node.port), node.name);
     const back = this.departed.get(node.name);
     if (back) {
       this.departed.delete(node.name);
@@ -811,43 +813,6 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
         .catch((e) => this.log.warn('member cache not saved', { error: (e as Error).message }));
     }, CACHE_SAVE_DELAY_MS);
     this.cacheTimer.unref();
-  }
-
-  // ---- partitions (tests) ------------------------------------------------------------------------
-
-  /**
-   * Cuts (or restores) memberlist traffic and chat lines between this peer and the peer named
-   * `who` (nodes named `<who>-...`). Works before that peer is known, and is idempotent.
-   */
-  setPartition(who: string, on: boolean): void {
-    if (on) this.partitioned.add(who);
-    else this.partitioned.delete(who);
-  }
-
-  partitionedPeers(): string[] {
-    return [...this.partitioned];
-  }
-
-  private nodePartitioned(nodeName: string): boolean {
-    for (const p of this.partitioned)
-      if (nodeName.startsWith(`${p}-`) || nodeName === p) return true;
-    return false;
-  }
-
-  private addressPartitioned(address: string): boolean {
-    if (this.partitioned.size === 0) return false;
-    const name = this.nodeAtAddress.get(address);
-    if (name !== undefined) return this.nodePartitioned(name);
-    // Not seen in a join event yet (e.g. a join in progress): look the address up directly.
-    const node = this.memberlist?.allNodes().find((n) => hostPort(n.addr, n.port) === address);
-    return node !== undefined && this.nodePartitioned(node.name);
-  }
-
-  /** A received chat line from a partitioned peer (`<bob> ...`) is not shown. */
-  private linePartitioned(line: string): boolean {
-    if (this.partitioned.size === 0) return false;
-    const m = /^<([^>]*)>/.exec(line);
-    return m !== null && this.partitioned.has(m[1]!);
   }
 
   // ---- sequences ---------------------------------------------------------------------------------
