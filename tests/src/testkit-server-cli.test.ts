@@ -64,8 +64,20 @@ test('test-server serves a script to peers started by hand and writes the run fi
   const bootstrap = await startBootstrapServer({ port: 0, store: 'memory' });
   try {
     const done = waitForLine(server, /^run \S+ duo: all lines done$/, 'the run to finish');
-    start(['chat', 'alice', '--test', 'duo', '--test-server', url!, '--bootstrap', bootstrap.url]);
-    start(['chat', 'bob', '--test', 'duo', '--bootstrap', bootstrap.url], {
+    // Own state directories: member caches of other runs must not leak in.
+    const state = (p: string) => ['--state-dir', join(dir, `${p}.state`)];
+    start([
+      'chat',
+      'alice',
+      '--test',
+      'duo',
+      '--test-server',
+      url!,
+      '--bootstrap',
+      bootstrap.url,
+      ...state('alice'),
+    ]);
+    start(['chat', 'bob', '--test', 'duo', '--bootstrap', bootstrap.url, ...state('bob')], {
       TEST_SIDECAR_SERVER: url,
     });
     await done;
