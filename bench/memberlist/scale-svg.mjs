@@ -101,8 +101,20 @@ export function scaleUdpSvg(out) {
       `<polyline fill="none" stroke="${COLORS[r.impl]}" stroke-width="1.5" opacity="0.8" points="${pts.join(' ')}"/>`,
     );
   }
+  // The issue's figures: Go on this machine when quiet, and the aim for isopeer.
+  for (const [ms, label] of [
+    [out.reference?.goConvergeMs, 'Go ref'],
+    [out.reference?.aimConvergeMs, 'aim'],
+  ]) {
+    if (!ms) continue;
+    const x = map(ms);
+    parts.push(
+      `<line x1="${x}" y1="${py0}" x2="${x}" y2="${py1}" stroke="#555" stroke-dasharray="4 3"/>`,
+    );
+    parts.push(text(x + 3, py1 + 12, `${label} ${fmtS(ms)} s`, 'fill="#555"'));
+  }
   // legend
-  let ly = py1 + 10;
+  let ly = py1 + 30;
   for (const impl of Object.keys(out.summary)) {
     const s = out.summary[impl].convergeMs;
     const med = s.median === null ? 'none converged' : `median ${fmtS(s.median)} s`;
@@ -118,13 +130,18 @@ export function scaleUdpSvg(out) {
   }
   // ---- bars ----
   const bars = [
-    { key: 'idleCpuPerMin', title: 'idle CPU (s per minute)', x0: 620 },
-    { key: 'peakRssMiB', title: 'peak RSS (MiB)', x0: 810 },
+    {
+      key: 'idleCpuPerMin',
+      title: 'idle CPU (s per minute)',
+      x0: 620,
+      ref: out.reference?.goIdleCpuPerMin,
+    },
+    { key: 'peakRssMiB', title: 'peak RSS (MiB)', x0: 810, ref: out.reference?.goPeakRssMiB },
   ];
   for (const b of bars) {
     const impls = Object.keys(out.summary);
     const vals = impls.map((i) => out.summary[i][b.key]);
-    const max = Math.max(1, ...vals.map((v) => v.max ?? 0)) * 1.15;
+    const max = Math.max(1, b.ref ?? 0, ...vals.map((v) => v.max ?? 0)) * 1.15;
     const bh = (v) => ((v ?? 0) / max) * (py0 - py1);
     parts.push(text(b.x0, py1 - 12, b.title, 'font-weight="bold"'));
     parts.push(`<line x1="${b.x0}" y1="${py0}" x2="${b.x0 + 150}" y2="${py0}" stroke="black"/>`);
@@ -143,8 +160,16 @@ export function scaleUdpSvg(out) {
       }
       parts.push(text(x + 25, py0 + 16, impl === 'ts' ? 'TS' : 'Go', 'text-anchor="middle"'));
     });
+    if (b.ref) {
+      const y = py0 - bh(b.ref);
+      parts.push(
+        `<line x1="${b.x0}" y1="${y}" x2="${b.x0 + 150}" y2="${y}" stroke="#555" stroke-dasharray="4 3"/>`,
+      );
+      parts.push(text(b.x0 + 150, y - 4, `Go ref ${b.ref}`, 'text-anchor="end" fill="#555"'));
+    }
   }
-  parts.push(text(620, py0 + 36, 'bars: median; whiskers: min–max over runs'));
+  parts.push(text(620, py0 + 36, 'bars: median (number), whiskers: min–max over runs'));
+  parts.push(text(620, py0 + 52, "dashed: the issue's Go figures on this machine when quiet"));
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

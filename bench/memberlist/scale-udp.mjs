@@ -6,6 +6,7 @@
 //   npx tsc -b packages/isopeer tests      # the CLI and the driver must be built
 //   node bench/memberlist/scale-udp.mjs [--count 200] [--runs 3] [--impls ts,go]
 //        [--idle-seconds 60] [--settle-seconds 5] [--cap-seconds 240]
+//   node bench/memberlist/scale-udp.mjs --plot scale-results/scale-udp-latest.json  # redraw only
 //
 // Per run: convergence time (last `ready` → `all-converged`, i.e. from the moment every node
 // exists and the joins start, until every node lists all N alive), the convergence curve (how many
@@ -38,6 +39,22 @@ for (const [name, v] of Object.entries({ count, runs, idleSeconds, settleSeconds
 }
 for (const impl of impls) {
   if (impl !== 'ts' && impl !== 'go') throw new Error(`--impls takes ts and/or go, got ${impl}`);
+}
+
+// The issue's figures for the Go peer on this machine (quiet), and the aim for isopeer.
+const reference = {
+  goConvergeMs: 71_500,
+  goIdleCpuPerMin: 6.5,
+  goPeakRssMiB: 154,
+  aimConvergeMs: 5_000,
+};
+
+// --plot FILE redraws the picture from a saved result without running anything.
+const plotFrom = opt('plot', null);
+if (plotFrom !== null) {
+  const saved = JSON.parse(readFileSync(plotFrom, 'utf8'));
+  writeFileSync(join(here, 'scale-udp.svg'), scaleUdpSvg({ reference, ...saved }));
+  process.exit(0);
 }
 
 const started = Date.now();
@@ -162,6 +179,7 @@ const out = {
   settleSeconds,
   capSeconds,
   cpus: (await import('node:os')).cpus().length,
+  reference,
   summary,
   results,
 };
