@@ -97,6 +97,14 @@ const SELF_BROADCAST = 'chat-self';
 const CACHE_SAVE_DELAY_MS = 1_000;
 const JOIN_GOSSIP_WAIT_MS = 3_000;
 
+/** Maps that only help (restoring returning members, timing pings) stay small: oldest out. */
+const MAX_REMEMBERED = 256;
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > MAX_REMEMBERED) map.delete(map.keys().next().value as K);
+}
+
 function hostPort(host: string, port: number | string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -557,7 +565,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   gossipPing(member: ChatMemberRecord): void {
     const queue = this.requireQueue();
     const ping: ChatMemberRecord = { ...member, msgType: MsgType.PING, timestamp: timestampNow() };
-    this.pendingPings.set(member.name, Date.now());
+    remember(this.pendingPings, member.name, Date.now());
     queue.queueBroadcast({ message: encodeMemberRecord(ping), unique: true });
   }
 
@@ -710,7 +718,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     const record = this.members.get(node.name);
     if (record) {
       this.members.delete(node.name);
-      if (failed) this.departed.set(node.name, record);
+      if (failed) remember(this.departed, node.name, record);
     }
     if (this.quitting) return;
     void this.refillAfterDeparture(node).catch((e) =>
