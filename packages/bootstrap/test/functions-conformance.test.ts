@@ -19,6 +19,7 @@ import {
   postgresSkipReason,
   type ServerProcess,
   uniqueSchema,
+  waitFor,
   waitForUrl,
   withPort,
   withSchema,
@@ -165,6 +166,32 @@ if (skip) {
       } finally {
         await proxy.close();
       }
+    });
+
+    test('BOOTSTRAP_PEER_TTL: a peer that does not refresh its join drops out', async () => {
+      const p = await startFramework('bootstrap', {
+        ...databaseEnv('fn_ttl'),
+        BOOTSTRAP_PEER_TTL: '1',
+      });
+      const joined = await post(p.url, '/join', 'eve eve-h 127.0.0.1 7946 tcp 0 1557509977');
+      assert.deepEqual(Object.keys(parseDocument(joined.text).Peers), ['eve']);
+      await waitFor(
+        async () =>
+          Object.keys(parseDocument((await post(p.url, '/list')).text).Peers).length === 0,
+        'the 1 s lease to run out',
+        10_000,
+        100,
+      );
+    });
+
+    test('a malformed BOOTSTRAP_PEER_TTL answers 500 naming the variable', async () => {
+      const p = await startFramework('bootstrap', {
+        ...databaseEnv('fn_badttl'),
+        BOOTSTRAP_PEER_TTL: 'soon',
+      });
+      const r = await post(p.url, '/list');
+      assert.equal(r.status, 500);
+      assert.match(r.text, /BOOTSTRAP_PEER_TTL must be a non-negative number, got "soon"/);
     });
 
     test('a missing DATABASE_URL answers 500 with the reason, per request', async () => {
