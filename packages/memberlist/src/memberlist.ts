@@ -98,13 +98,15 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
         }
       }
     }
+    // Catch up even after a failed join: the peer may have merged our state after we gave up
+    // waiting (it replies first, merges later), and gossip will then tell us about others.
+    this.state.startCatchUp();
     if (ok === 0) {
       throw new MemberlistError(
         `join failed: ${errors.length > 0 ? errors.join('; ') : 'no addresses given'}`,
         'ERR_JOIN',
       );
     }
-    this.state.startCatchUp();
     return ok;
   }
 

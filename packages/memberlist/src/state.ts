@@ -558,46 +558,53 @@ export class State {
   // ---- push/pull scheduling (§7.4 plus catch-up) ---------------------------------------------
 
   /** One push/pull with a random live node. */
-  async pushPullWithRandomNode(kind: 'periodic' | 'catch-up'): Promise<void> {
+  /** One push/pull with a random live node; resolves whether an exchange completed. */
+  async pushPullWithRandomNode(kind: 'periodic' | 'catch-up'): Promise<boolean> {
     const [peer] = this.kRandomNodes(1, (r) => r.state === NodeStateType.Alive);
-    if (!peer) return;
+    if (!peer) return false;
     if (kind === 'catch-up') this.ctx.metrics.catchUpPushPulls++;
     try {
       await this.net.pushPull(joinHostPort(peer.addr, peer.port), false);
+      return true;
     } catch {
       // Counted in net.ts; the next round picks another peer.
+      return false;
     }
   }
 
   /**
-   * After a join, extra push/pulls at growing intervals (base, 2×, 4×, … up to half the periodic
-   * interval): alive messages missed during a burst of joins are repaired within a fraction of
-   * a second instead of at the next periodic exchange. Wire-neutral: these are ordinary
-   * push/pulls with Join=false.
+   * After a join (successful or not), extra push/pulls at growing intervals (base, 2×, 4×, …)
+   * for up to half the periodic interval: alive messages missed during a burst of joins are
+   * repaired within a fraction of a second instead of at the next periodic exchange. A round
+   * without a completed exchange (no peer known yet, peer busy) is retried after `base`; the
+   * schedule ends early once two exchanges completed and the last taught us no new node.
+   * Wire-neutral: these are ordinary push/pulls with Join=false.
    */
   startCatchUp(): void {
     const c = this.ctx.config;
     if (c.catchUpPushPullMs <= 0 || this.catchUpStep >= 0) return;
     this.catchUpStep = 0;
-    let learnedAtStart = this.nodesLearned;
-    const next = () => {
-      const base = c.catchUpPushPullMs * pushPullScaleMultiplier(this.numNodes());
-      const delay = base * 2 ** this.catchUpStep;
-      const ceiling = c.pushPullIntervalMs > 0 ? c.pushPullIntervalMs / 2 : 10 * base;
-      // Stop at the ceiling, or once two rounds have run and the last taught us no new node:
-      // the membership has settled, and each further exchange costs O(n) bytes on both ends.
-      const quiet = this.catchUpStep >= 2 && this.nodesLearned === learnedAtStart;
-      if (delay > ceiling || quiet) {
+    const baseNow = () => c.catchUpPushPullMs * pushPullScaleMultiplier(this.numNodes());
+    const window = c.pushPullIntervalMs > 0 ? c.pushPullIntervalMs / 2 : 10 * baseNow();
+    const end = this.ctx.clock.now() + window;
+    let learnedBefore = this.nodesLearned;
+    const next = (exchanged: boolean) => {
+      const quiet = exchanged && this.catchUpStep >= 2 && this.nodesLearned === learnedBefore;
+      const delay =
+        exchanged || this.catchUpStep === 0 ? baseNow() * 2 ** this.catchUpStep : baseNow();
+      if (quiet || this.ctx.clock.now() + delay > end) {
         this.catchUpStep = -1;
         return;
       }
-      learnedAtStart = this.nodesLearned;
       this.after(delay, () => {
-        this.catchUpStep++;
-        void this.pushPullWithRandomNode('catch-up').then(next);
+        learnedBefore = this.nodesLearned;
+        void this.pushPullWithRandomNode('catch-up').then((ok) => {
+          if (ok) this.catchUpStep++;
+          next(ok);
+        });
       });
     };
-    next();
+    next(false);
   }
 
   // ---- broadcasts --------------------------------------------------------------------------
