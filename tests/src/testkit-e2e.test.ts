@@ -202,7 +202,7 @@ test('a failing script exits 1 and names its failed lines', async () => {
   );
 });
 
-test('a peer killed while its line is pending: that line FAILS at the deadline, the run finishes', async () => {
+test('a peer killed while its line is pending: that line FAILS (at the latest at the deadline), the run finishes', async () => {
   const file = join(dir, 'suicide.cmd');
   // bob's own shell kills him (SIGKILL to its parent) in the middle of his line.
   await writeFile(
@@ -224,11 +224,9 @@ test('a peer killed while its line is pending: that line FAILS at the deadline, 
     cases.map((c) => `${c.peer} ${c.status}`),
     ['alice OK', 'bob OK', 'bob FAILED', 'alice OK'],
   );
-  assert.match(cases[2].comment ?? '', /line deadline of 3\.00 s/);
-  assert.ok(
-    cases[2].durationMs >= 2900 && cases[2].durationMs < 10_000,
-    `failed at the deadline (${cases[2].durationMs} ms)`,
-  );
+  // The runner saw bob's process end, so his pending line failed then, not at the deadline.
+  assert.equal(cases[2].comment, 'bob is not running (its process ended: killed by SIGKILL)');
+  assert.ok(cases[2].durationMs < 3000, `failed before the deadline (${cases[2].durationMs} ms)`);
   assert.match(r.out, /! bob exited on its own/);
 });
 

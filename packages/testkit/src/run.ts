@@ -123,6 +123,7 @@ export class TestRun extends EventEmitter<RunEvents> {
   private awaitingPeer = false;
   /** Peers known to be polling (`connected`) or known to be gone; others are starting. */
   private readonly peerStates = new Map<string, 'connected' | 'gone'>();
+  private readonly goneWhy = new Map<string, string>();
   private readonly peerStartupMs: number;
   /** Result announced by an original client's /putresult, applied by its /removecommand. */
   private legacyStatus: Status | undefined;
@@ -446,6 +447,10 @@ export class TestRun extends EventEmitter<RunEvents> {
     const starting = rec.kind === 'peer' && !this.peerStates.has(rec.peer);
     this.armDeadline(rec, this.lineDeadlineMs + (starting ? this.peerStartupMs : 0), starting);
     this.emit('line-start', rec);
+    if (rec.kind === 'peer' && this.peerStates.get(rec.peer) === 'gone') {
+      this.finish(rec, 'FAILED', `${rec.peer} is not running (${this.goneWhy.get(rec.peer)})`);
+      return;
+    }
     if (rec.kind === 'runner') {
       if (this.listenerCount('runner-line') === 0) {
         this.finish(rec, 'FAILED', 'no runner attached (runner lines need `isopeer test`)');
@@ -484,19 +489,21 @@ export class TestRun extends EventEmitter<RunEvents> {
 
   /**
    * The runner tells the run about peer processes: `starting` (its lines get the start-up
-   * allowance until it polls) or `gone` (exited; its lines just run into their deadline).
+   * allowance until it polls) or `gone` (exited: its pending line and its lines until it is
+   * started again fail at once, saying why).
    */
-  setPeerState(peer: string, state: 'starting' | 'gone'): void {
+  setPeerState(peer: string, state: 'starting' | 'gone', why = 'its process exited'): void {
     if (state === 'starting') {
       this.peerStates.delete(peer);
+      this.goneWhy.delete(peer);
       return;
     }
     this.peerStates.set(peer, 'gone');
-    // A peer that died before it ever polled gets no start-up allowance any more.
+    this.goneWhy.set(peer, why);
+    // Its pending line can never complete: fail it now rather than at the deadline.
     const cur = this.current;
-    if (this.awaitingPeer && cur && cur.peer === peer && !this.closed) {
-      const left = (cur.startedAt ?? Date.now()) + this.lineDeadlineMs - Date.now();
-      this.armDeadline(cur, Math.max(1, left), false);
+    if (cur && cur.kind === 'peer' && cur.peer === peer && !this.closed) {
+      this.finish(cur, 'FAILED', `${peer} is not running (${why})`);
     }
   }
 

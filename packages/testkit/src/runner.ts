@@ -160,7 +160,12 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
     };
     for (const [name, proc] of peers) {
       proc.on('exit', (info) => {
-        run.setPeerState(name, 'gone');
+        const why = info.signal
+          ? `its process ended: killed by ${info.signal}`
+          : info.code === null
+            ? 'it could not be started'
+            : `its process ended: exit code ${info.code}`;
+        run.setPeerState(name, 'gone', why);
         if (!info.expected) {
           log(name, 'exited', `exited on its own (code ${info.code}, signal ${info.signal})`);
         }
