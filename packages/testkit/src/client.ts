@@ -119,17 +119,20 @@ export class TestClient extends EventEmitter<TestClientEvents> {
   /** Backoff between retries of an unreachable server; cut short by close(). */
   private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.closer.signal.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(t);
+        this.closer.signal.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      const t = setTimeout(done, ms);
+      this.closer.signal.addEventListener('abort', done, { once: true });
     });
   }
 
+  /** Reports a problem once: to 'error' listeners if there are any, else on the console. */
   private fail(err: Error): void {
-    this.console.write('error', `test: ${err.message}`, TEST_SOURCE);
     if (this.listenerCount('error') > 0) this.emit('error', err);
+    else this.console.write('error', `test: ${err.message}`, TEST_SOURCE);
   }
 
   private async pollLoop(): Promise<void> {
@@ -147,6 +150,8 @@ export class TestClient extends EventEmitter<TestClientEvents> {
         failingSince = undefined;
       } catch (err) {
         if (this.closer.signal.aborted) return;
+        // Said once when the trouble starts and once more if the client gives up.
+        if (failingSince === undefined) this.fail(err as Error);
         failingSince ??= Date.now();
         if (Date.now() - failingSince > giveUpMs) {
           this.fail(
@@ -157,7 +162,6 @@ export class TestClient extends EventEmitter<TestClientEvents> {
           this.emit('done');
           return;
         }
-        this.fail(err as Error);
         await this.pause(delay);
         delay = Math.min(delay * 2, 1000);
         continue;
