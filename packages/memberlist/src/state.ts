@@ -784,7 +784,7 @@ export class State {
       }),
     );
     if (s.from !== this.localName && c.prioritizeSuspectProbes) {
-      this.priorityProbes.push(s.node);
+      if (!this.priorityProbes.includes(s.node)) this.priorityProbes.push(s.node);
       if (!this.probing) this.after(0, () => void this.probeTick(false));
     }
   }

@@ -85,6 +85,12 @@ describe('in-memory cluster simulations (virtual clock)', () => {
       const leaveEvents = events.filter((e) => e.node.name === 'n6');
       assert.equal(leaveEvents.length, 7, 'every node including n6 itself reports the leave');
       assert.ok(leaveEvents.every((e) => e.node.state === 'left'));
+      const m = c.nodes[0].metrics();
+      assert.deepEqual(m.members, { alive: 6, suspect: 0, dead: 1, left: 1 });
+      assert.equal(m.deaths, 1);
+      assert.ok(m.probes.sent > 0 && m.probes.failed > 0, JSON.stringify(m.probes));
+      assert.ok(m.packets.in > 0 && m.packets.bytesOut > 0);
+      assert.ok(m.pushPulls.served + m.pushPulls.initiated > 0);
     } finally {
       await c.shutdown();
     }
