@@ -105,6 +105,7 @@ describe('security: encryption version 1 between Go and TS nodes', { skip }, () 
             `${intruder.label()} must not join: ${JSON.stringify(joined)}`,
           );
           assert.equal(joined.contacted, 0);
+          assert.equal(intruder.exited, undefined, `${intruder.label()} keeps running`);
           // The intruder knows only itself, and no member lists it.
           assert.deepEqual(
             (await intruder.members()).map((m) => m.name),
