@@ -14,7 +14,9 @@ import {
 import { chatLine, sanitizeLine } from './chat-line.js';
 import { appliesOnNextCreate } from './config-map.js';
 import { ChatError } from './errors.js';
+import { keyringCommands } from './keyring-commands.js';
 import { memberRecordJson, msgTypeName } from './member-record.js';
+import { metricsCommands } from './metrics-commands.js';
 import type { ChatPeer, Delivery } from './peer.js';
 
 function seconds(arg: string | undefined, fallback: number): number {
@@ -553,7 +555,17 @@ export function chatCommands(peer: ChatPeer): CommandSpec[] {
     },
   ];
 
-  return [...bootstrap, ...broadcast, ...chat, ...cli, ...development, ...memberlist, ...test];
+  return [
+    ...bootstrap,
+    ...broadcast,
+    ...chat,
+    ...cli,
+    ...development,
+    ...keyringCommands(peer),
+    ...memberlist,
+    ...metricsCommands(peer),
+    ...test,
+  ];
 }
 
 /** Sends a chat line and shows it locally the way the receivers see it. */

@@ -21,6 +21,7 @@ import {
   defaultLANConfig,
   defaultLocalConfig,
   defaultWANConfig,
+  Keyring,
   type Memberlist,
   type MemberNode,
   NetTransport,
@@ -81,6 +82,8 @@ export interface ChatPeerOptions {
   bootstrapRetry?: { attempts: number; baseDelayMs: number };
   /** Rejoin attempts when the peer finds itself alone: first and longest delay. */
   rejoinDelayMs?: { min: number; max: number };
+  /** memberlist encryption keys (AES, 16/24/32 bytes); the first is primary. Default: none. */
+  keys?: Uint8Array[];
 }
 
 export interface ChatPeerEvents {
@@ -141,6 +144,11 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   self: ChatMemberRecord | undefined;
   /** The last bootstrap document this peer received. */
   bootstrapData: BootstrapData | undefined;
+  /**
+   * Encryption keys for `memberlistcreate` (the `keyring` commands change them); once the node
+   * runs, the same object as its live configuration's keyring.
+   */
+  keyring: Keyring | null;
 
   private readonly out: LineWriter;
   private readonly log: SubLogger;
@@ -187,6 +195,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     this.sendTimeoutMs = opts.sendTimeoutMs ?? 3_000;
     this.retry = opts.bootstrapRetry ?? { attempts: 3, baseDelayMs: 200 };
     this.rejoinDelay = opts.rejoinDelayMs ?? { min: 1_000, max: 30_000 };
+    this.keyring = opts.keys && opts.keys.length > 0 ? new Keyring(opts.keys) : null;
     this.out = opts.console.writer('chat');
     this.log = opts.console.logger.child('chat');
     this.cache = opts.cacheFile ? new MemberCache(opts.cacheFile) : undefined;
@@ -252,6 +261,14 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     if (!this.goConfig)
       throw new ChatError('CHAT_STATE', 'no configuration yet: run /memberlistconfigure');
     const config = memberlistConfigFromGo(this.goConfig, presetConfig(this.preset));
+    if (this.keyring) {
+      // Go's rule for a SecretKey beside a keyring: it is installed and becomes primary.
+      if (config.keyring) {
+        this.keyring.addKey(config.keyring.primaryKey);
+        this.keyring.useKey(config.keyring.primaryKey);
+      }
+      config.keyring = this.keyring;
+    }
     const inner = await NetTransport.create({
       bindAddr: config.bindAddr,
       bindPort: config.bindPort,
@@ -279,6 +296,8 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       });
     }
     this.transport = transport;
+    // createMemberlist copies the config but not the keyring: changes to it reach the live node.
+    this.keyring = this.memberlist.config.keyring;
     return this.memberlist;
   }
 

@@ -6,7 +6,13 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { BootstrapClient } from '@isopeer/bootstrap';
-import { ChatPeer, type ConfigPreset, isValidChatName, registerChatPeer } from '@isopeer/chat';
+import {
+  ChatPeer,
+  type ConfigPreset,
+  isValidChatName,
+  parseKeyBase64,
+  registerChatPeer,
+} from '@isopeer/chat';
 import { Console, runInteractive } from '@isopeer/console';
 import { attachTestClient, type TestClient } from '@isopeer/testkit';
 import type { Command } from 'commander';
@@ -28,7 +34,10 @@ interface ChatFlags {
   stateDir?: string;
   test?: string;
   testServer?: string;
+  key?: string[];
 }
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 class OptionError extends Error {}
 
@@ -38,6 +47,7 @@ interface ChatOptions {
   port: number;
   advertise?: string;
   preset: ConfigPreset;
+  keys: Uint8Array[];
   test?: { script: string; server: string };
 }
 
@@ -61,6 +71,13 @@ function parseFlags(name: string, f: ChatFlags): ChatOptions {
   if (f.bootstrap !== undefined && !/^https?:\/\/[^\s]+$/.test(f.bootstrap)) {
     throw new OptionError(`--bootstrap ${JSON.stringify(f.bootstrap)} is not an http(s) URL`);
   }
+  const keys = (f.key ?? []).map((k) => {
+    try {
+      return parseKeyBase64(k);
+    } catch (e) {
+      throw new OptionError(`--key: ${(e as Error).message}`);
+    }
+  });
   const server = f.testServer ?? process.env.TEST_SIDECAR_SERVER;
   if (f.test !== undefined && !server) {
     throw new OptionError('--test needs --test-server URL (or TEST_SIDECAR_SERVER)');
@@ -71,6 +88,7 @@ function parseFlags(name: string, f: ChatFlags): ChatOptions {
     port: Number(f.port),
     advertise: f.advertise,
     preset: f.config,
+    keys,
     test: f.test !== undefined && server ? { script: f.test, server } : undefined,
   };
 }
@@ -88,6 +106,11 @@ export function registerChat(program: Command): void {
     .option('--port <n>', 'memberlist port, 0 = ephemeral', '0')
     .option('--advertise <addr>', 'address told to others (default: detected from --bind)')
     .option('--config <preset>', 'memberlist preset: local | lan | wan', 'local')
+    .option(
+      '--key <base64>',
+      'memberlist encryption key (16, 24 or 32 bytes), repeatable, first is primary',
+      collect,
+    )
     .option('--log <file>', 'write the log to this file')
     .option('--no-init', 'do not run /init at start')
     .option(
@@ -163,6 +186,7 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
     bindPort: opts.port,
     advertiseAddr: opts.advertise,
     preset: opts.preset,
+    keys: opts.keys,
     cacheFile: join(stateDir, `members-${opts.name}.json`),
   });
   await peer.loadCache();
