@@ -16,9 +16,9 @@ import {
   encodeUserStream,
   encryptionOverhead,
   MessageType,
-  makeCompound,
   type PacketMessage,
   type Ping,
+  packCompounds,
   type StreamMessage,
   tryParseStreamMessage,
   unpackMessages,
@@ -126,8 +126,11 @@ export class NetLayer {
     const avail = this.ctx.config.udpBufferSize - bytes.length - 2 - this.encryptionOverhead(true);
     const extra = avail > 0 ? this.getBroadcasts(2, avail) : [];
     if (extra.length === 0) return this.sendRaw(to, bytes, node);
-    // A compound holds at most 127 parts (Go mis-splits more); the budget rarely allows it.
-    return this.sendRaw(to, makeCompound([bytes, ...extra.slice(0, 126)]), node);
+    // A compound holds at most 127 parts (Go mis-splits more); tiny application broadcasts
+    // beyond that go in a second datagram rather than being lost.
+    const [first, ...more] = packCompounds([bytes, ...extra]);
+    for (const p of more) void this.sendRaw(to, p, node).catch(() => {});
+    return this.sendRaw(to, first, node);
   }
 
   /** Frames (compress/CRC/encrypt) and sends one datagram. CRC when the peer's PMax ≥ 5. */

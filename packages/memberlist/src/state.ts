@@ -16,6 +16,7 @@ import {
   PROTOCOL_VERSION_MAX,
   PROTOCOL_VERSION_MIN,
   type PushNodeState,
+  packCompounds,
   type Suspect,
 } from './codec/index.js';
 import { type Context, type MemberNode, type NodeRecord, toMemberNode } from './context.js';
@@ -392,7 +393,9 @@ export class State {
       }
     } catch {
       // A local send failure says nothing about the target: abandon the probe (as Go does).
+      const w = this.ackWaiters.get(seq);
       this.ackWaiters.delete(seq);
+      this.cancel(w?.timer ?? null);
       return;
     }
     const waitUntil = async (until: number): Promise<void> => {
@@ -550,8 +553,10 @@ export class State {
     for (const t of targets) {
       const msgs = this.net.getBroadcasts(2, avail);
       if (msgs.length === 0) return;
-      const payload = msgs.length === 1 ? msgs[0] : makeCompound(msgs);
-      void this.net.sendRaw(joinHostPort(t.addr, t.port), payload, t).catch(() => {});
+      // Many tiny application broadcasts can exceed the 127 parts one compound may hold.
+      for (const payload of packCompounds(msgs)) {
+        void this.net.sendRaw(joinHostPort(t.addr, t.port), payload, t).catch(() => {});
+      }
     }
   }
 

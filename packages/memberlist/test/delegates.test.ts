@@ -77,6 +77,31 @@ describe('delegates and hooks', () => {
     }
   });
 
+  it('hundreds of tiny application broadcasts are split across compounds, not lost', async () => {
+    const got: string[] = [];
+    let pending = Array.from({ length: 300 }, (_, k) => Buffer.from([k % 256]));
+    const c = await simCluster(2, {
+      hooks: (i) => ({
+        delegate:
+          i === 0
+            ? {
+                getBroadcasts: () => {
+                  const out = pending;
+                  pending = [];
+                  return out;
+                },
+              }
+            : { notifyMsg: (m) => got.push(Buffer.from(m).toString('hex')) },
+      }),
+    });
+    try {
+      assert.ok(await c.runUntil(() => got.length >= 300, 5000), `received ${got.length}`);
+      assert.equal(c.nodes[0].metrics().callbackErrors, 0);
+    } finally {
+      await c.shutdown();
+    }
+  });
+
   it('updateNode spreads new metadata as an update event', async () => {
     let meta = 'v1';
     const updates: MemberNode[] = [];
