@@ -26,19 +26,9 @@ export async function createStoreFromSpec(spec: string, opts: StoreOptions = {})
     return createFileStore(path, opts);
   }
   if (spec.startsWith('postgres://') || spec.startsWith('postgresql://')) {
-    const { createPostgresStore } = await loadPostgres();
+    // Loaded only when asked for: memory and file servers never load the database driver.
+    const { createPostgresStore } = await import('./postgres.js');
     return createPostgresStore(spec, opts);
   }
   throw new StoreSpecError(`unknown store ${JSON.stringify(spec)} (expected ${STORE_SPEC_USAGE})`);
-}
-
-interface PostgresModule {
-  createPostgresStore(url: string, opts: StoreOptions): Promise<Store>;
-}
-
-// The PostgreSQL store is built alongside this module; a computed specifier keeps this file
-// compiling whether or not it exists yet, and keeps the driver out of memory/file servers.
-async function loadPostgres(): Promise<PostgresModule> {
-  const specifier = './postgres.js';
-  return (await import(specifier)) as PostgresModule;
 }

@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+// Load benchmark of the bootstrap server with wrk (Debian: apt-get install -y wrk).
+//
+//   npm run build && node bench/bootstrap/run.mjs [--store file|memory] [--duration 10]
+//        [--connections 32] [--threads 2] [--only ping,list] [--url URL --pid PID]
+//
+// For each scenario it starts a FRESH `isopeer bootstrap-server` (so peak RSS is per scenario),
+// prepares the state over HTTP, runs wrk with the scenario's Lua script, and reads the server's
+// peak resident set (VmHWM) from /proc. With --url (and optionally --pid) it measures an
+// already running server instead, e.g. the original Go server, under identical load.
+// Prints a Markdown table; request logs go to /dev/null (they are still formatted and written).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const here = new URL('.', import.meta.url).pathname;
+const cli = new URL('../../packages/isopeer/dist/src/cli.js', import.meta.url).pathname;
+const { values: opt } = parseArgs({
+  options: {
+    store: { type: 'string', default: 'file' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    threads: { type: 'string', default: '2' },
+    only: { type: 'string' },
+    url: { type: 'string' },
+    pid: { type: 'string' },
+  },
+});
+
+const peerLine = (id, ts) => `${id} bench-${id} 127.0.0.1 7946 tcp 0 ${ts}`;
+const scenarios = [
+  { name: 'ping', script: 'ping.lua', setup: [] },
+  {
+    name: 'list',
+    script: 'list.lua',
+    setup: [
+      ['/config', '2 2'],
+      ['/join', peerLine('a', '1557509977')],
+      ['/join', peerLine('b', '1557509978')],
+    ],
+  },
+  {
+    name: 'join (list full, no change)',
+    script: 'join-full.lua',
+    setup: [
+      ['/config', '2 2'],
+      ['/join', peerLine('a', '1557509977')],
+      ['/join', peerLine('b', '1557509978')],
+    ],
+  },
+  {
+    name: 'join+leave (every request writes)',
+    script: 'join-leave.lua',
+    setup: [['/config', '1000000 2']],
+  },
+  {
+    name: 'refill (every request writes)',
+    script: 'refill.lua',
+    setup: [
+      ['/config', '2 2'],
+      ['/join', peerLine('a', '999999999999')],
+      ['/join', peerLine('b', '999999999999')],
+    ],
+  },
+].filter((s) => !opt.only || opt.only.split(',').some((o) => s.script.startsWith(o)));
+
+if (spawnSync('wrk', ['--version']).error) {
+  console.error('wrk is not installed: apt-get install -y wrk');
+  process.exit(1);
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function post(url, path, body = '') {
+  const r = await fetch(url + path, { method: 'POST', body });
+  if (r.status !== 200) throw new Error(`${path} ${body}: ${r.status} ${await r.text()}`);
+}
+
+async function startServer(store) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'isopeer-bench-'));
+  const spec = store === 'file' ? `file:${join(dir, 'peers.json')}` : store;
+  const out = openSync('/dev/null', 'w');
+  const child = spawn(
+    process.execPath,
+    [cli, 'bootstrap-server', '--port', String(port), '--store', spec],
+    {
+      stdio: ['ignore', out, 'inherit'],
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    try {
+      await post(url, '/ping');
+      break;
+    } catch (err) {
+      if (Date.now() > deadline || child.exitCode !== null) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function peakRssMiB(pid) {
+  if (!pid || !existsSync(`/proc/${pid}`)) return undefined;
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : undefined;
+}
+
+// utime + stime of a process in seconds (fields 14 and 15 of /proc/PID/stat, in clock ticks).
+function cpuSeconds(pid) {
+  if (!pid || !existsSync(`/proc/${pid}`)) return undefined;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function toMs(text) {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text);
+  if (!m) return Number.NaN;
+  return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
+}
+
+function runWrk(url, script) {
+  const args = [
+    '-t',
+    opt.threads,
+    '-c',
+    opt.connections,
+    '-d',
+    `${opt.duration}s`,
+    '--latency',
+    '-s',
+    join(here, script),
+    url,
+  ];
+  const r = spawnSync('wrk', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
+  const o = r.stdout;
+  const pct = (p) => toMs(new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(o)?.[1] ?? '');
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(o)?.[1]),
+    requests: Number(/(\d+) requests in/.exec(o)?.[1]),
+    p50: pct(50),
+    p99: pct(99),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(o)?.[1] ?? 0),
+    socketErrors: /Socket errors: (.*)/.exec(o)?.[1] ?? 'none',
+  };
+}
+
+const rows = [];
+for (const sc of scenarios) {
+  const server = opt.url
+    ? { url: opt.url, pid: opt.pid ? Number(opt.pid) : undefined, stop: async () => {} }
+    : await startServer(opt.store);
+  await post(server.url, '/reset');
+  for (const [path, body] of sc.setup) await post(server.url, path, body);
+  process.stderr.write(`${sc.name}: ${opt.duration}s with ${opt.connections} connections...\n`);
+  const cpuBefore = cpuSeconds(server.pid);
+  const res = runWrk(server.url, sc.script);
+  const cpuAfter = cpuSeconds(server.pid);
+  const cpu = cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+  const rss = peakRssMiB(server.pid);
+  const crashed = server.pid !== undefined && !existsSync(`/proc/${server.pid}`);
+  await server.stop();
+  // Server CPU time per answered request: unlike requests/s, it barely depends on what else
+  // runs on the machine, so 1e6 / cpuUs estimates requests/s per fully available core.
+  rows.push({
+    name: crashed ? `${sc.name} — SERVER CRASHED` : sc.name,
+    ...res,
+    rss,
+    cpuUs: cpu === undefined ? undefined : (cpu * 1e6) / res.requests,
+  });
+  if (crashed && opt.url) break; // an external server cannot be restarted from here
+}
+
+const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+console.log(
+  `store: ${opt.url ? opt.url : opt.store}, ${opt.connections} connections, ${opt.threads} wrk threads, ${opt.duration}s each, load average before/after: ${load}\n`,
+);
+console.log(
+  '| scenario | requests/s | p50 ms | p99 ms | non-2xx | socket errors | server peak RSS MiB | server CPU µs/request |',
+);
+console.log('|---|---:|---:|---:|---:|---|---:|---:|');
+for (const r of rows) {
+  console.log(
+    `| ${r.name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.non2xx} | ${r.socketErrors} | ${r.rss === undefined ? 'n/a' : r.rss.toFixed(0)} | ${r.cpuUs === undefined ? 'n/a' : r.cpuUs.toFixed(0)} |`,
+  );
+}
