@@ -128,6 +128,9 @@ async function run(impl, i) {
   // Members as node 0 lists them after the idle minute: nobody should have been lost meanwhile.
   const members = (await node.members()).filter((m) => m.state === 'alive').length;
   const deaths = node.find('leave').length;
+  // A seed serves at most 127 push/pulls at once (as Go does), so in a burst of 199 joins some
+  // may be refused; the runners do not retry them.
+  const joinFailures = node.find('joined').filter((e) => e.ok === false).length;
   await node.close(10_000);
   const res = {
     impl,
@@ -140,11 +143,12 @@ async function run(impl, i) {
     peakRssMiB,
     membersAfterIdle: members,
     leaveEvents: deaths,
+    joinFailures,
     load: loadavg(),
   };
   progress(
     `${impl} run ${i + 1}: converge ${fmtMs(convergeMs)}, idle cpu ${idleCpuPerMin.toFixed(2)} s/min, ` +
-      `peak rss ${peakRssMiB?.toFixed(0)} MiB, node 0 lists ${members} alive, ${deaths} leave events`,
+      `peak rss ${peakRssMiB?.toFixed(0)} MiB, node 0 lists ${members} alive, ${deaths} leave events, ${joinFailures} failed joins`,
   );
   return res;
 }
