@@ -24,7 +24,8 @@ export interface Config {
   /** Address told to peers; empty = derived from `bindAddr`. Needed behind NAT or with 0.0.0.0
    * when the detected address is not the one peers should use. */
   advertiseAddr: string;
-  /** Port told to peers; 0 = the bound port. */
+  /** Port told to peers, used together with `advertiseAddr` (as in Go); without an advertise
+   * address the bound port is told. */
   advertisePort: number;
   /** Wire protocol version spoken (1–5). Higher enables nothing by itself: features are chosen by
    * each peer's advertised maximum. Version 1 selects padded encryption (version 0). */
