@@ -283,4 +283,15 @@ describe('state machine (spec §8.6)', () => {
       await t.shutdown();
     }
   });
+
+  it('announces advertiseAddr:advertisePort instead of the bound address when set', async () => {
+    const t = await setup({ advertiseAddr: '127.9.0.99', advertisePort: 4242 });
+    try {
+      assert.equal(t.m.advertiseAddress, '127.9.0.99:4242');
+      assert.equal(t.m.localNode().addr, '127.9.0.99');
+      assert.equal(t.m.localNode().port, 4242);
+    } finally {
+      await t.shutdown();
+    }
+  });
 });
