@@ -93,8 +93,10 @@ export interface Config {
   /** A dead node may come back under the same name with a new address after this long (0 =
    * never; it is reported as a conflict). Useful where nodes get new IPs on restart. */
   deadNodeReclaimTimeMs: number;
-  /** Sends addressed without a node name fail locally (guards against talking to a recycled
-   * address that now belongs to another node). */
+  /** Go: sends addressed without a node name fail locally (guards against talking to a
+   * recycled address that now belongs to another node). This API only sends to named members
+   * and always names the target in pings, so the guarantee holds either way; kept so Go-derived
+   * configurations carry over. */
   requireNodeNames: boolean;
   /** If set, alive messages for addresses outside these CIDRs (e.g. `10.0.0.0/8`) are ignored. */
   cidrsAllowed: string[] | null;
