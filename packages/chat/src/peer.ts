@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { connect } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { BootstrapData, PeerRecord } from '@isopeer/bootstrap';
 import {
@@ -110,6 +111,26 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
 
 function hostPort(host: string, port: number | string): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Why a join failed, without the address memberlist puts first (the caller names the peer). */
+function joinReason(r: PromiseRejectedResult): string {
+  const msg = (r.reason as Error)?.message ?? String(r.reason);
+  return msg.replace(/^join failed: [^ ]+: /, '');
+}
+
+/** Whether a TCP connection to host:port opens within the time (memberlist listens on TCP too). */
+function tcpReachable(host: string, port: number | string, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port: Number(port) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 function presetConfig(preset: ConfigPreset): Config {
@@ -337,8 +358,19 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     }
     if (peers.length === 0) return 0;
     const results = await Promise.allSettled(peers.map((p) => ml.join([hostPort(p.ip, p.port)])));
-    const dead = peers.filter((_p, i) => results[i]!.status === 'rejected');
-    const joined = peers.length - dead.length;
+    const failed = peers
+      .map((p, i) => ({ p, r: results[i]! }))
+      .filter((x): x is { p: PeerRecord; r: PromiseRejectedResult } => x.r.status === 'rejected');
+    const joined = peers.length - failed.length;
+    // A peer that accepts a connection is alive even if it refused us (another encryption key,
+    // an incompatible version): only peers nobody can reach are taken off the list, or a peer
+    // with a wrong key would evict every healthy bootstrap peer.
+    const reachable = await Promise.all(failed.map((f) => tcpReachable(f.p.ip, f.p.port)));
+    const dead = failed.filter((_f, i) => !reachable[i]).map((f) => f.p);
+    const refused = failed.filter((_f, i) => reachable[i]);
+    for (const f of refused) {
+      this.out.warn(`<warn> bootstrap peer ${f.p.name} refused the join: ${joinReason(f.r)}`);
+    }
     if (dead.length > 0) {
       this.out.warn(
         `<warn> ${dead.length} bootstrap peer(s) did not answer: ${dead.map((p) => p.name).join(', ')}`,
@@ -351,6 +383,12 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     if (fromCache.length > 0) {
       this.out.warn(`trying ${fromCache.length} cached member(s)`);
       return ml.join(fromCache);
+    }
+    if (refused.length > 0) {
+      throw new ChatError(
+        'CHAT_NETWORK',
+        `every bootstrap peer refused the join (${joinReason(refused[0]!.r)}) and no cached member is known`,
+      );
     }
     throw new ChatError('CHAT_NETWORK', 'no bootstrap peer answered and no cached member is known');
   }
