@@ -186,3 +186,67 @@ async function metricsOf(p: ChatProc): Promise<Metrics> {
 async function probesSent(p: ChatProc): Promise<number> {
   return (await metricsOf(p)).probes.sent;
 }
+
+describe('isopeer chat: encryption switched on in a running group', () => {
+  const k = key();
+  let server: BootstrapProc;
+  const peers: ChatProc[] = [];
+  let plain: ChatProc | undefined;
+
+  before(async () => {
+    server = await BootstrapProc.start(cleanEnv({}));
+    for (const name of ['dora', 'emil']) {
+      const p = startPeer(name, server.url, []);
+      peers.push(p);
+      await p.ready();
+    }
+    for (const p of peers) {
+      await until(
+        `${p.name} knows 2 chat members`,
+        async () => (await chatCount(p)) === '2 chat member(s)',
+      );
+    }
+  });
+  after(async () => {
+    await Promise.all([...peers.map((p) => p.stop()), plain?.stop(), server.stop()]);
+  });
+
+  it('install (verify off), outgoing on, incoming on: the group stays whole, a keyless peer is refused', async () => {
+    await onAll(peers, `/keyringinstall ${k}`, /verify incoming and outgoing are now off/);
+    await onAll(
+      peers,
+      '/keyring',
+      /^1 key\(s\); keys installed, nothing encrypted or required yet/,
+    );
+    await messagesFlow(peers, 'keys-in');
+    await onAll(
+      peers,
+      '/keyringverify outgoing on',
+      /encrypting outgoing, not requiring encrypted input/,
+    );
+    await messagesFlow(peers, 'outgoing-on');
+    await onAll(peers, '/keyringverify incoming on', /verify incoming on, outgoing on$/);
+    const start = await Promise.all(peers.map((p) => probesSent(p)));
+    await until('3 more probes by every peer', async () => {
+      const now = await Promise.all(peers.map((p) => probesSent(p)));
+      return now.every((n, i) => n >= start[i]! + 3);
+    });
+    for (const p of peers) {
+      const m = await metricsOf(p);
+      assert.equal(m.members.alive, 2, `${p.name}: both alive`);
+      assert.equal(m.suspicions.raised, 0, `${p.name}: no suspicion raised`);
+      assert.equal(
+        p.count((t) => t.includes('has failed')),
+        0,
+        `${p.name} saw no failure`,
+      );
+    }
+    plain = startPeer('fritz', server.url, []);
+    await plain.ready();
+    await plain.waitFor((t) =>
+      /every bootstrap peer refused the join: stream is encrypted but no encryption keys/.test(t),
+    );
+    assert.equal(await chatCount(plain), '1 chat member(s)');
+    await messagesFlow(peers, 'encrypted');
+  });
+});

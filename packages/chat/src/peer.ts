@@ -387,7 +387,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     if (refused.length > 0) {
       throw new ChatError(
         'CHAT_NETWORK',
-        `every bootstrap peer refused the join (${joinReason(refused[0]!.r)}) and no cached member is known`,
+        `every bootstrap peer refused the join: ${joinReason(refused[0]!.r)}; no cached member is known`,
       );
     }
     throw new ChatError('CHAT_NETWORK', 'no bootstrap peer answered and no cached member is known');
