@@ -4,8 +4,8 @@
  */
 import { CodecError } from './errors.js';
 import { lzwCompress, lzwDecompress } from './lzw.js';
-import { MessageType, readCompress, writeCompress } from './messages.js';
-import { MsgpackReader, MsgpackWriter } from './msgpack.js';
+import { MessageType, readCompress, scratchWriter, writeCompress } from './messages.js';
+import { MsgpackReader } from './msgpack.js';
 
 /** The only algorithm memberlist 0.2.2 knows. */
 export const LZW_ALGO = 0;
@@ -18,7 +18,7 @@ export const MAX_DECOMPRESSED_SIZE = 20 * 1024 * 1024;
 /** Wraps a complete message (type byte included) in a compress message. */
 export function compressMessage(msg: Uint8Array): Uint8Array {
   const buf = lzwCompress(msg);
-  const w = new MsgpackWriter(buf.length + 16);
+  const w = scratchWriter();
   w.byte(MessageType.Compress);
   writeCompress(w, LZW_ALGO, buf);
   return w.finish();

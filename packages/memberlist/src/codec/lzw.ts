@@ -4,6 +4,12 @@
  * LSB-first packing. The encoder emits the same bits as Go (CLEAR first, EOF last, a CLEAR and
  * table reset when the next code would be 4095); the decoder accepts exactly what Go's reader
  * accepts, including its behaviour once the table is full.
+ *
+ * Every datagram of a node passes through here, so both directions avoid per-call and per-byte
+ * allocation: the dictionaries live in preallocated typed arrays that are reused across calls,
+ * and the coding loops keep their state in locals (no closures, whose captured variables V8
+ * keeps in heap contexts instead of registers). Both functions are synchronous and call no
+ * user code, so the shared scratch state can never be used by two calls at once.
  */
 import { CodecError } from './errors.js';
 
@@ -12,88 +18,140 @@ const EOF = 257;
 const MAX_WIDTH = 12;
 /** Go resets the encoder when the next code would reach this. */
 const MAX_CODE = (1 << MAX_WIDTH) - 1;
-const TABLE_SIZE = 4 * (1 << MAX_WIDTH);
-const TABLE_MASK = TABLE_SIZE - 1;
 
-// Scratch state reused across calls: both functions are synchronous and never re-entered.
-/** Encoder hash table: entry = key << 12 | code, where key = prefixCode << 8 | byte; 0 = empty. */
-const encTable = new Uint32Array(TABLE_SIZE);
-const decSuffix = new Uint8Array(1 << MAX_WIDTH);
-const decPrefix = new Uint16Array(1 << MAX_WIDTH);
-const decStack = new Uint8Array(1 << MAX_WIDTH);
+// ---- encoder dictionary ----
+// Open addressing with linear probing over 4× as many slots as there are codes (load ≤ 25%).
+// A slot holds `generation << 20 | prefixCode << 8 | byte`; a slot from an older generation
+// counts as empty, so resetting the table (every call, every CLEAR) is one increment instead
+// of clearing 16,384 slots.
+const HASH_BITS = 14;
+const TABLE_SIZE = 1 << HASH_BITS;
+const TABLE_MASK = TABLE_SIZE - 1;
+const KEY_BITS = 20;
+/** Generations fit above the 20 key bits of a positive int32. */
+const MAX_GENERATION = (1 << (31 - KEY_BITS)) - 1;
+const encKeys = new Int32Array(TABLE_SIZE);
+const encCodes = new Uint16Array(TABLE_SIZE);
+let generation = 0;
+
+function nextGeneration(): number {
+  if (generation === MAX_GENERATION) {
+    encKeys.fill(0);
+    generation = 0;
+  }
+  return ++generation;
+}
+
+// ---- output scratch ----
+// Results are produced in a reused buffer and copied out at exact size, so callers own what
+// they get and a later call never overwrites it. Work larger than KEEP_BYTES gets a buffer of
+// its own that is handed over without a copy and not retained.
+const KEEP_BYTES = 64 * 1024;
+let encScratch = new Uint8Array(4096);
+let decScratch = new Uint8Array(KEEP_BYTES);
+
+/** Where each decoder code's expansion already sits in the output, and its length. */
+const decPos = new Int32Array(1 << MAX_WIDTH);
+const decLen = new Int32Array(1 << MAX_WIDTH);
 
 export function lzwCompress(input: Uint8Array): Uint8Array {
   const n = input.length;
   // Upper bound: one 12-bit code per input byte, plus CLEARs (one per ~3800 codes), the first
   // CLEAR, the final code and EOF.
   const bound = (((n + 4 + Math.ceil(n / 3000)) * MAX_WIDTH) >> 3) + 2;
-  const out = new Uint8Array(bound);
+  let out: Uint8Array;
+  if (bound <= KEEP_BYTES) {
+    if (encScratch.length < bound) encScratch = new Uint8Array(KEEP_BYTES);
+    out = encScratch;
+  } else {
+    out = new Uint8Array(bound);
+  }
+  const keys = encKeys;
+  const codes = encCodes;
+  let gen = nextGeneration();
+  let stamp = gen << KEY_BITS;
   let o = 0;
-  let bits = 0;
-  let nBits = 0;
+  let bits = CLEAR; // the leading CLEAR, 9 bits wide
+  let nBits = 9;
   let width = 9;
   let hi = EOF;
   let overflow = 1 << width;
 
-  const emit = (code: number): void => {
-    bits |= code << nBits;
-    nBits += width;
-    while (nBits >= 8) {
-      out[o++] = bits & 0xff;
-      bits >>>= 8;
-      nBits -= 8;
-    }
-  };
-  /** Advances the next implied code; returns true if the table was full and was reset. */
-  const incHi = (): boolean => {
-    hi++;
-    if (hi === overflow) {
-      width++;
-      overflow <<= 1;
-    }
-    if (hi === MAX_CODE) {
-      emit(CLEAR);
-      width = 9;
-      hi = EOF;
-      overflow = 1 << width;
-      encTable.fill(0);
-      return true;
-    }
-    return false;
-  };
-
-  encTable.fill(0);
-  emit(CLEAR);
   if (n > 0) {
     let code = input[0];
     outer: for (let i = 1; i < n; i++) {
       const lit = input[i];
-      const key = (code << 8) | lit;
-      const hash = ((key >>> 12) ^ key) & TABLE_MASK;
-      for (let h = hash, t = encTable[hash]; t !== 0; ) {
-        if (t >>> 12 === key) {
-          code = t & MAX_CODE;
+      const key = stamp | (code << 8) | lit;
+      let h = Math.imul(key, 0x9e3779b1) >>> (32 - HASH_BITS);
+      for (;;) {
+        const k = keys[h];
+        if (k === key) {
+          code = codes[h];
           continue outer;
         }
+        if (k >>> KEY_BITS !== gen) break;
         h = (h + 1) & TABLE_MASK;
-        t = encTable[h];
       }
-      emit(code);
+      // `code` is the longest known prefix: emit it and start again from `lit`.
+      bits |= code << nBits;
+      nBits += width;
+      while (nBits >= 8) {
+        out[o++] = bits;
+        bits >>>= 8;
+        nBits -= 8;
+      }
       code = lit;
-      if (incHi()) continue;
-      for (let h = hash; ; h = (h + 1) & TABLE_MASK) {
-        if (encTable[h] === 0) {
-          encTable[h] = (key << 12) | hi;
-          break;
-        }
+      hi++;
+      if (hi === overflow) {
+        width++;
+        overflow <<= 1;
       }
+      if (hi === MAX_CODE) {
+        bits |= CLEAR << nBits;
+        nBits += width;
+        while (nBits >= 8) {
+          out[o++] = bits;
+          bits >>>= 8;
+          nBits -= 8;
+        }
+        width = 9;
+        hi = EOF;
+        overflow = 1 << width;
+        gen = nextGeneration();
+        stamp = gen << KEY_BITS;
+        continue;
+      }
+      keys[h] = key;
+      codes[h] = hi;
     }
-    emit(code);
-    incHi();
+    bits |= code << nBits;
+    nBits += width;
+    while (nBits >= 8) {
+      out[o++] = bits;
+      bits >>>= 8;
+      nBits -= 8;
+    }
+    hi++;
+    if (hi === overflow) width++;
+    if (hi === MAX_CODE) {
+      bits |= CLEAR << nBits;
+      nBits += width;
+      while (nBits >= 8) {
+        out[o++] = bits;
+        bits >>>= 8;
+        nBits -= 8;
+      }
+      width = 9;
+    }
   }
-  emit(EOF);
-  if (nBits > 0) out[o++] = bits & 0xff;
-  return out.slice(0, o);
+  bits |= EOF << nBits;
+  nBits += width;
+  while (nBits > 0) {
+    out[o++] = bits;
+    bits >>>= 8;
+    nBits -= 8;
+  }
+  return out === encScratch ? out.slice(0, o) : out.subarray(0, o);
 }
 
 /**
@@ -101,99 +159,109 @@ export function lzwCompress(input: Uint8Array): Uint8Array {
  * stream that ends before its EOF code (Go rejects both), and `too-large` as soon as the
  * output would exceed `maxOutput` bytes, so a small hostile input cannot make us allocate
  * without bound.
+ *
+ * Instead of a prefix/suffix chain, each code records where its expansion was first written
+ * to the output (every dictionary entry is "the previous expansion plus one byte", which sits
+ * contiguously in the output), so expanding a code is one forward copy within the output.
  */
 export function lzwDecompress(input: Uint8Array, maxOutput: number): Uint8Array {
   const len = input.length;
-  let out = new Uint8Array(Math.min(maxOutput, Math.max(64, len * 3)));
+  const pos = decPos;
+  const lens = decLen;
+  let out = decScratch;
+  let room = Math.min(out.length, maxOutput);
   let o = 0;
-  let pos = 0;
+  let p = 0;
   let bits = 0;
   let nBits = 0;
   let width = 9;
+  let mask = (1 << width) - 1;
   let hi = EOF;
   let overflow = 1 << width;
-  let last = -1;
-
-  const room = (extra: number): void => {
-    const need = o + extra;
-    if (need <= out.length) return;
-    if (need > maxOutput) {
-      throw new CodecError(
-        'too-large',
-        `decompressed data exceeds the limit of ${maxOutput} bytes`,
-      );
-    }
-    let size = out.length * 2;
-    while (size < need) size *= 2;
-    const next = new Uint8Array(Math.min(size, maxOutput));
-    next.set(out.subarray(0, o));
-    out = next;
-  };
+  // The previous code's expansion; lastLen 0 = no previous code (after CLEAR or a full table).
+  let lastStart = 0;
+  let lastLen = 0;
 
   for (;;) {
     while (nBits < width) {
-      if (pos >= len) {
+      if (p >= len) {
         throw new CodecError('bad-compression', 'LZW data ended before the EOF code');
       }
-      bits |= input[pos++] << nBits;
+      bits |= input[p++] << nBits;
       nBits += 8;
     }
-    const code = bits & ((1 << width) - 1);
+    const code = bits & mask;
     bits >>>= width;
     nBits -= width;
 
+    let src: number;
+    let n: number;
     if (code < CLEAR) {
-      room(1);
-      out[o++] = code;
-      if (last >= 0) {
-        decSuffix[hi] = code;
-        decPrefix[hi] = last;
-      }
+      src = -1;
+      n = 1;
     } else if (code === CLEAR) {
       width = 9;
+      mask = (1 << width) - 1;
       hi = EOF;
       overflow = 1 << width;
-      last = -1;
+      lastLen = 0;
       continue;
     } else if (code === EOF) {
       break;
-    } else if (code <= hi) {
-      // Expand backwards into the stack: walk the prefix chain, collecting suffix bytes.
-      let i = decStack.length - 1;
-      let c = code;
-      if (code === hi && last >= 0) {
-        // The code being defined right now: last's expansion + its own first byte.
-        c = last;
-        while (c >= CLEAR) c = decPrefix[c];
-        decStack[i--] = c;
-        c = last;
-      }
-      while (c >= CLEAR) {
-        decStack[i--] = decSuffix[c];
-        c = decPrefix[c];
-      }
-      decStack[i] = c;
-      room(decStack.length - i);
-      for (; i < decStack.length; i++) out[o++] = decStack[i];
-      if (last >= 0) {
-        decSuffix[hi] = c;
-        decPrefix[hi] = last;
-      }
+    } else if (code < hi || (code === hi && lastLen === 0)) {
+      src = pos[code];
+      n = lens[code];
+    } else if (code === hi) {
+      // The code being defined right now: the previous expansion plus its own first byte.
+      src = lastStart;
+      n = lastLen + 1;
     } else {
       throw new CodecError('bad-compression', `invalid LZW code ${code} (next code is ${hi})`);
     }
-    last = code;
+
+    const need = o + n;
+    if (need > room) {
+      if (need > maxOutput) {
+        throw new CodecError(
+          'too-large',
+          `decompressed data exceeds the limit of ${maxOutput} bytes`,
+        );
+      }
+      let size = out.length * 2;
+      while (size < need) size *= 2;
+      const grown = new Uint8Array(Math.min(size, maxOutput));
+      grown.set(out.subarray(0, o));
+      out = grown;
+      room = out.length;
+    }
+    if (src < 0) {
+      out[o] = code;
+    } else if (n > 16) {
+      // All but the last byte never overlap the destination; the last one may be out[o].
+      out.copyWithin(o, src, src + n - 1);
+      out[o + n - 1] = out[src + n - 1];
+    } else {
+      for (let k = 0; k < n; k++) out[o + k] = out[src + k];
+    }
+    if (lastLen > 0) {
+      pos[hi] = lastStart;
+      lens[hi] = lastLen + 1;
+    }
+    lastStart = o;
+    lastLen = n;
+    o = need;
     hi++;
     if (hi >= overflow) {
       if (width === MAX_WIDTH) {
         // Table full: Go stops adding entries until the next CLEAR.
-        last = -1;
+        lastLen = 0;
         hi--;
       } else {
         width++;
+        mask = (1 << width) - 1;
         overflow <<= 1;
       }
     }
   }
-  return out.slice(0, o);
+  return out === decScratch ? out.slice(0, o) : out.subarray(0, o);
 }

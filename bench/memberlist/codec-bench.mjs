@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+/**
+ * Codec micro-benchmark: LZW compress/decompress of a typical gossip compound and of the
+ * V12d stress input, and parsing a large plaintext push/pull that arrives in 64 KiB chunks
+ * (the way net.ts reads a stream).
+ *
+ *   node bench/memberlist/codec-bench.mjs [path/to/memberlist/dist] [--json]
+ *
+ * The optional directory lets the same script measure an older build (e.g. one compiled from
+ * git HEAD and copied aside) against the current one. Results go to stdout.
+ */
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const dir = args.find((a) => !a.startsWith('--')) ?? new URL('../../packages/memberlist/dist', import.meta.url).pathname;
+const m = await import(pathToFileURL(path.join(dir, 'src/index.js')).href);
+
+/** ~1,300 bytes: what a busy node piggy-backs: alive/suspect records of other nodes. */
+function gossipCompound() {
+  const parts = [];
+  let size = 0;
+  for (let i = 0; size < 1250; i++) {
+    const msg =
+      i % 4 === 3
+        ? m.encodeMessage({
+            type: m.MessageType.Suspect,
+            body: { incarnation: 3 + i, node: `node-${100 + i * 7}`, from: `node-${200 + i}` },
+          })
+        : m.encodeMessage({
+            type: m.MessageType.Alive,
+            body: {
+              incarnation: 1 + i,
+              node: `node-${100 + i * 7}`,
+              addr: new Uint8Array([127, 0, 0, 1]),
+              port: 40000 + i * 13,
+              meta: null,
+              vsn: new Uint8Array([1, 5, 2, 2, 5, 4]),
+            },
+          });
+    parts.push(msg.slice());
+    size += msg.length + 2;
+  }
+  return m.makeCompound(parts);
+}
+
+function v12dInput() {
+  const input = new Uint8Array(20000);
+  for (let i = 0; i < input.length; i++) input[i] = ((i * 7) ^ (i >> 3)) & 0xff;
+  return input;
+}
+
+/** A plaintext push/pull of about `bytes` bytes (records of ~100 bytes). */
+function bigPushPull(bytes) {
+  const nodes = [];
+  const meta = new Uint8Array(40).fill(0x61);
+  for (let i = 0; nodes.length * 110 < bytes; i++) {
+    nodes.push({
+      name: `node-${i.toString().padStart(7, '0')}`,
+      addr: new Uint8Array([127, 0, (i >> 8) & 255, i & 255]),
+      port: 7946,
+      meta,
+      incarnation: i,
+      state: 0,
+      vsn: new Uint8Array([1, 5, 2, 2, 5, 4]),
+    });
+  }
+  return { bytes: m.encodePushPull({ join: false, nodes, userState: null }), count: nodes.length };
+}
+
+/** Runs fn repeatedly for ~ms milliseconds after a warm-up; returns median ns per call. */
+function measure(fn, ms = 1500) {
+  const warmEnd = performance.now() + ms / 3;
+  while (performance.now() < warmEnd) fn();
+  const samples = [];
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    let n = 0;
+    const t0 = performance.now();
+    let t1 = t0;
+    while (t1 - t0 < 20) {
+      fn();
+      n++;
+      t1 = performance.now();
+    }
+    samples.push(((t1 - t0) * 1e6) / n);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[samples.length >> 1];
+}
+
+/** Mirrors net.ts: chunks appended to a doubling buffer, a parse attempt after each. */
+function parseChunked(msg, chunkSize) {
+  const opts = { verifyIncoming: false };
+  const parser = m.StreamMessageParser ? new m.StreamMessageParser(opts) : null;
+  let store = new Uint8Array(4096);
+  let len = 0;
+  for (let off = 0; off < msg.length; off += chunkSize) {
+    const chunk = msg.subarray(off, Math.min(msg.length, off + chunkSize));
+    if (len + chunk.length > store.length) {
+      let cap = store.length;
+      while (cap < len + chunk.length) cap *= 2;
+      const grown = new Uint8Array(cap);
+      grown.set(store.subarray(0, len));
+      store = grown;
+    }
+    store.set(chunk, len);
+    len += chunk.length;
+    const buf = store.subarray(0, len);
+    const r = parser ? parser.tryParse(buf) : m.tryParseStreamMessage(buf, opts);
+    if (r) return r;
+  }
+  throw new Error('push/pull did not parse');
+}
+
+const results = {};
+const gossip = gossipCompound();
+const gossipZ = m.compressMessage(gossip);
+results.gossipBytes = gossip.length;
+results.gossipCompressedBytes = gossipZ.length;
+results.gossipCompressNs = measure(() => m.compressMessage(gossip));
+results.gossipDecompressNs = measure(() => m.decompressMessage(gossipZ));
+// What the UDP send path does (compress, keep if smaller, CRC) and the receive path.
+const pktOpts = { compress: true, crc: true, encrypt: false, encryptionVersion: 1 };
+const pkt = m.encodePacket(gossip, pktOpts);
+results.gossipEncodePacketNs = measure(() => m.encodePacket(gossip, pktOpts));
+results.gossipUnpackNs = measure(() => m.unpackMessages(m.decodePacket(pkt, { verifyIncoming: false })));
+
+const v12d = v12dInput();
+const v12dZ = m.compressMessage(v12d);
+results.v12dCompressNs = measure(() => m.compressMessage(v12d));
+results.v12dDecompressNs = measure(() => m.decompressMessage(v12dZ));
+
+const pp = bigPushPull(5 * 1024 * 1024);
+results.pushPullBytes = pp.bytes.length;
+results.pushPullNodes = pp.count;
+const once = parseChunked(pp.bytes, 65536);
+if (once.message.nodes.length !== pp.count) throw new Error('push/pull parsed wrongly');
+results.pushPull64kChunksMs = measure(() => parseChunked(pp.bytes, 65536), 4000) / 1e6;
+results.pushPullOneChunkMs = measure(() => parseChunked(pp.bytes, pp.bytes.length), 3000) / 1e6;
+
+if (json) {
+  console.log(JSON.stringify(results));
+} else {
+  const f = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(2));
+  console.log(`build: ${dir}`);
+  console.log(`gossip compound ${results.gossipBytes} B -> ${results.gossipCompressedBytes} B`);
+  console.log(`  compressMessage        ${f(results.gossipCompressNs)} ns/op`);
+  console.log(`  decompressMessage      ${f(results.gossipDecompressNs)} ns/op`);
+  console.log(`  encodePacket (+crc)    ${f(results.gossipEncodePacketNs)} ns/op`);
+  console.log(`  decodePacket+unpack    ${f(results.gossipUnpackNs)} ns/op`);
+  console.log(`V12d 20000 B -> ${v12dZ.length} B`);
+  console.log(`  compressMessage        ${f(results.v12dCompressNs)} ns/op`);
+  console.log(`  decompressMessage      ${f(results.v12dDecompressNs)} ns/op`);
+  console.log(`push/pull ${results.pushPullBytes} B, ${results.pushPullNodes} nodes`);
+  console.log(`  parse, 64 KiB chunks   ${f(results.pushPull64kChunksMs)} ms`);
+  console.log(`  parse, one chunk       ${f(results.pushPullOneChunkMs)} ms`);
+}
