@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import path from 'node:path';
 /**
  * Codec micro-benchmark: LZW compress/decompress of a typical gossip compound and of the
  * V12d stress input, and parsing a large plaintext push/pull that arrives in 64 KiB chunks
@@ -11,11 +12,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import path from 'node:path';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const dir = args.find((a) => !a.startsWith('--')) ?? new URL('../../packages/memberlist/dist', import.meta.url).pathname;
+const dir =
+  args.find((a) => !a.startsWith('--')) ??
+  new URL('../../packages/memberlist/dist', import.meta.url).pathname;
 const m = await import(pathToFileURL(path.join(dir, 'src/index.js')).href);
 
 /** ~1,300 bytes: what a busy node piggy-backs: alive/suspect records of other nodes. */
@@ -126,7 +128,9 @@ results.gossipDecompressNs = measure(() => m.decompressMessage(gossipZ));
 const pktOpts = { compress: true, crc: true, encrypt: false, encryptionVersion: 1 };
 const pkt = m.encodePacket(gossip, pktOpts);
 results.gossipEncodePacketNs = measure(() => m.encodePacket(gossip, pktOpts));
-results.gossipUnpackNs = measure(() => m.unpackMessages(m.decodePacket(pkt, { verifyIncoming: false })));
+results.gossipUnpackNs = measure(() =>
+  m.unpackMessages(m.decodePacket(pkt, { verifyIncoming: false })),
+);
 
 const v12d = v12dInput();
 const v12dZ = m.compressMessage(v12d);

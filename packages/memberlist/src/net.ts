@@ -20,7 +20,7 @@ import {
   type Ping,
   packCompounds,
   type StreamMessage,
-  tryParseStreamMessage,
+  StreamMessageParser,
   unpackMessages,
 } from './codec/index.js';
 import type { Context, NodeRecord } from './context.js';
@@ -276,6 +276,12 @@ export class NetLayer {
       // arriving in many chunks costs linear, not quadratic, copying.
       let store = new Uint8Array(4096);
       let len = 0;
+      // One parser per message keeps what it has read, so each chunk costs only its own bytes.
+      const parser = new StreamMessageParser({
+        keyring: c.keyring ?? undefined,
+        verifyIncoming: c.gossipVerifyIncoming,
+        maxBytes: MAX_STREAM_BYTES,
+      });
       for (;;) {
         const chunk = await conn.read();
         if (chunk === null) {
@@ -297,11 +303,7 @@ export class NetLayer {
         store.set(chunk, len);
         len += chunk.length;
         const buf = store.subarray(0, len);
-        const r = tryParseStreamMessage(buf, {
-          keyring: c.keyring ?? undefined,
-          verifyIncoming: c.gossipVerifyIncoming,
-          maxBytes: MAX_STREAM_BYTES,
-        });
+        const r = parser.tryParse(buf);
         if (r) return r.message;
       }
     } finally {

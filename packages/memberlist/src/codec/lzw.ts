@@ -48,7 +48,7 @@ function nextGeneration(): number {
 // its own that is handed over without a copy and not retained.
 const KEEP_BYTES = 64 * 1024;
 let encScratch = new Uint8Array(4096);
-let decScratch = new Uint8Array(KEEP_BYTES);
+const decScratch = new Uint8Array(KEEP_BYTES);
 
 /** Where each decoder code's expansion already sits in the output, and its length. */
 const decPos = new Int32Array(1 << MAX_WIDTH);

@@ -1,7 +1,7 @@
 /**
  * Stream (TCP) messages (wire spec §6, §7). Sending: [compress, always when enabled] →
  * [encrypted frame `0a | len | blob`, AAD = those 5 bytes]. Receiving is incremental: feed the
- * bytes read so far to `tryParseStreamMessage`, which returns null until one whole message
+ * bytes read so far to a `StreamMessageParser`, which returns null until one whole message
  * is there.
  */
 import { compressMessage, MAX_DECOMPRESSED_SIZE, readCompressedBody } from './compress.js';
@@ -136,58 +136,102 @@ export function encodeStreamMessage(plain: Uint8Array, opts: EncodeStreamOptions
 // ---- incremental parser ----
 
 /**
- * Parses one stream message from the start of `buf` (all bytes received so far). Returns
- * null if more bytes are needed, otherwise the message and how many bytes it used. Throws
- * `CodecError` for anything a Go peer would refuse, and `too-large` rather than wait for more
- * than `maxBytes`.
+ * Reads one stream message from bytes that arrive piece by piece. Call `tryParse` with
+ * everything received so far (the same bytes each time, plus what was added); it returns null
+ * until the message is whole. A large plaintext push/pull is read incrementally: the node
+ * records already read are kept between calls, so a message arriving in many chunks is parsed
+ * once, not once per chunk. After a message is returned the parser starts afresh.
+ */
+export class StreamMessageParser {
+  private readonly opts: ParseStreamOptions;
+  /** A plaintext push/pull whose header and first records were read in earlier calls. */
+  private pushPull: PushPullProgress | null = null;
+
+  constructor(opts: ParseStreamOptions) {
+    this.opts = opts;
+  }
+
+  /**
+   * Returns null if more bytes are needed, otherwise the message and how many bytes it used.
+   * Throws `CodecError` for anything a Go peer would refuse, and `too-large` rather than wait
+   * for more than `maxBytes`.
+   */
+  tryParse(buf: Uint8Array): { consumed: number; message: StreamMessage } | null {
+    try {
+      const r = this.parse(buf);
+      if (r) this.pushPull = null;
+      return r;
+    } catch (e) {
+      this.pushPull = null;
+      throw e;
+    }
+  }
+
+  private parse(buf: Uint8Array): { consumed: number; message: StreamMessage } | null {
+    const opts = this.opts;
+    const maxBytes = opts.maxBytes ?? MAX_STREAM_MESSAGE_SIZE;
+    if (buf.length === 0) return null;
+    if (buf[0] === MessageType.Encrypt) return parseEncrypted(buf, opts, maxBytes);
+    if (opts.keyring && opts.verifyIncoming) {
+      throw new CodecError('policy', 'stream is not encrypted but encryption is required');
+    }
+    try {
+      if (this.pushPull === null) {
+        if (buf[0] !== MessageType.PushPull) return parsePlain(buf, maxBytes, false);
+        this.pushPull = startPushPull(new MsgpackReader(buf, 1), maxBytes, false);
+      }
+      return continuePushPull(buf, this.pushPull, maxBytes);
+    } catch (e) {
+      if (e instanceof CodecError && e.code === 'truncated') {
+        if (buf.length >= maxBytes) {
+          throw new CodecError('too-large', `stream message exceeds ${maxBytes} bytes`);
+        }
+        return null;
+      }
+      throw e;
+    }
+  }
+}
+
+/**
+ * Parses one stream message from the start of `buf` (all bytes received so far); see
+ * `StreamMessageParser`, which a reader of many chunks should keep instead.
  */
 export function tryParseStreamMessage(
   buf: Uint8Array,
   opts: ParseStreamOptions,
 ): { consumed: number; message: StreamMessage } | null {
-  const maxBytes = opts.maxBytes ?? MAX_STREAM_MESSAGE_SIZE;
-  if (buf.length === 0) return null;
-  if (buf[0] === MessageType.Encrypt) {
-    if (!opts.keyring) {
-      throw new CodecError('policy', 'stream is encrypted but no encryption keys are configured');
-    }
-    if (buf.length < FRAME_HEADER_SIZE) return null;
-    const len = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(1);
-    if (len > maxBytes) {
-      throw new CodecError(
-        'too-large',
-        `encrypted stream frame of ${len} bytes exceeds ${maxBytes}`,
-      );
-    }
-    const end = FRAME_HEADER_SIZE + len;
-    if (buf.length < end) return null;
-    const plain = decryptPayload(
-      opts.keyring,
-      buf.subarray(FRAME_HEADER_SIZE, end),
-      buf.subarray(0, FRAME_HEADER_SIZE),
-    );
-    try {
-      const parsed = parsePlain(plain, maxBytes, true);
-      return { consumed: end, message: parsed.message };
-    } catch (e) {
-      // The frame is complete, so an incomplete message inside it is garbage, not a wait.
-      if (e instanceof CodecError && e.code === 'truncated') {
-        throw new CodecError('malformed', `encrypted stream message is incomplete: ${e.message}`);
-      }
-      throw e;
-    }
+  return new StreamMessageParser(opts).tryParse(buf);
+}
+
+/** An encrypted frame: its length prefix says whether it is all there. */
+function parseEncrypted(
+  buf: Uint8Array,
+  opts: ParseStreamOptions,
+  maxBytes: number,
+): { consumed: number; message: StreamMessage } | null {
+  if (!opts.keyring) {
+    throw new CodecError('policy', 'stream is encrypted but no encryption keys are configured');
   }
-  if (opts.keyring && opts.verifyIncoming) {
-    throw new CodecError('policy', 'stream is not encrypted but encryption is required');
+  if (buf.length < FRAME_HEADER_SIZE) return null;
+  const len = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(1);
+  if (len > maxBytes) {
+    throw new CodecError('too-large', `encrypted stream frame of ${len} bytes exceeds ${maxBytes}`);
   }
+  const end = FRAME_HEADER_SIZE + len;
+  if (buf.length < end) return null;
+  const plain = decryptPayload(
+    opts.keyring,
+    buf.subarray(FRAME_HEADER_SIZE, end),
+    buf.subarray(0, FRAME_HEADER_SIZE),
+  );
   try {
-    return parsePlain(buf, maxBytes, false);
+    const parsed = parsePlain(plain, maxBytes, true);
+    return { consumed: end, message: parsed.message };
   } catch (e) {
+    // The frame is complete, so an incomplete message inside it is garbage, not a wait.
     if (e instanceof CodecError && e.code === 'truncated') {
-      if (buf.length >= maxBytes) {
-        throw new CodecError('too-large', `stream message exceeds ${maxBytes} bytes`);
-      }
-      return null;
+      throw new CodecError('malformed', `encrypted stream message is incomplete: ${e.message}`);
     }
     throw e;
   }
@@ -229,7 +273,7 @@ function parseBody(
   const r = new MsgpackReader(buf, 1);
   switch (type) {
     case MessageType.PushPull:
-      return readPushPull(r, maxBytes, complete);
+      return continuePushPull(buf, startPushPull(r, maxBytes, complete), maxBytes);
     case MessageType.User: {
       const len = readUserMsgHeader(r);
       const payload = readRaw(r, len, 'UserMsgLen', maxBytes);
@@ -271,11 +315,17 @@ function readRaw(
   return out;
 }
 
-function readPushPull(
-  r: MsgpackReader,
-  maxBytes: number,
-  complete: boolean,
-): { consumed: number; message: StreamMessage } {
+/** A push/pull being read: its header, and the records read so far up to `pos`. */
+interface PushPullProgress {
+  join: boolean;
+  count: number;
+  userStateLen: number;
+  nodes: PushNodeState[];
+  pos: number;
+}
+
+/** Reads and checks a push/pull header (after the type byte). */
+function startPushPull(r: MsgpackReader, maxBytes: number, complete: boolean): PushPullProgress {
   const h = readPushPullHeader(r);
   if (h.nodes < 0) throw new CodecError('malformed', `negative push/pull node count ${h.nodes}`);
   if (h.userStateLen < 0) {
@@ -293,11 +343,26 @@ function readPushPull(
     const msg = `push/pull announces ${h.nodes} nodes and ${h.userStateLen} state bytes, only ${r.remaining} bytes follow`;
     throw new CodecError(complete ? 'malformed' : 'truncated', msg);
   }
-  const nodes: PushNodeState[] = new Array(h.nodes);
-  for (let i = 0; i < h.nodes; i++) nodes[i] = readPushNodeState(r);
-  const userState = readRaw(r, h.userStateLen, 'UserStateLen', maxBytes);
+  return { join: h.join, count: h.nodes, userStateLen: h.userStateLen, nodes: [], pos: r.pos };
+}
+
+/**
+ * Reads the records not read yet and the user state. A `truncated` error leaves `p` at the
+ * start of the incomplete record, so a later call with more bytes carries on from there.
+ */
+function continuePushPull(
+  buf: Uint8Array,
+  p: PushPullProgress,
+  maxBytes: number,
+): { consumed: number; message: StreamMessage } {
+  const r = new MsgpackReader(buf, p.pos);
+  while (p.nodes.length < p.count) {
+    p.nodes.push(readPushNodeState(r));
+    p.pos = r.pos;
+  }
+  const userState = readRaw(r, p.userStateLen, 'UserStateLen', maxBytes);
   return {
     consumed: r.pos,
-    message: { type: 'pushPull', join: h.join, nodes, userState },
+    message: { type: 'pushPull', join: p.join, nodes: p.nodes, userState },
   };
 }
