@@ -6,7 +6,7 @@
 //   npx tsc -b packages/isopeer tests      # the CLI and the driver must be built
 //   node bench/memberlist/scale-udp.mjs [--count 200] [--runs 3] [--impls ts,go]
 //        [--idle-seconds 60] [--settle-seconds 5] [--cap-seconds 240]
-//   node bench/memberlist/scale-udp.mjs --plot scale-results/scale-udp-latest.json  # redraw only
+//   node bench/memberlist/scale-udp.mjs --plot A.json[,B.json]   # redraw only, pooling runs
 //
 // Per run: convergence time (last `ready` → `all-converged`, i.e. from the moment every node
 // exists and the joins start, until every node lists all N alive), the convergence curve (how many
@@ -49,11 +49,17 @@ const reference = {
   aimConvergeMs: 5_000,
 };
 
-// --plot FILE redraws the picture from a saved result without running anything.
+// --plot A.json[,B.json...] redraws the picture from saved results (runs of several files are
+// pooled) without running anything.
 const plotFrom = opt('plot', null);
 if (plotFrom !== null) {
-  const saved = JSON.parse(readFileSync(plotFrom, 'utf8'));
-  writeFileSync(join(here, 'scale-udp.svg'), scaleUdpSvg({ reference, ...saved }));
+  const saved = plotFrom.split(',').map((f) => JSON.parse(readFileSync(f, 'utf8')));
+  const results = saved.flatMap((x) => x.results);
+  const implList = Object.keys(saved[0].summary);
+  const runs = Math.max(...implList.map((i) => results.filter((r) => r.impl === i).length));
+  const summary = summaries(results, implList);
+  const pooled = { ...saved.at(-1), when: saved[0].when, reference, results, runs, summary };
+  writeFileSync(join(here, 'scale-udp.svg'), scaleUdpSvg(pooled));
   process.exit(0);
 }
 
@@ -73,6 +79,20 @@ function cpuSeconds(pid) {
 function memMiB(pid, field) {
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
   return m ? Number(m[1]) / 1024 : null;
+}
+
+function summaries(results, implList) {
+  const summary = {};
+  for (const impl of implList) {
+    const rs = results.filter((r) => r.impl === impl);
+    summary[impl] = {
+      convergeMs: summarize(rs.map((r) => r.convergeMs)),
+      idleCpuPerMin: summarize(rs.map((r) => r.idleCpuPerMin)),
+      peakRssMiB: summarize(rs.map((r) => r.peakRssMiB)),
+      startupMs: summarize(rs.map((r) => r.startupMs)),
+    };
+  }
+  return summary;
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms)); // pacing of samples, not a wait
@@ -165,16 +185,7 @@ try {
   await closeAll();
 }
 
-const summary = {};
-for (const impl of impls) {
-  const rs = results.filter((r) => r.impl === impl);
-  summary[impl] = {
-    convergeMs: summarize(rs.map((r) => r.convergeMs)),
-    idleCpuPerMin: summarize(rs.map((r) => r.idleCpuPerMin)),
-    peakRssMiB: summarize(rs.map((r) => r.peakRssMiB)),
-    startupMs: summarize(rs.map((r) => r.startupMs)),
-  };
-}
+const summary = summaries(results, impls);
 const out = {
   when: new Date().toISOString(),
   count,
