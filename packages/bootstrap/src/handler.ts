@@ -128,9 +128,10 @@ export function createBootstrapService(opts: BootstrapHandlerOptions): Bootstrap
         allow: 'POST, GET',
       });
     }
-    if (path === '/ping') return { status: 200, contentType: TEXT, body: 'OK' };
     if (ADMIN_ENDPOINTS.has(path)) checkAdmin(req.authorization);
+    // Every endpoint refuses an oversized body, also those that ignore their body.
     if (req.tooLarge) throw new BootstrapProtocolError(`body is over ${MAX_BODY_BYTES} bytes`);
+    if (path === '/ping') return { status: 200, contentType: TEXT, body: 'OK' };
     const t = now();
     let data: BootstrapData;
     switch (path) {
