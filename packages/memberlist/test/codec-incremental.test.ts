@@ -140,6 +140,18 @@ describe('LZW scratch buffers', () => {
     assert.deepEqual(da, a);
   });
 
+  it('the encoder gives the same bytes however many tables were reset before', () => {
+    // The dictionary is reset by bumping a generation stamp that wraps after 2,047 resets;
+    // stale entries from earlier inputs must never be matched.
+    const probe = new Uint8Array(4000).map((_, i) => (i * 31) ^ (i >> 4));
+    const first = lzwCompress(probe);
+    for (let round = 0; round < 2100; round++) {
+      const other = new Uint8Array(64 + (round % 200)).map((_, i) => (i * round) & 255);
+      assert.deepEqual(lzwDecompress(lzwCompress(other), 1 << 16), other);
+      if (round % 500 === 0 || round > 2040) assert.deepEqual(lzwCompress(probe), first);
+    }
+  });
+
   it('outputs larger than the kept scratch buffer round-trip', () => {
     const big = new Uint8Array(300_000).map((_, i) => (i ^ (i >> 9)) & 255);
     assert.deepEqual(lzwDecompress(lzwCompress(big), big.length), big);
