@@ -183,12 +183,21 @@ export function lzwDecompress(input: Uint8Array, maxOutput: number): Uint8Array 
   let lastLen = 0;
 
   for (;;) {
-    while (nBits < width) {
-      if (p >= len) {
-        throw new CodecError('bad-compression', 'LZW data ended before the EOF code');
+    if (nBits < width) {
+      if (p + 1 < len) {
+        // nBits < width <= 12: 16 more bits always complete the code and fit in 31 bits.
+        bits |= (input[p] | (input[p + 1] << 8)) << nBits;
+        p += 2;
+        nBits += 16;
+      } else {
+        while (nBits < width) {
+          if (p >= len) {
+            throw new CodecError('bad-compression', 'LZW data ended before the EOF code');
+          }
+          bits |= input[p++] << nBits;
+          nBits += 8;
+        }
       }
-      bits |= input[p++] << nBits;
-      nBits += 8;
     }
     const code = bits & mask;
     bits >>>= width;
