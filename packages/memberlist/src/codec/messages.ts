@@ -360,36 +360,54 @@ export function writeCompress(w: MsgpackWriter, algo: number, buf: Uint8Array): 
 
 // ---- body readers ----
 
+type SourceFields = { sourceAddr?: Uint8Array; sourcePort?: number; sourceNode?: string };
+type SourceNames = readonly [addr: string, port: string, node: string];
+const PING_SOURCE_NAMES: SourceNames = ['ping.SourceAddr', 'ping.SourcePort', 'ping.SourceNode'];
+const INDIRECT_PING_SOURCE_NAMES: SourceNames = [
+  'indirectPingReq.SourceAddr',
+  'indirectPingReq.SourcePort',
+  'indirectPingReq.SourceNode',
+];
+
+/**
+ * The omitempty `Source*` fields that ping and indirectPingReq share (0 = SourceAddr,
+ * 1 = SourcePort, 2 = SourceNode): an empty value leaves the field absent, as Go would have
+ * written it, so a decoded message re-encodes to the same bytes.
+ */
+function readSourceField(r: MsgpackReader, p: SourceFields, which: number, names: SourceNames) {
+  if (which === 0) {
+    const a = r.bytes(names[0]);
+    if (a) p.sourceAddr = a;
+    else delete p.sourceAddr;
+  } else if (which === 1) {
+    const port = r.uint(U16_MAX, names[1]);
+    if (port !== 0) p.sourcePort = port;
+    else delete p.sourcePort;
+  } else {
+    const s = r.string(names[2]);
+    if (s !== '') p.sourceNode = s;
+    else delete p.sourceNode;
+  }
+}
+
 export function readPing(r: MsgpackReader): Ping {
   const p: Ping = { seqNo: 0, node: '' };
   const n = r.structHeader('ping');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    switch (r.fieldIndex(PING_KEYS, i, arr)) {
+    const field = r.fieldIndex(PING_KEYS, i, arr);
+    switch (field) {
       case 0:
         p.seqNo = r.uint(U32_MAX, 'ping.SeqNo');
         break;
       case 1:
         p.node = r.string('ping.Node');
         break;
-      case 2: {
-        const a = r.bytes('ping.SourceAddr');
-        if (a) p.sourceAddr = a;
-        else delete p.sourceAddr;
+      case 2:
+      case 3:
+      case 4:
+        readSourceField(r, p, field - 2, PING_SOURCE_NAMES);
         break;
-      }
-      case 3: {
-        const port = r.uint(U16_MAX, 'ping.SourcePort');
-        if (port !== 0) p.sourcePort = port;
-        else delete p.sourcePort;
-        break;
-      }
-      case 4: {
-        const s = r.string('ping.SourceNode');
-        if (s !== '') p.sourceNode = s;
-        else delete p.sourceNode;
-        break;
-      }
       default:
         r.skip();
     }
@@ -402,7 +420,8 @@ export function readIndirectPing(r: MsgpackReader): IndirectPingReq {
   const n = r.structHeader('indirectPingReq');
   const arr = r.structIsArray;
   for (let i = 0; i < n; i++) {
-    switch (r.fieldIndex(INDIRECT_PING_KEYS, i, arr)) {
+    const field = r.fieldIndex(INDIRECT_PING_KEYS, i, arr);
+    switch (field) {
       case 0:
         p.seqNo = r.uint(U32_MAX, 'indirectPingReq.SeqNo');
         break;
@@ -418,24 +437,11 @@ export function readIndirectPing(r: MsgpackReader): IndirectPingReq {
       case 4:
         p.nack = r.bool('indirectPingReq.Nack');
         break;
-      case 5: {
-        const a = r.bytes('indirectPingReq.SourceAddr');
-        if (a) p.sourceAddr = a;
-        else delete p.sourceAddr;
+      case 5:
+      case 6:
+      case 7:
+        readSourceField(r, p, field - 5, INDIRECT_PING_SOURCE_NAMES);
         break;
-      }
-      case 6: {
-        const port = r.uint(U16_MAX, 'indirectPingReq.SourcePort');
-        if (port !== 0) p.sourcePort = port;
-        else delete p.sourcePort;
-        break;
-      }
-      case 7: {
-        const s = r.string('indirectPingReq.SourceNode');
-        if (s !== '') p.sourceNode = s;
-        else delete p.sourceNode;
-        break;
-      }
       default:
         r.skip();
     }
