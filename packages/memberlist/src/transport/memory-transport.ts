@@ -3,6 +3,7 @@
 // random source and a pluggable clock (a VirtualClock runs simulations faster than real time).
 import { parseHostPort } from '../address.js';
 import { type Clock, realClock, seededRandom } from '../clock.js';
+import { ChunkInbox } from './chunk-inbox.js';
 import {
   type StreamConn,
   type Transport,
@@ -28,9 +29,7 @@ export interface MemoryNetworkOptions {
 /** In-memory stream end; its peer end receives what it writes. */
 class MemoryConn implements StreamConn {
   peer: MemoryConn | null = null;
-  private readonly chunks: Uint8Array[] = [];
-  private waiter: ((v: Uint8Array | null) => void) | null = null;
-  private ended = false;
+  private readonly inbox = new ChunkInbox();
 
   constructor(
     readonly remoteAddr: string,
@@ -38,36 +37,19 @@ class MemoryConn implements StreamConn {
   ) {}
 
   deliver(c: Uint8Array): void {
-    if (this.ended) return;
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w(c);
-    } else this.chunks.push(c);
+    this.inbox.push(c);
   }
 
   end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.onClose(this);
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w(null);
-    }
+    if (this.inbox.end()) this.onClose(this);
   }
 
   read(): Promise<Uint8Array | null> {
-    const c = this.chunks.shift();
-    if (c) return Promise.resolve(c);
-    if (this.ended) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-    });
+    return this.inbox.read();
   }
 
   write(data: Uint8Array): Promise<void> {
-    if (this.ended || !this.peer) {
+    if (this.inbox.isEnded || !this.peer) {
       return Promise.reject(new TransportError('connection closed', 'ERR_STREAM_CLOSED'));
     }
     const peer = this.peer;

@@ -3,6 +3,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
 import { parseHostPort } from '../address.js';
+import { ChunkInbox } from './chunk-inbox.js';
 import {
   type StreamConn,
   type Transport,
@@ -14,9 +15,7 @@ const UDP_RECV_BUFFER_TARGET = 2 * 1024 * 1024;
 
 /** Wraps a TCP socket as a pull-style `StreamConn`. */
 class SocketConn implements StreamConn {
-  private readonly chunks: Uint8Array[] = [];
-  private waiter: ((v: Uint8Array | null) => void) | null = null;
-  private ended = false;
+  private readonly inbox = new ChunkInbox();
   readonly remoteAddr: string;
 
   constructor(private readonly socket: Socket) {
@@ -25,41 +24,23 @@ class SocketConn implements StreamConn {
       ? `[${host}]:${socket.remotePort}`
       : `${host}:${socket.remotePort}`;
     socket.setNoDelay(true);
-    socket.on('data', (c: Buffer) => this.push(c));
+    socket.on('data', (c: Buffer) => this.inbox.push(c));
     socket.on('end', () => this.finish());
     socket.on('close', () => this.finish());
     // Errors end the exchange; the protocol layer sees a null read and reports it.
     socket.on('error', () => this.finish());
   }
 
-  private push(c: Uint8Array): void {
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w(c);
-    } else this.chunks.push(c);
-  }
-
   private finish(): void {
-    this.ended = true;
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      w(null);
-    }
+    this.inbox.end();
   }
 
   read(): Promise<Uint8Array | null> {
-    const c = this.chunks.shift();
-    if (c) return Promise.resolve(c);
-    if (this.ended) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-    });
+    return this.inbox.read();
   }
 
   write(data: Uint8Array): Promise<void> {
-    if (this.ended || this.socket.destroyed) {
+    if (this.inbox.isEnded || this.socket.destroyed) {
       return Promise.reject(new TransportError('connection closed', 'ERR_STREAM_CLOSED'));
     }
     return new Promise((resolve, reject) => {
