@@ -45,7 +45,7 @@ export function scaleUdpSvg(out) {
     text(
       20,
       24,
-      `${out.count} nodes in one process on real UDP: isopeer (TS) vs Go memberlist 0.2.2 — ${out.runs} run(s) each, ${out.when.slice(0, 16)}Z`,
+      `${out.count} nodes in one process on real UDP: isopeer (TS) vs Go memberlist 0.2.2 — ${out.runs} run(s) each, ${out.note ?? `${out.when.slice(0, 16)}Z`}`,
       'font-size="14" font-weight="bold"',
     ),
   );

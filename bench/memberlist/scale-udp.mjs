@@ -6,7 +6,7 @@
 //   npx tsc -b packages/isopeer tests      # the CLI and the driver must be built
 //   node bench/memberlist/scale-udp.mjs [--count 200] [--runs 3] [--impls ts,go]
 //        [--idle-seconds 60] [--settle-seconds 5] [--cap-seconds 240]
-//   node bench/memberlist/scale-udp.mjs --plot A.json[,B.json]   # redraw only, pooling runs
+//   node bench/memberlist/scale-udp.mjs --plot A.json[,B.json] [--out NAME.svg] [--note TEXT]  # redraw only, pooling runs
 //
 // Per run: convergence time (last `ready` → `all-converged`, i.e. from the moment every node
 // exists and the joins start, until every node lists all N alive), the convergence curve (how many
@@ -58,8 +58,9 @@ if (plotFrom !== null) {
   const implList = Object.keys(saved[0].summary);
   const runs = Math.max(...implList.map((i) => results.filter((r) => r.impl === i).length));
   const summary = summaries(results, implList);
-  const pooled = { ...saved.at(-1), when: saved[0].when, reference, results, runs, summary };
-  writeFileSync(join(here, 'scale-udp.svg'), scaleUdpSvg(pooled));
+  const note = opt('note', null);
+  const pooled = { ...saved.at(-1), when: saved[0].when, reference, results, runs, summary, note };
+  writeFileSync(join(here, opt('out', 'scale-udp.svg')), scaleUdpSvg(pooled));
   process.exit(0);
 }
 
