@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type CommandSpec, type LineWriter, UsageError } from '@isopeer/console';
-import { type Config, Keyring, VALID_KEY_LENGTHS } from '@isopeer/memberlist';
+import { Keyring, VALID_KEY_LENGTHS } from '@isopeer/memberlist';
 import { ChatError } from './errors.js';
 import type { ChatPeer } from './peer.js';
 
@@ -45,18 +45,9 @@ export function keyFingerprint(key: Uint8Array): string {
 
 const cipherName = (key: Uint8Array) => `AES-${key.length * 8}`;
 
-/** The live configuration of the running node: the engine reads it on every message. */
-function liveConfig(peer: ChatPeer): Config | undefined {
-  // Memberlist exposes its configuration read-only and has no keyring setters; the keyring and
-  // the verify switches are meant to change at runtime (Go applications do the same with their
-  // Config), so the peer writes them in place.
-  return peer.memberlist?.config as Config | undefined;
-}
-
 /** The keyring in effect: the running node's, or the one waiting for `/memberlistcreate`. */
 export function currentKeyring(peer: ChatPeer): Keyring | null {
-  const live = liveConfig(peer);
-  return live ? live.keyring : peer.keyring;
+  return peer.memberlist ? peer.memberlist.keyring : peer.keyring;
 }
 
 export interface VerifyFlags {
@@ -65,25 +56,21 @@ export interface VerifyFlags {
 }
 
 function verifyFlags(peer: ChatPeer): VerifyFlags {
-  const live = liveConfig(peer);
-  if (live) return { incoming: live.gossipVerifyIncoming, outgoing: live.gossipVerifyOutgoing };
+  if (peer.memberlist) return peer.memberlist.gossipVerify;
   const go = peer.currentGoConfig();
   return { incoming: go.GossipVerifyIncoming, outgoing: go.GossipVerifyOutgoing };
 }
 
 /** Sets the verify flags on the running node and in the configuration a re-create would use. */
 function setVerify(peer: ChatPeer, flags: Partial<VerifyFlags>): void {
-  const live = liveConfig(peer);
+  const live = peer.memberlist;
   if (!live && !peer.goConfig) {
     throw new ChatError('CHAT_STATE', 'no configuration yet: run /memberlistconfigure');
   }
-  if (flags.incoming !== undefined) {
-    if (live) live.gossipVerifyIncoming = flags.incoming;
-    if (peer.goConfig) peer.goConfig.GossipVerifyIncoming = flags.incoming;
-  }
-  if (flags.outgoing !== undefined) {
-    if (live) live.gossipVerifyOutgoing = flags.outgoing;
-    if (peer.goConfig) peer.goConfig.GossipVerifyOutgoing = flags.outgoing;
+  live?.setGossipVerify(flags);
+  if (peer.goConfig) {
+    if (flags.incoming !== undefined) peer.goConfig.GossipVerifyIncoming = flags.incoming;
+    if (flags.outgoing !== undefined) peer.goConfig.GossipVerifyOutgoing = flags.outgoing;
   }
 }
 
@@ -117,7 +104,7 @@ function listKeys(peer: ChatPeer, out: LineWriter, show: boolean): void {
  * everything and drop every plain packet — cutting itself off from members that have no key yet.
  */
 export function installKey(peer: ChatPeer, key: Uint8Array, out: LineWriter): void {
-  const live = liveConfig(peer);
+  const live = peer.memberlist;
   const kr = currentKeyring(peer);
   const fp = keyFingerprint(key);
   if (kr?.has(key)) {
@@ -130,8 +117,8 @@ export function installKey(peer: ChatPeer, key: Uint8Array, out: LineWriter): vo
     const v = verifyFlags(peer);
     // Flags first: the keyring turns encryption on for the very next packet.
     if (v.incoming || v.outgoing) setVerify(peer, { incoming: false, outgoing: false });
-    live.keyring = new Keyring([key]);
-    peer.keyring = live.keyring;
+    peer.keyring = new Keyring([key]);
+    live.setKeyring(peer.keyring);
     if (v.incoming || v.outgoing) {
       out.warn(
         'this node ran without encryption: verify incoming and outgoing are now off, so it keeps ' +

@@ -12,7 +12,7 @@ import {
 } from './address.js';
 import { Awareness } from './awareness.js';
 import { realClock } from './clock.js';
-import { MessageType, NodeStateType } from './codec/index.js';
+import { type Keyring, MessageType, NodeStateType } from './codec/index.js';
 import { type Config, ConfigError, META_MAX_SIZE, validateConfig } from './config.js';
 import {
   type Context,
@@ -65,6 +65,39 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   /** The effective configuration (read-only view). */
   get config(): Readonly<Config> {
     return this.ctx.config;
+  }
+
+  /**
+   * The keyring in effect, or null when encryption is off. Its keys can be installed, made
+   * primary and removed at runtime (`addKey`, `useKey`, `removeKey`): every packet and stream
+   * reads the keyring afresh, so a rotation takes effect with the next message.
+   */
+  get keyring(): Keyring | null {
+    return this.ctx.config.keyring;
+  }
+
+  /**
+   * Gives a running node a keyring (turning encryption on) or takes it away (null). To switch
+   * a live cluster to encryption without a split, install the key everywhere with both verify
+   * switches off, then turn `outgoing` on everywhere, then `incoming` (see `setGossipVerify`).
+   */
+  setKeyring(keyring: Keyring | null): void {
+    this.ctx.config.keyring = keyring;
+  }
+
+  /** The gossip verify switches (`gossipVerifyIncoming` / `gossipVerifyOutgoing`), live. */
+  get gossipVerify(): { incoming: boolean; outgoing: boolean } {
+    const c = this.ctx.config;
+    return { incoming: c.gossipVerifyIncoming, outgoing: c.gossipVerifyOutgoing };
+  }
+
+  /**
+   * Changes the verify switches at runtime. `outgoing` on: encrypt what this node sends (when it
+   * has keys); `incoming` on: drop anything that is not encrypted with a known key.
+   */
+  setGossipVerify(flags: { incoming?: boolean; outgoing?: boolean }): void {
+    if (flags.incoming !== undefined) this.ctx.config.gossipVerifyIncoming = flags.incoming;
+    if (flags.outgoing !== undefined) this.ctx.config.gossipVerifyOutgoing = flags.outgoing;
   }
 
   /** `host:port` that peers use to reach this node. */

@@ -3,7 +3,6 @@
 import { Buffer } from 'node:buffer';
 import {
   type Broadcast,
-  type Config,
   createMemberlist,
   type Delegate,
   Keyring,
@@ -14,6 +13,7 @@ import {
 import { type Emit, type NodeEvent, nodeFields } from './events.js';
 import { decodeKey, type NodeOptions, presetConfig } from './options.js';
 import { encodePayload, parsePayload, rawText } from './payload.js';
+import { type JoinPolicy, joinWithRetry, type Window } from './startup-joins.js';
 
 const encoder = new TextEncoder();
 
@@ -44,6 +44,8 @@ export class NodePeer {
     joins: 0,
     leaves: 0,
     updates: 0,
+    /** Failed start-up join attempts that were tried again (--count). */
+    joinRetries: 0,
   };
 
   private constructor(
@@ -168,6 +170,7 @@ export class NodePeer {
     return this.ml.updateNode(5_000);
   }
 
+  /** One join attempt (the `join` command and single-node `--join`): reported, never retried. */
   async join(addresses: string[]): Promise<void> {
     const ev: NodeEvent = { event: 'joined', self: this.name };
     try {
@@ -179,6 +182,27 @@ export class NodePeer {
       ev.error = (err as Error).message;
     }
     this.emit(ev);
+  }
+
+  /**
+   * A start-up join of --count: paced through `window` and retried with backoff; every failed
+   * attempt that is retried is reported as `join-retry` and counted in `stats.joinRetries`, the
+   * outcome as one `joined` with `attempts`.
+   */
+  async joinRetrying(
+    addresses: string[],
+    window: Window,
+    policy: JoinPolicy,
+    alive: () => boolean,
+  ): Promise<void> {
+    const out = await joinWithRetry(() => this.ml.join(addresses), window, policy, {
+      alive,
+      retrying: (attempt, error, delayMs) => {
+        this.counters.joinRetries++;
+        this.emit({ event: 'join-retry', self: this.name, attempt, error, delayMs });
+      },
+    });
+    this.emit({ event: 'joined', self: this.name, ...out });
   }
 
   async leave(timeoutMs: number): Promise<void> {
@@ -210,46 +234,35 @@ export class NodePeer {
    * node started without keys gets its keyring (and encryption) with the first install.
    */
   key(op: string, b64: string | undefined): void {
-    // The engine reads `keyring` and the verify switches on every message (the Go library
-    // does the same with its Config), and Memberlist exposes no setters for them.
-    const live = this.ml.config as Config;
     if (!['list', 'install', 'use', 'remove'].includes(op)) {
       throw new Error(`unknown key operation ${JSON.stringify(op)} (list, install, use, remove)`);
     }
     if (op !== 'list') {
       if (b64 === undefined) throw new Error(`key ${op} needs a base64 key`);
       const key = decodeKey(b64);
+      const keyring = this.ml.keyring;
       if (op === 'install') {
-        if (live.keyring) live.keyring.addKey(key);
-        else live.keyring = new Keyring([key]);
-      } else if (!live.keyring) {
+        if (keyring) keyring.addKey(key);
+        else this.ml.setKeyring(new Keyring([key]));
+      } else if (!keyring) {
         throw new Error(`key ${op}: no keys installed`);
-      } else if (op === 'use') live.keyring.useKey(key);
-      else if (op === 'remove') live.keyring.removeKey(key);
-      else
-        throw new Error(`unknown key operation ${JSON.stringify(op)} (list, install, use, remove)`);
+      } else if (op === 'use') keyring.useKey(key);
+      else keyring.removeKey(key);
     }
     const b = (k: Uint8Array) => Buffer.from(k).toString('base64');
-    const keys = live.keyring?.keys ?? [];
+    const keyring = this.ml.keyring;
     this.emit({
       event: 'keys',
       self: this.name,
-      keys: keys.map(b),
-      primary: keys.length > 0 ? b(live.keyring!.primaryKey) : null,
+      keys: (keyring?.keys ?? []).map(b),
+      primary: keyring && keyring.keys.length > 0 ? b(keyring.primaryKey) : null,
     });
   }
 
   /** `verify [incoming|outgoing on|off]`: the gossip verify switches, changed live. */
   verify(direction?: 'incoming' | 'outgoing', on?: boolean): void {
-    const live = this.ml.config as Config;
-    if (direction === 'incoming') live.gossipVerifyIncoming = on!;
-    if (direction === 'outgoing') live.gossipVerifyOutgoing = on!;
-    this.emit({
-      event: 'verify',
-      self: this.name,
-      incoming: live.gossipVerifyIncoming,
-      outgoing: live.gossipVerifyOutgoing,
-    });
+    if (direction !== undefined && on !== undefined) this.ml.setGossipVerify({ [direction]: on });
+    this.emit({ event: 'verify', self: this.name, ...this.ml.gossipVerify });
   }
 
   stats(): void {
