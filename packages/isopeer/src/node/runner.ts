@@ -6,6 +6,7 @@ import { type Emit, type NodeEvent, nowMs } from './events.js';
 import type { NodeOptions } from './options.js';
 import { splitAddresses } from './options.js';
 import { NodePeer } from './peer.js';
+import { DEFAULT_JOIN_POLICY, Window } from './startup-joins.js';
 
 const COMMANDS =
   'members, broadcast, send, sendbest, meta, health, stats, join, leave, key, verify, shutdown';
@@ -26,7 +27,10 @@ export class NodeRunner {
     });
   }
 
-  /** Starts every node (node i > 0 joins node 0; node 0 joins --join) without waiting for joins. */
+  /**
+   * Starts every node (node i > 0 joins node 0; node 0 joins --join) without waiting for joins;
+   * with --count the joins are paced and retried.
+   */
   static async start(opts: NodeOptions, sink: (ev: NodeEvent) => void): Promise<NodeRunner> {
     const r = new NodeRunner(sink);
     const count = opts.count ?? 1;
@@ -51,9 +55,18 @@ export class NodeRunner {
       await Promise.all(r.peers.map((p) => p.ml.shutdown()));
       throw err;
     }
-    if (opts.join.length > 0) void r.peers[0].join(opts.join);
+    if (opts.count === undefined) {
+      if (opts.join.length > 0) void r.peers[0].join(opts.join);
+      return r;
+    }
+    // --count: every start-up join goes through one window and is retried (startup-joins.ts).
+    const window = new Window(DEFAULT_JOIN_POLICY.window);
+    const alive = () => r.stopping === undefined;
+    const joinRetrying = (p: NodePeer, to: string[]) =>
+      void p.joinRetrying(to, window, DEFAULT_JOIN_POLICY, alive);
+    if (opts.join.length > 0) joinRetrying(r.peers[0], opts.join);
     const seed = r.peers[0].ml.advertiseAddress;
-    for (const p of r.peers.slice(1)) void p.join([seed]);
+    for (const p of r.peers.slice(1)) joinRetrying(p, [seed]);
     return r;
   }
 
