@@ -150,7 +150,7 @@ async function run(impl, i) {
   const members = (await node.members()).filter((m) => m.state === 'alive').length;
   const deaths = node.find('leave').length;
   // A seed serves at most 127 push/pulls at once (as Go does), so in a burst of 199 joins some
-  // may be refused; the runners do not retry them.
+  // may be refused; `isopeer node --count` paces and retries them, the Go peer does not.
   const joinFailures = node.find('joined').filter((e) => e.ok === false).length;
   await node.close(10_000);
   const res = {
