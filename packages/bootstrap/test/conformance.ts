@@ -35,7 +35,11 @@ export interface RawAnswer {
 // node:http rather than fetch: fetch gives up connecting after 10 s, and on a loaded 2-core
 // machine 500 simultaneous connection attempts can overflow the listen backlog for longer
 // (the kernel then retries the SYN); a storm test must measure the server, not that timeout.
-const newAgent = () => new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+// Idle sockets are dropped after 2 s, before any server under test closes them (Node's and the
+// functions framework's keep-alive timeout is 5 s): a request written to a socket the server is
+// closing at that moment would fail with ECONNRESET, a race of the test client, not the server.
+const newAgent = () =>
+  new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, timeout: 2000 });
 const defaultAgent = newAgent();
 
 /** POSTs (or GETs) raw bytes and returns status, body text and headers. */
