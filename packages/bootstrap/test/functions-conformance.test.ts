@@ -7,31 +7,24 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createRequire } from 'node:module';
 import { createServer as createNetServer } from 'node:net';
 import { dirname, join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from '../src/codec.js';
 import { runConformanceSuite } from './conformance.js';
 import {
   CuttableProxy,
-  dropSchema,
   PG_URL,
   post,
-  postgresSkipReason,
+  postgresTestScope,
   type ServerProcess,
-  uniqueSchema,
   waitFor,
   waitForUrl,
   withPort,
   withSchema,
 } from './postgres-fixtures.js';
 
-const skip = await postgresSkipReason();
-const schemas: string[] = [];
-const procs: ServerProcess[] = [];
-after(async () => {
-  await Promise.all(procs.map((p) => p.stop()));
-  if (!skip) for (const s of schemas) await dropSchema(s);
-});
+const pg = await postgresTestScope();
+const skip = pg.skip;
 
 // The package's `functions-framework` bin, next to its main module (the bin is not exported).
 const FRAMEWORK = join(
@@ -66,13 +59,12 @@ async function startFramework(target: string, env: Record<string, string>): Prom
     /^URL: (http:\/\/localhost:\d+)\/$/m,
     `functions-framework ${target}`,
   );
-  procs.push(p);
+  pg.track(p);
   return { ...p, url: p.url.replace('localhost', '127.0.0.1') };
 }
 
 function databaseEnv(tag: string): Record<string, string> {
-  const schema = uniqueSchema(tag);
-  schemas.push(schema);
+  const schema = pg.schema(tag);
   return { DATABASE_URL: withSchema(PG_URL, schema), BOOTSTRAP_ADMIN_TOKEN: 'fn-admin' };
 }
 
@@ -150,8 +142,7 @@ if (skip) {
       const proxy = await CuttableProxy.start(Number(new URL(PG_URL).port || 5432));
       try {
         proxy.cut();
-        const schema = uniqueSchema('fn_down');
-        schemas.push(schema);
+        const schema = pg.schema('fn_down');
         const p = await startFramework('bootstrap', {
           DATABASE_URL: withSchema(withPort(PG_URL, proxy.port), schema),
         });

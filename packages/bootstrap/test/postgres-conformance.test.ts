@@ -1,30 +1,20 @@
 // The protocol conformance suite, unchanged, against the PostgreSQL store: behind the Node server
 // in this process, and behind a real `isopeer bootstrap-server --store postgres://...` process.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { startBootstrapServer } from '../src/node-server.js';
 import { createPostgresStore } from '../src/stores/postgres.js';
 import { startCliServer } from './cli-server.js';
 import { runConformanceSuite } from './conformance.js';
-import {
-  dropSchema,
-  PG_URL,
-  postgresSkipReason,
-  uniqueSchema,
-  withSchema,
-} from './postgres-fixtures.js';
+import { PG_URL, postgresTestScope, withSchema } from './postgres-fixtures.js';
 
-const skip = await postgresSkipReason();
-const schemas: string[] = [];
-after(async () => {
-  if (!skip) for (const s of schemas) await dropSchema(s);
-});
+const pg = await postgresTestScope();
+const skip = pg.skip;
 
 if (skip) {
   test('conformance over PostgreSQL', { skip }, () => {});
 } else {
   runConformanceSuite('PostgreSQL store (Node server)', async () => {
-    const schema = uniqueSchema('conf_node');
-    schemas.push(schema);
+    const schema = pg.schema('conf_node');
     const store = await createPostgresStore(PG_URL, { schema });
     const server = await startBootstrapServer({ port: 0, store, adminToken: 'pg-admin' });
     return { url: server.url, adminToken: 'pg-admin', stop: () => server.close() };
@@ -33,8 +23,7 @@ if (skip) {
   runConformanceSuite(
     'PostgreSQL store (isopeer bootstrap-server --store postgres://)',
     async () => {
-      const schema = uniqueSchema('conf_cli');
-      schemas.push(schema);
+      const schema = pg.schema('conf_cli');
       const s = await startCliServer(['--store', withSchema(PG_URL, schema)]);
       return { url: s.url, stop: async () => void (await s.stop()) };
     },

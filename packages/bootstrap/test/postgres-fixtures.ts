@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 
@@ -29,6 +30,36 @@ export async function postgresSkipReason(): Promise<string | undefined> {
   } finally {
     await sql.end({ timeout: 1 });
   }
+}
+
+/**
+ * One test file's PostgreSQL scope: `skip` (see `postgresSkipReason`), `schema(tag)` for a fresh
+ * schema, and `track(...servers)`; when the file's tests end every tracked server is stopped and
+ * every schema dropped, so a failing test leaves nothing behind.
+ */
+export async function postgresTestScope(): Promise<{
+  skip: string | undefined;
+  schema(tag: string): string;
+  track(...servers: ServerProcess[]): void;
+}> {
+  const skip = await postgresSkipReason();
+  const schemas: string[] = [];
+  const servers: ServerProcess[] = [];
+  after(async () => {
+    await Promise.all(servers.map((p) => p.stop()));
+    if (!skip) for (const s of schemas) await dropSchema(s);
+  });
+  return {
+    skip,
+    schema(tag) {
+      const s = uniqueSchema(tag);
+      schemas.push(s);
+      return s;
+    },
+    track(...more) {
+      servers.push(...more);
+    },
+  };
 }
 
 /** A schema name no other test (file, process, run) uses. */

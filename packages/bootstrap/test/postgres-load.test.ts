@@ -16,7 +16,7 @@
  * final state that satisfies every invariant and holds only records that clients really sent.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { formatPeerLine, parseDocument } from '../src/codec.js';
 import { type BootstrapOp, initialData } from '../src/semantics.js';
 import { createPostgresStore } from '../src/stores/postgres.js';
@@ -24,26 +24,18 @@ import type { BootstrapData, PeerRecord } from '../src/types.js';
 import {
   adminSql,
   CuttableProxy,
-  dropSchema,
   PG_URL,
   post,
-  postgresSkipReason,
-  type ServerProcess,
+  postgresTestScope,
   startServerProcess,
-  uniqueSchema,
   waitFor,
   withPort,
   withSchema,
 } from './postgres-fixtures.js';
 import { findSerialOrder, type Observed } from './postgres-serial-check.js';
 
-const skip = await postgresSkipReason();
-const schemas: string[] = [];
-const servers: ServerProcess[] = [];
-after(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
-  if (!skip) for (const s of schemas) await dropSchema(s);
-});
+const pg = await postgresTestScope();
+const skip = pg.skip;
 before(() => {
   if (skip) process.stderr.write(`postgres-load.test: ${skip}\n`);
 });
@@ -92,8 +84,7 @@ function request(op: BootstrapOp): [string, string] {
 }
 
 async function prepareSchema(tag: string): Promise<{ schema: string; initial: BootstrapData }> {
-  const schema = uniqueSchema(tag);
-  schemas.push(schema);
+  const schema = pg.schema(tag);
   const store = await createPostgresStore(PG_URL, { schema });
   const initial = await store.config(MAXPEERS, 1, Date.now());
   await store.close();
@@ -157,7 +148,7 @@ describe('PostgreSQL store shared by several server processes', { skip }, () => 
     // Generous timeouts: this test is about atomicity, so every request must be acknowledged.
     const env = { PG_STATEMENT_TIMEOUT_MS: '20000', PG_CONNECT_TIMEOUT_MS: '5000' };
     const procs = await Promise.all([1, 2, 3].map(() => startServerProcess(url, env)));
-    servers.push(...procs);
+    pg.track(...procs);
     const sampler = sampleMaxCount(schema);
     const ops = workload(1000, 7);
     const results = await Promise.all(
@@ -198,7 +189,7 @@ describe('PostgreSQL store shared by several server processes', { skip }, () => 
         PG_STATEMENT_TIMEOUT_MS: String(statementMs),
       };
       const procs = await Promise.all([1, 2].map(() => startServerProcess(url, env)));
-      servers.push(...procs);
+      pg.track(...procs);
       // The store's bound is connect + statement; allow 1.5 s for HTTP and a busy machine.
       const bound = connectMs + statementMs + 1500;
       const ops = workload(100_000, 11);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { type BootstrapOp, initialData, type LeaseTimes, step } from '../src/semantics.js';
 import { type Store, StoreUnavailableError } from '../src/store.js';
@@ -9,23 +9,14 @@ import type { BootstrapData, PeerRecord } from '../src/types.js';
 import {
   adminSql,
   CuttableProxy,
-  dropSchema,
   PG_URL,
-  postgresSkipReason,
-  uniqueSchema,
+  postgresTestScope,
   withPort,
 } from './postgres-fixtures.js';
 
-const skip = await postgresSkipReason();
-const schemas: string[] = [];
-const fresh = (tag: string) => {
-  const s = uniqueSchema(tag);
-  schemas.push(s);
-  return s;
-};
-after(async () => {
-  if (!skip) for (const s of schemas) await dropSchema(s);
-});
+const pg = await postgresTestScope();
+const skip = pg.skip;
+const fresh = (tag: string) => pg.schema(tag);
 
 const peer = (id: string, timestamp = '1557509977', name = `${id}-host`): PeerRecord => ({
   id,
