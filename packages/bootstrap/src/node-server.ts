@@ -1,12 +1,7 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { MAX_BODY_BYTES } from './codec.js';
-import {
-  type BootstrapLogEntry,
-  type BootstrapService,
-  createBootstrapService,
-  type ServiceResponse,
-} from './handler.js';
+import { type BootstrapLogEntry, createBootstrapService } from './handler.js';
+import { headerValue } from './http1/request-parser.js';
+import { createHttp1Server } from './http1/server.js';
 import type { Store } from './store.js';
 import { createStoreFromSpec } from './stores/from-spec.js';
 
@@ -40,9 +35,10 @@ export interface RunningBootstrapServer {
 }
 
 /**
- * Serves the bootstrap protocol over Node's `http` module. A thin adapter: it reads the body
- * (stopping at the size limit), hands plain values to the shared service, and writes the answer.
- * The server owns the store: close() closes it.
+ * Serves the bootstrap protocol over HTTP/1.1 (our own small server on node:net, see
+ * http1/server.ts for why). A thin adapter: it hands plain values to the shared service and the
+ * service's answer back. Requests the HTTP parser refuses never reach the service; they are
+ * logged with method and path `-`. The server owns the store: close() closes it.
  */
 export async function startBootstrapServer(
   opts: BootstrapServerOptions,
@@ -57,23 +53,30 @@ export async function startBootstrapServer(
     now: opts.now,
     log: opts.onLog,
   });
-  const server = createServer((req, res) => serve(service, req, res));
-  // Many short requests on few keep-alive connections is the expected load.
-  server.keepAliveTimeout = 5000;
+  const log = opts.onLog;
+  const server = createHttp1Server({
+    maxBodyBytes: MAX_BODY_BYTES,
+    handler: (req) =>
+      service.handle({
+        method: req.method,
+        path: req.path,
+        authorization: headerValue(req, 'authorization'),
+        body: req.body,
+        tooLarge: req.bodyTooLarge,
+      }),
+    onRequestError: log
+      ? (err) =>
+          log({ method: '-', path: '-', status: err.status, durationMs: 0, error: err.message })
+      : undefined,
+  });
   const host = opts.host ?? '127.0.0.1';
+  let port: number;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port ?? 8080, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    ({ port } = await server.listen(opts.port ?? 8080, host));
   } catch (err) {
     await store.close();
     throw err;
   }
-  const port = (server.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
   return {
@@ -83,67 +86,10 @@ export async function startBootstrapServer(
     store,
     close() {
       closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const grace = setTimeout(() => server.closeAllConnections(), opts.closeGraceMs ?? 5000);
-        grace.unref();
-        await closed;
-        clearTimeout(grace);
+        await server.close(opts.closeGraceMs ?? 5000);
         await store.close();
       })();
       return closing;
     },
   };
-}
-
-function serve(service: BootstrapService, req: IncomingMessage, res: ServerResponse): void {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let answered = false;
-  const answer = (body: Buffer, tooLarge: boolean) => {
-    answered = true;
-    service
-      .handle({
-        method: req.method ?? 'GET',
-        path,
-        authorization: req.headers.authorization,
-        body,
-        tooLarge,
-      })
-      .then((r) => write(res, r, tooLarge));
-  };
-  // An oversized body is refused at once; the rest of it is discarded and the connection closed.
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-    req.resume();
-    answer(Buffer.alloc(0), true);
-    return;
-  }
-  req.on('data', (chunk: Buffer) => {
-    if (answered) return;
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      chunks.length = 0;
-      answer(Buffer.alloc(0), true);
-    } else chunks.push(chunk);
-  });
-  req.on('error', () => res.destroy());
-  req.on('end', () => {
-    if (!answered) answer(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), false);
-  });
-}
-
-function write(res: ServerResponse, answer: ServiceResponse, closeAfter: boolean): void {
-  if (res.destroyed) return;
-  const headers: Record<string, string | number> = {
-    'content-type': answer.contentType,
-    'content-length': Buffer.byteLength(answer.body),
-    ...answer.headers,
-  };
-  // A connection that carried an oversized body is not reused: its remaining bytes are junk.
-  if (closeAfter) headers.connection = 'close';
-  res.writeHead(answer.status, headers);
-  res.end(answer.body);
 }

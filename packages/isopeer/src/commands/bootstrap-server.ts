@@ -62,8 +62,20 @@ function createLineWriter(stream: NodeJS.WriteStream) {
   };
 }
 
+let stampMs = -1;
+let stamp = '';
+/** ISO time, formatted once per millisecond: under load dozens of lines share it. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== stampMs) {
+    stampMs = ms;
+    stamp = new Date(ms).toISOString();
+  }
+  return stamp;
+}
+
 function formatEntry(e: BootstrapLogEntry): string {
-  const base = `${new Date().toISOString()} ${e.method} ${e.path} ${e.status} ${e.durationMs.toFixed(1)}ms`;
+  const base = `${isoNow()} ${e.method} ${e.path} ${e.status} ${e.durationMs.toFixed(1)}ms`;
   return e.error === undefined ? base : `${base} - ${e.error}`;
 }
 
