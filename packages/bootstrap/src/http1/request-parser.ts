@@ -261,7 +261,8 @@ export class RequestParser {
           contentLength = mergeContentLength(contentLength, value);
           break;
         case 'transfer-encoding':
-          transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
+          transferEncoding =
+            transferEncoding === undefined ? value : `${transferEncoding},${value}`;
           break;
         case 'connection':
           connection += `,${value.toLowerCase()}`;

@@ -121,8 +121,12 @@ function responseText(
     e = { second };
     encodedAnswers.set(res, e);
   }
-  if (close) return (e.close ??= formatResponse(res, method, true, keepAliveSeconds));
-  return (e.keepAlive ??= formatResponse(res, method, false, keepAliveSeconds));
+  if (close) {
+    e.close ??= formatResponse(res, method, true, keepAliveSeconds);
+    return e.close;
+  }
+  e.keepAlive ??= formatResponse(res, method, false, keepAliveSeconds);
+  return e.keepAlive;
 }
 
 function errorResponse(status: number, message: string): Http1Response {
