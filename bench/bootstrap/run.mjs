@@ -3,11 +3,16 @@
 //
 //   npm run build && node bench/bootstrap/run.mjs [--store file|memory] [--duration 10]
 //        [--connections 32] [--threads 2] [--only ping,list] [--url URL --pid PID]
+//        [--repeat N] [--yardstick]
 //
 // For each scenario it starts a FRESH `isopeer bootstrap-server` (so peak RSS is per scenario),
 // prepares the state over HTTP, runs wrk with the scenario's Lua script, and reads the server's
 // peak resident set (VmHWM) from /proc. With --url (and optionally --pid) it measures an
 // already running server instead, e.g. the original Go server, under identical load.
+// --repeat N runs every scenario N times, interleaved (scenario after scenario, then again), and
+// reports medians with the range of requests/s: this machine's speed drifts by tens of percent.
+// --yardstick also measures, right after each /ping and /list run, a minimal Go net/http server
+// (yardstick/main.go, built with the Debian Go toolchain) under the same load.
 // Prints a Markdown table; request logs go to /dev/null (they are still formatted and written).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -27,8 +32,15 @@ const { values: opt } = parseArgs({
     only: { type: 'string' },
     url: { type: 'string' },
     pid: { type: 'string' },
+    repeat: { type: 'string', default: '1' },
+    yardstick: { type: 'boolean', default: false },
   },
 });
+const repeat = Number(opt.repeat);
+if (!Number.isInteger(repeat) || repeat < 1) {
+  console.error(`--repeat ${opt.repeat}: expected a positive integer`);
+  process.exit(1);
+}
 
 const peerLine = (id, ts) => `${id} bench-${id} 127.0.0.1 7946 tcp 0 ${ts}`;
 const scenarios = [
@@ -82,6 +94,52 @@ function freePort() {
   });
 }
 
+const yardstickBinary = new URL('../../.cache/bench-yardstick/yardstick', import.meta.url).pathname;
+
+function buildYardstick() {
+  const r = spawnSync('go', ['build', '-o', yardstickBinary, join(here, 'yardstick', 'main.go')], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GO111MODULE: 'off',
+      GOCACHE: new URL('../../.cache/go-build', import.meta.url).pathname,
+    },
+  });
+  if (r.error || r.status !== 0) {
+    console.error(`cannot build the Go yardstick: ${r.error?.message ?? r.stderr}`);
+    process.exit(1);
+  }
+}
+
+async function waitForPing(url, child) {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    try {
+      await post(url, '/ping');
+      return;
+    } catch (err) {
+      if (Date.now() > deadline || child.exitCode !== null) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+async function startYardstick() {
+  const port = await freePort();
+  const child = spawn(yardstickBinary, [`127.0.0.1:${port}`], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForPing(url, child);
+  return {
+    url,
+    pid: child.pid,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 async function post(url, path, body = '') {
   const r = await fetch(url + path, { method: 'POST', body });
   if (r.status !== 200) throw new Error(`${path} ${body}: ${r.status} ${await r.text()}`);
@@ -100,16 +158,7 @@ async function startServer(store) {
     },
   );
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    try {
-      await post(url, '/ping');
-      break;
-    } catch (err) {
-      if (Date.now() > deadline || child.exitCode !== null) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  await waitForPing(url, child);
   return {
     url,
     pid: child.pid,
@@ -168,14 +217,10 @@ function runWrk(url, script) {
   };
 }
 
-const rows = [];
-for (const sc of scenarios) {
-  const server = opt.url
-    ? { url: opt.url, pid: opt.pid ? Number(opt.pid) : undefined, stop: async () => {} }
-    : await startServer(opt.store);
+async function measure(sc, start) {
+  const server = await start();
   await post(server.url, '/reset');
   for (const [path, body] of sc.setup) await post(server.url, path, body);
-  process.stderr.write(`${sc.name}: ${opt.duration}s with ${opt.connections} connections...\n`);
   const cpuBefore = cpuSeconds(server.pid);
   const res = runWrk(server.url, sc.script);
   const cpuAfter = cpuSeconds(server.pid);
@@ -183,27 +228,74 @@ for (const sc of scenarios) {
   const rss = peakRssMiB(server.pid);
   const crashed = server.pid !== undefined && !existsSync(`/proc/${server.pid}`);
   await server.stop();
-  // Server CPU time per answered request: unlike requests/s, it barely depends on what else
-  // runs on the machine, so 1e6 / cpuUs estimates requests/s per fully available core.
-  rows.push({
-    name: crashed ? `${sc.name} — SERVER CRASHED` : sc.name,
+  // Server CPU time per answered request: it depends less than requests/s on what else runs on
+  // the machine, so 1e6 / cpuUs estimates requests/s per fully available core.
+  return {
     ...res,
+    crashed,
     rss,
     cpuUs: cpu === undefined ? undefined : (cpu * 1e6) / res.requests,
-  });
-  if (crashed && opt.url) break; // an external server cannot be restarted from here
+  };
 }
 
+if (opt.yardstick) buildYardstick();
+const ours = opt.url
+  ? async () => ({ url: opt.url, pid: opt.pid ? Number(opt.pid) : undefined, stop: async () => {} })
+  : () => startServer(opt.store);
+const series = new Map(); // row name → results of every repetition
+const record = (name, result) => {
+  if (!series.has(name)) series.set(name, []);
+  series.get(name).push(result);
+};
+let stop = false;
+for (let rep = 1; rep <= repeat && !stop; rep++) {
+  for (const sc of scenarios) {
+    process.stderr.write(
+      `${sc.name}: ${opt.duration}s with ${opt.connections} connections (run ${rep}/${repeat})...\n`,
+    );
+    const r = await measure(sc, ours);
+    record(sc.name, r);
+    // An external server cannot be restarted from here.
+    if (r.crashed && opt.url) {
+      stop = true;
+      break;
+    }
+    if (opt.yardstick && (sc.script === 'ping.lua' || sc.script === 'list.lua')) {
+      record(`${sc.name} — Go net/http yardstick`, await measure(sc, startYardstick));
+    }
+  }
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => x !== undefined && !Number.isNaN(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const rows = [...series].map(([name, runs]) => ({
+  name: runs.some((r) => r.crashed) ? `${name} — SERVER CRASHED` : name,
+  rps: median(runs.map((r) => r.rps)),
+  min: Math.min(...runs.map((r) => r.rps)),
+  max: Math.max(...runs.map((r) => r.rps)),
+  p50: median(runs.map((r) => r.p50)),
+  p99: median(runs.map((r) => r.p99)),
+  non2xx: runs.reduce((a, r) => a + r.non2xx, 0),
+  socketErrors: [...new Set(runs.map((r) => r.socketErrors))].join('; '),
+  rss: median(runs.map((r) => r.rss)),
+  cpuUs: median(runs.map((r) => r.cpuUs)),
+}));
+
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
 console.log(
-  `store: ${opt.url ? opt.url : opt.store}, ${opt.connections} connections, ${opt.threads} wrk threads, ${opt.duration}s each, load average before/after: ${load}\n`,
+  `store: ${opt.url ? opt.url : opt.store}, ${opt.connections} connections, ${opt.threads} wrk threads, ${opt.duration}s each, ${repeat} run(s) per row (medians), load average after: ${load}\n`,
 );
 console.log(
-  '| scenario | requests/s | p50 ms | p99 ms | non-2xx | socket errors | server peak RSS MiB | server CPU µs/request |',
+  '| scenario | requests/s | range | p50 ms | p99 ms | non-2xx | socket errors | server peak RSS MiB | server CPU µs/request |',
 );
-console.log('|---|---:|---:|---:|---:|---|---:|---:|');
+console.log('|---|---:|---:|---:|---:|---:|---|---:|---:|');
 for (const r of rows) {
   console.log(
-    `| ${r.name} | ${Math.round(r.rps).toLocaleString('en-US')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.non2xx} | ${r.socketErrors} | ${r.rss === undefined ? 'n/a' : r.rss.toFixed(0)} | ${r.cpuUs === undefined ? 'n/a' : r.cpuUs.toFixed(0)} |`,
+    `| ${r.name} | ${fmt(r.rps)} | ${fmt(r.min)}–${fmt(r.max)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.non2xx} | ${r.socketErrors} | ${r.rss === undefined ? 'n/a' : r.rss.toFixed(0)} | ${r.cpuUs === undefined ? 'n/a' : r.cpuUs.toFixed(0)} |`,
   );
 }

@@ -1,5 +1,6 @@
 // `isopeer bootstrap-server` as a user meets it: options, log lines, shutdown, the lease.
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { test } from 'node:test';
 import { parseDocument } from '../src/codec.js';
 import { runCli, startCliServer } from './cli-server.js';
@@ -40,6 +41,29 @@ test('one log line per request, then a graceful stop on SIGTERM and SIGINT', asy
     const code = await s.stop();
     assert.equal(code, 0);
     assert.deepEqual(s.lines.slice(-2), ['shutting down', 'stopped']);
+  }
+});
+
+test('a request the HTTP parser refuses is answered with its reason and logged as "- -"', async () => {
+  const s = await startCliServer(['--store', 'memory']);
+  try {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = connect(s.port, '127.0.0.1', () => sock.write('GET /ping HTTP/1.1\r\n\r\n'));
+      let text = '';
+      sock.setEncoding('latin1');
+      sock.on('data', (d: string) => {
+        text += d;
+      });
+      sock.on('close', () => resolve(text));
+      sock.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(answer, /\r\nConnection: close\r\n/);
+    assert.match(answer, /\r\n\r\nHTTP\/1\.1 request without a Host header\n$/);
+    const logged = await s.waitForLine(/ - - 400 /);
+    assert.match(logged, /^\S+Z - - 400 0\.0ms - HTTP\/1\.1 request without a Host header$/);
+  } finally {
+    await s.stop();
   }
 });
 
