@@ -254,6 +254,7 @@ for (let rep = 1; rep <= repeat && !stop; rep++) {
       `${sc.name}: ${opt.duration}s with ${opt.connections} connections (run ${rep}/${repeat})...\n`,
     );
     const r = await measure(sc, ours);
+    process.stderr.write(`  ${Math.round(r.rps)} requests/s\n`);
     record(sc.name, r);
     // An external server cannot be restarted from here.
     if (r.crashed && opt.url) {
@@ -261,7 +262,9 @@ for (let rep = 1; rep <= repeat && !stop; rep++) {
       break;
     }
     if (opt.yardstick && (sc.script === 'ping.lua' || sc.script === 'list.lua')) {
-      record(`${sc.name} — Go net/http yardstick`, await measure(sc, startYardstick));
+      const y = await measure(sc, startYardstick);
+      process.stderr.write(`  yardstick: ${Math.round(y.rps)} requests/s\n`);
+      record(`${sc.name} — Go net/http yardstick`, y);
     }
   }
 }
