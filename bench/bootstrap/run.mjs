@@ -127,6 +127,11 @@ async function waitForPing(url, child) {
 async function startYardstick() {
   const port = await freePort();
   const child = spawn(yardstickBinary, [`127.0.0.1:${port}`], { stdio: 'ignore' });
+  return running(child, port, () => {});
+}
+
+/** A started server process once it answers /ping; stop() ends it with SIGTERM, then cleans up. */
+async function running(child, port, cleanup) {
   const url = `http://127.0.0.1:${port}`;
   await waitForPing(url, child);
   return {
@@ -136,6 +141,7 @@ async function startYardstick() {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
+      cleanup();
     },
   };
 }
@@ -157,18 +163,7 @@ async function startServer(store) {
       stdio: ['ignore', out, 'inherit'],
     },
   );
-  const url = `http://127.0.0.1:${port}`;
-  await waitForPing(url, child);
-  return {
-    url,
-    pid: child.pid,
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return running(child, port, () => rmSync(dir, { recursive: true, force: true }));
 }
 
 function peakRssMiB(pid) {

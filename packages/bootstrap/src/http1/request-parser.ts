@@ -344,13 +344,19 @@ export class RequestParser {
     if (expectContinue && this.pos >= this.buf.length) this.events.onContinue?.();
   }
 
-  private readFixedBody(): boolean {
+  /** Moves what has arrived of the `remaining` body bytes into the body; false when nothing has. */
+  private takeBody(): boolean {
     const available = this.buf.length - this.pos;
     if (available === 0) return false;
     const take = Math.min(available, this.remaining);
     this.addBody(this.buf.subarray(this.pos, this.pos + take));
     this.pos += take;
     this.remaining -= take;
+    return true;
+  }
+
+  private readFixedBody(): boolean {
+    if (!this.takeBody()) return false;
     if (this.remaining === 0) this.finish();
     return true;
   }
@@ -381,12 +387,7 @@ export class RequestParser {
   }
 
   private readChunkData(): boolean {
-    const available = this.buf.length - this.pos;
-    if (available === 0) return false;
-    const take = Math.min(available, this.remaining);
-    this.addBody(this.buf.subarray(this.pos, this.pos + take));
-    this.pos += take;
-    this.remaining -= take;
+    if (!this.takeBody()) return false;
     if (this.remaining === 0) this.state = CHUNK_DATA_END;
     return true;
   }
