@@ -753,6 +753,12 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       this.members.set(node.name, back);
       this.out.info(`<info> ${displayNameOf(node.name, node.meta)} is back`);
     }
+    // Items are not part of the state exchange (the original's LocalState holds members only),
+    // so a newcomer, or a member back after being declared failed, missed the adds sent before.
+    // Send them again: a receiver that has them changes nothing and passes nothing on.
+    if (this.queue && this.kv.items.size > 0) {
+      this.queueKv(this.queue, { Action: 'add', Data: Object.fromEntries(this.kv.items) });
+    }
     if (this.cache) {
       this.cache.seen(
         node.name,

@@ -228,3 +228,34 @@ describe('chat peers in one process', () => {
     assert.deepEqual([...alice.peer.members.keys()], [alice.peer.nodeName]);
   });
 });
+
+describe('broadcast items and a member that joins later', () => {
+  const group = ['dora', 'finn', 'emil'].map(makeNode);
+  const [dora, finn, emil] = group as [Node, Node, Node];
+
+  before(async () => {
+    for (const n of group) {
+      await run(n, '/memberlistconfigure');
+      await run(n, '/memberlistcreate');
+      await run(n, '/memberliststart');
+    }
+    await run(dora, '/chatstart');
+    await run(finn, `/memberlistjoin ${dora.peer.requireMemberlist().advertiseAddress}`);
+    await run(finn, '/chatstart');
+  });
+  after(async () => {
+    for (const n of group) {
+      await n.peer.close();
+      await n.console.close();
+    }
+  });
+
+  it('a member that joins after an item spread (and its broadcasts died out) still gets it', async () => {
+    await run(dora, '/broadcastadd motto keep calm');
+    await until('finn has the item', () => finn.peer.items.get('motto') === 'keep calm');
+    await until('gossip drained', () => [dora, finn].every((n) => n.peer.queue!.numQueued() === 0));
+    await run(emil, `/memberlistjoin ${dora.peer.requireMemberlist().advertiseAddress}`);
+    await run(emil, '/chatstart');
+    await until('emil has the item', () => emil.peer.items.get('motto') === 'keep calm');
+  });
+});
