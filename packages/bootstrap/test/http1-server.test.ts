@@ -207,6 +207,30 @@ test('no more than maxPipelined requests of one connection are in the handler at
   c.socket.destroy();
 });
 
+test('answers done at once but waiting behind a slow one count towards maxPipelined', async () => {
+  const slow = deferred<Http1Response>();
+  let calls = 0;
+  const { port } = await serve(
+    (req) => {
+      calls++;
+      return req.path === '/slow' ? slow.promise : echo(req);
+    },
+    { maxPipelined: 3 },
+  );
+  const c = await RawClient.connect(port);
+  c.send(GET('/slow') + Array.from({ length: 20 }, (_, i) => GET(`/${i}`)).join(''));
+  const deadline = Date.now() + 5000;
+  while (calls < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  // Give the server every chance to read on: it must not while three answers wait.
+  await new Promise((r) => setImmediate(r));
+  assert.equal(calls, 3);
+  slow.resolve(text('slow'));
+  assert.equal((await c.response()).body, 'slow');
+  for (let i = 0; i < 20; i++) assert.equal((await c.response()).body, `GET /${i} `);
+  assert.equal(calls, 21);
+  c.socket.destroy();
+});
+
 test('HTTP/1.0 and Connection: close get Connection: close and the socket is closed', async () => {
   const { port } = await serve(echo);
   for (const req of ['GET /x HTTP/1.0\r\n\r\n', GET('/x', 'Connection: close\r\n')]) {

@@ -282,7 +282,11 @@ class Connection {
     if (socket.destroyed || this.ended) return;
     let ready = 0;
     while (ready < queue.length && queue[ready].text !== undefined) ready++;
-    if (ready === 0) return;
+    if (ready === 0) {
+      // Answers done at once still hold a place behind a slow one: they count towards the limit.
+      this.updateFlow();
+      return;
+    }
     if (ready > 1) socket.cork();
     for (let i = 0; i < ready; i++) {
       const slot = queue[i];
