@@ -44,6 +44,22 @@ async function run(n: Node, line: string): Promise<void> {
   assert.ok(r.ok, `${n.peer.name} ${line}: ${r.error}`);
 }
 
+/** Each node's memberlist configured, created and started, as the original's `init` begins. */
+async function startMemberlists(nodes: Node[]): Promise<void> {
+  for (const n of nodes) {
+    await run(n, '/memberlistconfigure');
+    await run(n, '/memberlistcreate');
+    await run(n, '/memberliststart');
+  }
+}
+
+async function closeAll(nodes: Node[]): Promise<void> {
+  for (const n of nodes) {
+    await n.peer.close();
+    await n.console.close();
+  }
+}
+
 const texts = (n: Node, prefix: string) =>
   n.lines.filter((l) => l.text.startsWith(prefix)).map((l) => l.text);
 
@@ -52,11 +68,7 @@ describe('chat peers in one process', () => {
   const [alice, bob, carol] = nodes as [Node, Node, Node];
 
   before(async () => {
-    for (const n of nodes) {
-      await run(n, '/memberlistconfigure');
-      await run(n, '/memberlistcreate');
-      await run(n, '/memberliststart');
-    }
+    await startMemberlists(nodes);
     const first = alice.peer.requireMemberlist().advertiseAddress;
     await run(alice, '/chatstart');
     for (const n of [bob, carol]) {
@@ -67,12 +79,7 @@ describe('chat peers in one process', () => {
       nodes.every((n) => n.peer.members.size === 3),
     );
   });
-  after(async () => {
-    for (const n of nodes) {
-      await n.peer.close();
-      await n.console.close();
-    }
-  });
+  after(() => closeAll(nodes));
 
   it('delivers every message to each other peer exactly once', async () => {
     for (const n of nodes) await run(n, `hello from ${n.peer.name}`);
@@ -234,21 +241,12 @@ describe('broadcast items and a member that joins later', () => {
   const [dora, finn, emil] = group as [Node, Node, Node];
 
   before(async () => {
-    for (const n of group) {
-      await run(n, '/memberlistconfigure');
-      await run(n, '/memberlistcreate');
-      await run(n, '/memberliststart');
-    }
+    await startMemberlists(group);
     await run(dora, '/chatstart');
     await run(finn, `/memberlistjoin ${dora.peer.requireMemberlist().advertiseAddress}`);
     await run(finn, '/chatstart');
   });
-  after(async () => {
-    for (const n of group) {
-      await n.peer.close();
-      await n.console.close();
-    }
-  });
+  after(() => closeAll(group));
 
   it('a member that joins after an item spread (and its broadcasts died out) still gets it', async () => {
     await run(dora, '/broadcastadd motto keep calm');
