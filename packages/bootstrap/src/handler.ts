@@ -8,6 +8,7 @@ import {
   parsePeerLine,
 } from './codec.js';
 import { type Store, StoreUnavailableError } from './store.js';
+import { isThenable } from './thenable.js';
 import type { BootstrapData } from './types.js';
 
 /*
@@ -107,16 +108,20 @@ export function createBootstrapService(opts: BootstrapHandlerOptions): Bootstrap
   // Stores hand out the same snapshot object until the state changes, and /list answers it many
   // times in a row: format it once, and answer with the same (never mutated) response objects so
   // a server may reuse their encoded bytes too.
-  let lastData: BootstrapData | undefined;
-  let documentAnswer: ServiceResponse | undefined;
-  let listAnswer: ServiceResponse | undefined;
-  const answersFor = (data: BootstrapData): void => {
-    if (data === lastData) return;
-    const text = formatDocument(data);
-    documentAnswer = { status: 200, contentType: JSON_TYPE, body: text };
-    // The original answered /list with its file, which ends in a newline.
-    listAnswer = { status: 200, contentType: JSON_TYPE, body: `${text}\n` };
-    lastData = data;
+  let answers:
+    | { data: BootstrapData; document: ServiceResponse; list: ServiceResponse }
+    | undefined;
+  const answersFor = (data: BootstrapData) => {
+    if (answers?.data !== data) {
+      const text = formatDocument(data);
+      answers = {
+        data,
+        document: { status: 200, contentType: JSON_TYPE, body: text },
+        // The original answered /list with its file, which ends in a newline.
+        list: { status: 200, contentType: JSON_TYPE, body: `${text}\n` },
+      };
+    }
+    return answers;
   };
 
   function checkAdmin(authorization: string | null | undefined): void {
@@ -161,14 +166,8 @@ export function createBootstrapService(opts: BootstrapHandlerOptions): Bootstrap
     }
   }
 
-  const answerDocument = (data: BootstrapData): ServiceResponse => {
-    answersFor(data);
-    return documentAnswer as ServiceResponse;
-  };
-  const answerList = (data: BootstrapData): ServiceResponse => {
-    answersFor(data);
-    return listAnswer as ServiceResponse;
-  };
+  const answerDocument = (data: BootstrapData) => answersFor(data).document;
+  const answerList = (data: BootstrapData) => answersFor(data).list;
 
   function failure(err: unknown): ServiceResponse {
     if (err instanceof Refusal) return refusal(err.status, err.message, err.headers);
@@ -208,8 +207,8 @@ export function createBootstrapService(opts: BootstrapHandlerOptions): Bootstrap
     } catch (err) {
       res = failure(err);
     }
-    if (res instanceof Promise) {
-      return res.then(
+    if (isThenable(res)) {
+      return Promise.resolve(res).then(
         (r) => logged(req, r, started),
         (err: unknown) => logged(req, failure(err), started),
       );

@@ -374,7 +374,24 @@ test('close(): idle connections end at once, a busy one gets its answer with Con
   await stopped;
 });
 
-test('real clients: fetch, node:http with a chunked body, curl with Expect: 100-continue', async (t) => {
+test('a handler may answer with any thenable, not only a native Promise', async () => {
+  // A PromiseLike that is no Promise instance, as from another realm or a promise library.
+  const thenable: PromiseLike<Http1Response> = {
+    then: (onFulfilled, onRejected) =>
+      new Promise<Http1Response>((resolve) =>
+        setImmediate(() => resolve(text('from a thenable'))),
+      ).then(onFulfilled, onRejected),
+  };
+  const { port } = await serve(() => thenable);
+  const c = await RawClient.connect(port);
+  c.send(GET('/t'));
+  const r = await c.response();
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'from a thenable');
+  c.socket.destroy();
+});
+
+test('real clients: fetch, and node:http with a chunked body', async () => {
   const seen: ParsedRequest[] = [];
   const { port } = await serve((req) => {
     seen.push(req);
@@ -399,18 +416,30 @@ test('real clients: fetch, node:http with a chunked body, curl with Expect: 100-
   });
   assert.equal(viaHttp, 'POST /refill in chunks');
   assert.equal(seen[1].headers.includes('transfer-encoding'), true, 'node:http sent it chunked');
+});
 
+test('real client: curl with Expect: 100-continue', async (t) => {
+  const { port } = await serve(echo);
   const curl = await new Promise<{ out: string; missing: boolean }>((resolve) => {
     execFile(
       'curl',
-      ['-s', '-H', 'Expect: 100-continue', '--data-binary', 'from curl', `${url}/leave`],
+      [
+        '-s',
+        '-H',
+        'Expect: 100-continue',
+        '--data-binary',
+        'from curl',
+        `http://127.0.0.1:${port}/leave`,
+      ],
       (err, out) =>
         resolve({ out, missing: (err as NodeJS.ErrnoException | null)?.code === 'ENOENT' }),
     );
   });
   if (curl.missing) {
-    if (process.env.CI === 'true') assert.fail('curl is missing in CI');
-    t.skip('LOUD SKIP: curl is not installed, the curl client was not tried');
+    if (process.env.CI === 'true') assert.fail('curl is missing (apt-get install curl)');
+    t.skip(
+      'LOUD SKIP: curl is not installed (apt-get install curl); the curl client was not tried',
+    );
     return;
   }
   assert.equal(curl.out, 'POST /leave from curl');

@@ -11,6 +11,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { isThenable } from '../thenable.js';
 import { HttpRequestError, type ParsedRequest, RequestParser } from './request-parser.js';
 
 export interface Http1Response {
@@ -26,7 +27,7 @@ export interface Http1Response {
  * response object it has sent (for up to a second, the Date header's resolution): return the same
  * object for the same answer to benefit, and never mutate one after returning it.
  */
-export type Http1Handler = (req: ParsedRequest) => Http1Response | Promise<Http1Response>;
+export type Http1Handler = (req: ParsedRequest) => Http1Response | PromiseLike<Http1Response>;
 
 export interface Http1ServerOptions {
   handler: Http1Handler;
@@ -235,14 +236,14 @@ class Connection {
     };
     const failed = (err: unknown) =>
       answer(errorResponse(500, `internal error: ${String((err as Error)?.message ?? err)}`));
-    let res: Http1Response | Promise<Http1Response>;
+    let res: Http1Response | PromiseLike<Http1Response>;
     try {
       res = this.limits.handler(req);
     } catch (err) {
       failed(err);
       return;
     }
-    if (res instanceof Promise) {
+    if (isThenable(res)) {
       res.then(answer, failed);
       this.updateFlow();
     } else answer(res);
