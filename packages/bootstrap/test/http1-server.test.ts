@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { after, test } from 'node:test';
+import { runInNewContext } from 'node:vm';
 import type { HttpRequestError, ParsedRequest } from '../src/http1/request-parser.js';
 import {
   createHttp1Server,
@@ -374,15 +375,15 @@ test('close(): idle connections end at once, a busy one gets its answer with Con
   await stopped;
 });
 
-test('a handler may answer with any thenable, not only a native Promise', async () => {
-  // A PromiseLike that is no Promise instance, as from another realm or a promise library.
-  const thenable: PromiseLike<Http1Response> = {
-    then: (onFulfilled, onRejected) =>
-      new Promise<Http1Response>((resolve) =>
-        setImmediate(() => resolve(text('from a thenable'))),
-      ).then(onFulfilled, onRejected),
-  };
-  const { port } = await serve(() => thenable);
+test('a handler may answer with any thenable, e.g. a promise of another realm', async () => {
+  // A promise of another realm (a vm context): `instanceof Promise` is false for it here.
+  const thenable = () =>
+    runInNewContext('new Promise((resolve) => setImmediate(() => resolve(answer)))', {
+      setImmediate,
+      answer: text('from a thenable'),
+    }) as PromiseLike<Http1Response>;
+  assert.equal(thenable() instanceof Promise, false);
+  const { port } = await serve(thenable);
   const c = await RawClient.connect(port);
   c.send(GET('/t'));
   const r = await c.response();
