@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, TestkitError } from './errors.js';
+import { BadRequestError, ConflictError, TestkitError } from './errors.js';
+import type { RunLimits } from './limits.js';
 import type { SummaryEntry } from './protocol.js';
 import { TestRun } from './run.js';
 import { parseScript, RUNNER_PEER, SCRIPT_NAME, type Script } from './script.js';
@@ -20,6 +21,8 @@ export interface CoordinatorOptions {
   lineDeadlineMs?: number;
   /** Extra time a peer that has not polled yet gets before its line's deadline starts; 10 s. */
   peerStartupMs?: number;
+  /** What one run may store of what clients send; see `DEFAULT_RUN_LIMITS`. */
+  limits?: Partial<RunLimits>;
 }
 
 export const DEFAULT_LINE_DEADLINE_MS = 30_000;
@@ -34,6 +37,7 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   readonly dir: string;
   readonly lineDeadlineMs: number;
   readonly peerStartupMs: number | undefined;
+  readonly limits: Partial<RunLimits>;
   private current: TestRun | undefined;
   private summaries = new Map<string, SummaryEntry[]>();
 
@@ -42,6 +46,7 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
     this.dir = opts.dir;
     this.lineDeadlineMs = opts.lineDeadlineMs ?? DEFAULT_LINE_DEADLINE_MS;
     this.peerStartupMs = opts.peerStartupMs;
+    this.limits = opts.limits ?? {};
   }
 
   get run(): TestRun | undefined {
@@ -58,12 +63,17 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
    * name answer that run. Another name replaces a finished run but not an active one.
    */
   async init(name: string): Promise<TestRun> {
+    // A malformed name (`../x`, `a/b`) is a bad request whatever the run's state.
+    if (!SCRIPT_NAME.test(name)) {
+      throw new BadRequestError(
+        `bad test name ${JSON.stringify(name)}: use letters, digits, _ . -`,
+      );
+    }
     const cur = this.current;
     if (cur && cur.name === name) return cur;
     if (cur && !cur.done) {
       throw new ConflictError(`run ${cur.name} is still active; /resetrun first`);
     }
-    if (!SCRIPT_NAME.test(name)) throw new ConflictError(`bad test name ${JSON.stringify(name)}`);
     const file = join(this.dir, `${name}.cmd`);
     let text: string;
     try {
@@ -84,7 +94,7 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   createRun(script: Script): TestRun {
     this.current?.close();
     this.summaries = new Map();
-    this.current = new TestRun(script, this.lineDeadlineMs, this.peerStartupMs);
+    this.current = new TestRun(script, this.lineDeadlineMs, this.peerStartupMs, this.limits);
     this.emit('run', this.current);
     return this.current;
   }

@@ -6,6 +6,7 @@ export * from './errors.js';
 export * from './filter.js';
 export * from './handler.js';
 export * from './http-client.js';
+export * from './limits.js';
 export * from './node-http.js';
 export * from './peer-process.js';
 export * from './protocol.js';
