@@ -40,6 +40,7 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   readonly limits: Partial<RunLimits>;
   private current: TestRun | undefined;
   private summaries = new Map<string, SummaryEntry[]>();
+  private writing: Promise<unknown> = Promise.resolve();
 
   constructor(opts: CoordinatorOptions) {
     super();
@@ -108,7 +109,12 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   /** Builds the evaluations of `peer` (all peers when absent) and writes the run files. */
   async prepareSummary(peer?: string): Promise<SummaryEntry[]> {
     const run = this.requireRun();
-    const peers = peer ? [peer] : [...run.peers, RUNNER_PEER];
+    const known = [...run.peers, RUNNER_PEER];
+    // Only the run's own peers: a summary per made-up name would grow without bound.
+    if (peer && !known.includes(peer)) {
+      throw new ConflictError(`${peer} is not a peer of run ${run.name}`);
+    }
+    const peers = peer ? [peer] : known;
     for (const p of peers) this.summaries.set(p, run.summary(p));
     await this.writeRunFiles(run);
     return peers.flatMap((p) => this.summaries.get(p) ?? []);
@@ -122,7 +128,15 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   }
 
   /** `testRun.json`, `testEventFilters.json`, `testSummary.json` (original) and `timeline.json`. */
-  async writeRunFiles(run: TestRun): Promise<string> {
+  writeRunFiles(run: TestRun): Promise<string> {
+    // One write at a time: peers and the runner prepare summaries at the same moment, and the
+    // files must end up with the last summary, never with a half-renamed mix.
+    const written = this.writing.then(() => this.writeRunFilesNow(run));
+    this.writing = written.catch(() => {});
+    return written;
+  }
+
+  private async writeRunFilesNow(run: TestRun): Promise<string> {
     const dir = join(this.dir, run.id);
     await mkdir(dir, { recursive: true });
     const files: Record<string, unknown> = {
