@@ -10,6 +10,7 @@ export * from './limits.js';
 export * from './node-http.js';
 export * from './peer-process.js';
 export * from './protocol.js';
+export * from './report/expectation.js';
 export * from './report/html.js';
 export * from './report/junit.js';
 export * from './report/model.js';
