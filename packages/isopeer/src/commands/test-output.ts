@@ -123,6 +123,8 @@ function settleProgress(run: TestRun, maxMs: number, opts: ProgressOptions): () 
     }
   };
   const tick = setInterval(() => {
+    // The wait is about to end: its end says how it went.
+    if (Date.now() - t0 >= maxMs) return;
     const now = short();
     out(
       `  ...    still waiting (${formatDuration(Date.now() - t0)} of ${formatDuration(maxMs)}): ${now.length} short: ${list(now)}`,

@@ -38,7 +38,7 @@ export function describeFilterFailure(f: FilterRecord, output?: readonly string[
 /**
  * The lines of `output` most like `wanted`: smallest edit distance between `wanted` and any
  * part of the line (so a prefix like `info: ` does not count against it), at most a third
- * of `wanted` changed, best first. `keep` drops lines (e.g. the
+ * of `wanted` changed and at most one edit more than the best, best first. `keep` drops lines (e.g. the
  * test command's own echo of the filter).
  */
 export function closestLines(
@@ -63,7 +63,12 @@ export function closestLines(
   // the later ones.
   const extra = (l: string) => Math.abs(l.length - wanted.length);
   scored.sort((a, b) => a.d - b.d || extra(a.line) - extra(b.line) || b.at - a.at);
-  return scored.slice(0, n).map((s) => s.line);
+  // Lines clearly worse than the best are noise next to it.
+  const best = scored[0]?.d ?? 0;
+  return scored
+    .filter((s) => s.d <= best + 1)
+    .slice(0, n)
+    .map((s) => s.line);
 }
 
 /**
