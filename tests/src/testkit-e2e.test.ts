@@ -3,25 +3,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { chromium } from 'playwright-core';
+import { launchChromium, layoutProblems } from '../support/chromium.js';
 import { isopeerCli, repoRoot } from '../support/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const EXAMPLES = ['default', 'start', 'leave', 'crash', 'pause', 'partition'].map((n) =>
   join(repoRoot, 'examples/tests', `${n}.cmd`),
 );
@@ -144,15 +133,13 @@ test('every example passes; JUnit, JSON and HTML agree; no peer is left running'
   assert.equal(def.cases.filter((c: { kind: string }) => c.kind === 'command').length, 12);
   assert.equal(def.cases.filter((c: { kind: string }) => c.kind === 'event').length, 6);
 
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI === 'true') assert.fail(`${CHROMIUM} is missing`);
-    t.diagnostic(`LOUD SKIP: ${CHROMIUM} not installed; HTML report not opened`);
-    return;
-  }
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launchChromium(t);
+  if (!browser) return;
   try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1400, height: 1000 });
     await page.goto(`file://${html}`);
+    await page.locator('svg.timeline').first().waitFor();
     await page.screenshot({ path: join(dir, 'examples.png'), fullPage: true });
     const crash = page.locator('section.script[data-script="crash"]');
     assert.deepEqual(
@@ -177,6 +164,15 @@ test('every example passes; JUnit, JSON and HTML agree; no peer is left running'
     assert.ok((await crash.locator('g.member[data-kind="joined"]').count()) >= 2);
     assert.equal(await page.locator('g.cmd[data-status="FAILED"]').count(), 0);
     assert.equal(await page.locator('section.script').count(), 6);
+    assert.equal(await page.locator('nav.toc a.script-link').count(), 6);
+    // The real report, wide and narrow: no text box overlaps another or sticks out.
+    assert.deepEqual(await layoutProblems(page), []);
+    await page.setViewportSize({ width: 390, height: 844 });
+    // Drawn again for the new width (the svg's own width attribute follows).
+    await page.waitForFunction(
+      () => Number(document.querySelector('svg.timeline')!.getAttribute('width')) < 400,
+    );
+    assert.deepEqual(await layoutProblems(page), []);
   } finally {
     await browser.close();
   }

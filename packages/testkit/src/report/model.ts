@@ -3,6 +3,26 @@ import type { Status } from '../protocol.js';
 import type { Timeline } from '../run.js';
 
 /**
+ * What a network fault line did, on each log entry the runner writes for it (kinds
+ * `partitioned`, `isolated`, `lossy`, `throttled`, `healed`), so the report can draw its kind:
+ * a one-way partition as an arrow from `from` to `to`, a loss with its percentage.
+ */
+export interface FaultDetail {
+  kind: 'partition' | 'isolate' | 'loss' | 'rate' | 'heal';
+  /** The link, for faults on one: traffic from `from` to `to` (and back unless `oneWay`). */
+  from?: string;
+  to?: string;
+  /** `@partition a -> b`, `@loss a -> b 5%`, `@heal a -> b`: one direction only. */
+  oneWay?: boolean;
+  /** `@isolate a`, `@loss a 20%`, `@rate a 1mbit`, `@heal a`: the peer concerned. */
+  peer?: string;
+  /** `@loss`: percentage of packets dropped. */
+  percent?: number;
+  /** `@rate`: the limit as written, e.g. `1mbit`. */
+  rate?: string;
+}
+
+/**
  * A case's outcome. CANCELLED: the run was stopped (Ctrl-C, `--bail`) before the case could
  * pass or fail: a line never reached or cut off, an expected event still short.
  */
@@ -32,6 +52,11 @@ export interface ScriptReport {
   ok: boolean;
   startedAt: number;
   durationMs: number;
+  /**
+   * When the wait for expected events after the last line ended (ms since the epoch): the
+   * report is built then. Absent when the lines never all ended (the run was stopped).
+   */
+  settledAt?: number;
   lineDeadlineMs: number;
   cases: ReportCase[];
   passed: number;
@@ -105,6 +130,7 @@ export function buildScriptReport(tl: Timeline, file?: string, endedAt = Date.no
     ok: failures === 0 && cancelled === 0,
     startedAt: tl.startedAt,
     durationMs: end - tl.startedAt,
+    ...(tl.endedAt !== undefined ? { settledAt: Math.max(endedAt, tl.endedAt) } : {}),
     lineDeadlineMs: tl.lineDeadlineMs,
     cases,
     passed: count('OK'),
