@@ -146,6 +146,12 @@ export function drawTimelines(): void {
         },
       });
     }
+    /** A titled group on a lane: hovering or tapping it shows `title`. */
+    const item = (cls: string, lane: number, kind: string, title: string) => {
+      const g = el('g', { class: cls, 'data-peer': d.lanes[lane].id, 'data-kind': kind }, plot);
+      titled(g, title);
+      return g;
+    };
     for (const m of d.marks) {
       if (m.who)
         items.push({
@@ -332,12 +338,7 @@ export function drawTimelines(): void {
       titled(c, e.title);
     }
     for (const m of d.marks) {
-      const g = el(
-        'g',
-        { class: 'member', 'data-peer': d.lanes[m.lane].id, 'data-kind': m.kind },
-        plot,
-      );
-      titled(g, m.title);
+      const g = item('member', m.lane, m.kind, m.title);
       const mx = x(m.t);
       const my = dotY(m.lane);
       const shape =
@@ -349,12 +350,7 @@ export function drawTimelines(): void {
       el('path', { class: `mark ${m.kind}`, d: shape }, g);
     }
     for (const l of d.life) {
-      const g = el(
-        'g',
-        { class: 'life', 'data-peer': d.lanes[l.lane].id, 'data-kind': l.kind },
-        plot,
-      );
-      titled(g, l.title);
+      const g = item('life', l.lane, l.kind, l.title);
       const lx = x(l.t);
       const by = barY(l.lane) + BAR / 2;
       if (l.kind === 'started') el('circle', { cx: lx, cy: by, r: 3, fill: '#999' }, g);
@@ -366,12 +362,7 @@ export function drawTimelines(): void {
         );
     }
     for (const f of d.faults) {
-      const g = el(
-        'g',
-        { class: 'fault', 'data-peer': d.lanes[f.lane].id, 'data-kind': f.kind },
-        plot,
-      );
-      titled(g, f.title);
+      const g = item('fault', f.lane, f.kind, f.title);
       const fx = x(f.t);
       el(
         'line',
