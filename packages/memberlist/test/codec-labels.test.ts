@@ -6,7 +6,6 @@
  * with the label left out of the AAD.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   addLabelHeader,
@@ -40,35 +39,17 @@ import {
   unpackMessages,
   VERSION_SIZE,
 } from '../src/codec/index.js';
+import { type Expected, toHex, type WireCapture } from './codec-fixtures.js';
 import {
-  type Expected,
-  loadCaptures,
-  repoRoot,
-  toHex,
-  type WireCapture,
-} from './codec-fixtures.js';
+  KEY16,
+  LABEL_PREFIXES,
+  LABEL255,
+  loadLabelCaptures,
+  TEAM1,
+  utf8,
+} from './label-fixtures.js';
 import { normalise, packetEvents, streamEvents } from './wire-events.js';
 
-export const LABEL_VECTORS_DIR = join(
-  repoRoot(),
-  'packages',
-  'memberlist',
-  'test',
-  'vectors',
-  'wire-labels',
-);
-
-/** Phases, longest prefix first (enc32-nocomp- before enc32-). */
-const PREFIXES = ['compat-', 'enc32-nocomp-', 'enc32-', 'enc16-', 'label255-', 'nocomp-'];
-
-export function loadLabelCaptures(): WireCapture[] {
-  return loadCaptures(LABEL_VECTORS_DIR, PREFIXES);
-}
-
-const utf8 = (s: string) => new TextEncoder().encode(s);
-export const TEAM1 = utf8('team1');
-/** The label255- phase: the alphabet repeated to 255 bytes. */
-const LABEL255 = utf8('abcdefghijklmnopqrstuvwxyz'.repeat(10).slice(0, 255));
 const FRAME_HEADER = 5;
 
 const captures = loadLabelCaptures();
@@ -200,7 +181,10 @@ function checkStream(
 describe('labelled Go v0.5.4 traffic: decode and re-encode byte for byte', () => {
   it('has all 83 vectors, every phase', () => {
     assert.equal(captures.length, 83);
-    assert.deepEqual([...new Set(captures.map((c) => c.prefix))].sort(), ['', ...PREFIXES].sort());
+    assert.deepEqual(
+      [...new Set(captures.map((c) => c.prefix))].sort(),
+      ['', ...LABEL_PREFIXES].sort(),
+    );
     assert.equal(captures.filter((c) => c.key).length, 37);
   });
 
@@ -232,7 +216,7 @@ describe('labelled Go v0.5.4 traffic: decode and re-encode byte for byte', () =>
     assert.ok(c, file);
     return c;
   };
-  const k16 = () => new Keyring([Uint8Array.from({ length: 16 }, (_, i) => i)]);
+  const k16 = () => new Keyring([KEY16]);
 
   it('compat vectors: the dialer side decodes and re-encodes with its own label (or none)', () => {
     const dialers: Array<[string, Uint8Array | null]> = [
