@@ -49,31 +49,22 @@ describe('isopeer node --label: clusters', { skip: asGo }, () => {
   after(closeAll);
 
   test('team1 nodes (encrypted) form a cluster; a team2 node is refused and told why', async () => {
-    const label = (l: string) => ['--label', l];
-    const a = await LineNode.start({
-      impl: 'ts',
-      name: 'lbl-a',
-      keys: [KEY],
-      extraArgs: label('team1'),
-    });
-    const b = await LineNode.start({
-      impl: 'ts',
-      name: 'lbl-b',
-      keys: [KEY],
-      join: [a.address()],
-      extraArgs: label('team1'),
-    });
+    // An encrypted TS node with `label`, joining `join` if given.
+    const labelled = (name: string, label: string, join?: string) =>
+      LineNode.start({
+        impl: 'ts',
+        name,
+        keys: [KEY],
+        join: join ? [join] : undefined,
+        extraArgs: ['--label', label],
+      });
+    const a = await labelled('lbl-a', 'team1');
+    const b = await labelled('lbl-b', 'team1', a.address());
     const joined = await b.waitFor((e) => e.event === 'joined', 10_000);
     assert.equal(joined.ok, true, JSON.stringify(joined));
     await a.until(() => a.view().get('lbl-b') === 'alive', 10_000, 'lbl-b alive at lbl-a');
 
-    const c = await LineNode.start({
-      impl: 'ts',
-      name: 'lbl-c',
-      keys: [KEY],
-      join: [a.address()],
-      extraArgs: label('team2'),
-    });
+    const c = await labelled('lbl-c', 'team2', a.address());
     const refused = await c.waitFor((e) => e.event === 'joined', 10_000);
     assert.equal(refused.ok, false);
     assert.match(String(refused.error), /without a reply: is its label "team2" too\?/);
