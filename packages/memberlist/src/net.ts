@@ -95,7 +95,7 @@ function dropReasonOf(err: unknown): DropReason {
 export class NetLayer {
   private servingPushPulls = 0;
   /** `config.label` as bytes, recomputed only if the text changes. */
-  private labelText = '';
+  private labelSource = '';
   private labelBytes = new Uint8Array(0);
 
   constructor(
@@ -115,8 +115,8 @@ export class NetLayer {
   /** This node's label as UTF-8 bytes (empty = none). */
   private get label(): Uint8Array {
     const text = this.ctx.config.label;
-    if (text !== this.labelText) {
-      this.labelText = text;
+    if (text !== this.labelSource) {
+      this.labelSource = text;
       this.labelBytes = new TextEncoder().encode(text);
     }
     return this.labelBytes;
