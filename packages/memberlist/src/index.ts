@@ -12,7 +12,7 @@ export type {
 } from './context.js';
 export * from './memberlist.js';
 export * from './metrics.js';
-export { StreamError } from './net.js';
+export { type LabelRefusal, StreamError } from './net.js';
 export * from './queue.js';
 export { MergeError } from './state.js';
 export * from './suspicion.js';

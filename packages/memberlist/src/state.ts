@@ -549,7 +549,8 @@ export class State {
       if (r.state === NodeStateType.Alive || r.state === NodeStateType.Suspect) return true;
       return r.state === NodeStateType.Dead && now - r.stateChange <= c.gossipToTheDeadTimeMs;
     });
-    const avail = c.udpBufferSize - 2 - this.net.encryptionOverhead(false);
+    const avail =
+      c.udpBufferSize - 2 - this.net.encryptionOverhead(false) - this.net.labelOverhead();
     for (const t of targets) {
       const msgs = this.net.getBroadcasts(2, avail);
       if (msgs.length === 0) return;
