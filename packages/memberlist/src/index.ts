@@ -10,6 +10,30 @@ export type {
   MemberState,
   PingDelegate,
 } from './context.js';
+export {
+  diffGoConfig,
+  fromGoConfig,
+  GO_CONFIG_MAX_BYTES,
+  GoConfigError,
+  type GoConfigIssue,
+  type GoConfigParseOptions,
+  type GoConfigParseResult,
+  goConfigFormat,
+  parseGoConfig,
+  serializeGoConfig,
+  toGoConfig,
+  validateGoConfig,
+} from './go-config.js';
+export {
+  GO_CONFIG_FIELDS,
+  GO_FIELD_NAMES,
+  type GoFieldKind,
+  type GoFieldName,
+  type GoFieldSpec,
+  type GoIPNet,
+  type GoMemberlistConfig,
+  goFieldSpec,
+} from './go-config-fields.js';
 export * from './memberlist.js';
 export * from './metrics.js';
 export { StreamError } from './net.js';
