@@ -11,8 +11,8 @@ import {
   type LineWriter,
   UsageError,
 } from '@isopeer/console';
+import { goConfigFormat } from '@isopeer/memberlist';
 import { chatLine, sanitizeLine } from './chat-line.js';
-import { appliesOnNextCreate } from './config-map.js';
 import { ChatError } from './errors.js';
 import { keyringCommands } from './keyring-commands.js';
 import { memberRecordJson, msgTypeName } from './member-record.js';
@@ -587,12 +587,17 @@ export function registerChatPeer(peer: ChatPeer): void {
   const c = peer.console;
   c.register(chatCommands(peer).filter((spec) => !c.command(spec.name)));
   c.useConfig({
+    format: goConfigFormat,
     get: () => peer.currentGoConfig(),
     set: (config) => {
       const note = peer.setGoConfig(config);
       if (note) c.write('warn', note, 'loadconfig');
     },
-    appliesOnNextCreate,
+    // Our memberlist reads every setting when it is created.
+    appliesOnNextCreate: () => true,
+    createCommand: 'memberlistcreate',
+    group: 'memberlist',
+    defaultFile: 'memberlist-config.json',
   });
   c.setDefaultHandler((line, ctx) => sendAndEcho(peer, line, ctx));
 }

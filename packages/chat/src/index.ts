@@ -2,7 +2,6 @@ export * from './bootstrap-api.js';
 export * from './chat-line.js';
 export * from './chat-transport.js';
 export * from './commands.js';
-export * from './config-map.js';
 export * from './errors.js';
 export * from './keyring-commands.js';
 export * from './kv-items.js';

@@ -9,25 +9,22 @@ import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { BootstrapData, PeerRecord } from '@isopeer/bootstrap';
-import {
-  type Console,
-  defaultGoMemberlistConfig,
-  type GoMemberlistConfig,
-  type LineWriter,
-  type SubLogger,
-} from '@isopeer/console';
+import type { Console, LineWriter, SubLogger } from '@isopeer/console';
 import {
   type Config,
   createMemberlist,
   defaultLANConfig,
   defaultLocalConfig,
   defaultWANConfig,
+  fromGoConfig,
+  type GoMemberlistConfig,
   Keyring,
   type Memberlist,
   type MemberNode,
   NetTransport,
   namedBroadcast,
   TransmitLimitedQueue,
+  toGoConfig,
 } from '@isopeer/memberlist';
 import { type BootstrapApi, isTransientBootstrapError } from './bootstrap-api.js';
 import { chatLine, lineKind, sanitizeLine, statusLine } from './chat-line.js';
@@ -37,7 +34,6 @@ import {
   pingChatListener,
   sendChatLine,
 } from './chat-transport.js';
-import { memberlistConfigFromGo } from './config-map.js';
 import { ChatError } from './errors.js';
 import { KvItems } from './kv-items.js';
 import { decodeKvUpdates, encodeKvUpdates, isKvMessage, type KvUpdate } from './kv-update.js';
@@ -249,12 +245,13 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   }
 
   private presetGoConfig(): GoMemberlistConfig {
-    return {
-      ...defaultGoMemberlistConfig(this.preset, this.nodeName),
-      BindAddr: this.bindAddr,
-      BindPort: this.bindPort,
-      AdvertiseAddr: this.advertiseAddr,
-    };
+    return toGoConfig({
+      ...presetConfig(this.preset),
+      name: this.nodeName,
+      bindAddr: this.bindAddr,
+      bindPort: this.bindPort,
+      advertiseAddr: this.advertiseAddr,
+    });
   }
 
   /** `memberlistconfigure [BindPort <port>]`: a fresh preset configuration. */
@@ -281,7 +278,12 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     }
     if (!this.goConfig)
       throw new ChatError('CHAT_STATE', 'no configuration yet: run /memberlistconfigure');
-    const config = memberlistConfigFromGo(this.goConfig, presetConfig(this.preset));
+    let config: Config;
+    try {
+      config = fromGoConfig(this.goConfig, presetConfig(this.preset));
+    } catch (e) {
+      throw new ChatError('CHAT_CONFIG', (e as Error).message, { cause: e });
+    }
     if (this.keyring) {
       // Go's rule for a SecretKey beside a keyring: it is installed and becomes primary.
       if (config.keyring) {

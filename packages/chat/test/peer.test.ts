@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Console, type OutputLine } from '@isopeer/console';
 import { ChatPeer, registerChatPeer } from '../src/index.js';
+import { goConfigVector } from './vectors.js';
 
 async function until(
   what: string,
@@ -181,9 +182,7 @@ describe('chat peers in one process', () => {
     const eve = makeNode('eve');
     try {
       // The prototype's file, with an ephemeral port so the test never collides.
-      const goFile = JSON.parse(
-        readFileSync('/work/shared/vectors/go-memberlist-config.json', 'utf8'),
-      );
+      const goFile = JSON.parse(readFileSync(goConfigVector, 'utf8'));
       goFile.BindPort = 0;
       goFile.ProbeInterval = 700_000_000;
       writeFileSync(join(dir, 'go.json'), JSON.stringify(goFile, null, '\t'));

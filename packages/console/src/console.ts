@@ -82,7 +82,7 @@ export class Console extends EventEmitter {
   readonly #running = new Set<Promise<unknown>>();
   readonly #maxDepth: number;
   #defaultHandler: DefaultHandler | undefined;
-  #config: ConfigProvider | undefined;
+  #configured = false;
   #closed = false;
 
   constructor(opts: ConsoleOptions = {}) {
@@ -151,19 +151,15 @@ export class Console extends EventEmitter {
   }
 
   /** Registers the configuration provider and the `/showconfig`, `/saveconfig`, `/loadconfig` commands. */
-  useConfig(provider: ConfigProvider): void {
-    if (this.#config) {
+  useConfig<T>(provider: ConfigProvider<T>): void {
+    if (this.#configured) {
       throw new ConsoleError(
         'CONSOLE_CONFIG_PROVIDER',
         'a configuration provider is already registered',
       );
     }
     registerConfigCommands(this, provider);
-    this.#config = provider;
-  }
-
-  get configProvider(): ConfigProvider | undefined {
-    return this.#config;
+    this.#configured = true;
   }
 
   /**

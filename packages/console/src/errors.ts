@@ -35,21 +35,3 @@ export class UsageError extends ConsoleError {
     this.name = 'UsageError';
   }
 }
-
-export interface ConfigIssue {
-  /** Go field name the issue is about, or '' for the document as a whole. */
-  field: string;
-  message: string;
-}
-
-/** A memberlist configuration document that does not validate; `issues` names every bad field. */
-export class ConfigValidationError extends ConsoleError {
-  readonly issues: ConfigIssue[];
-  constructor(issues: ConfigIssue[], source?: string) {
-    const where = source ? `${source}: ` : '';
-    const list = issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ');
-    super('CONSOLE_CONFIG_INVALID', `${where}invalid memberlist configuration: ${list}`);
-    this.name = 'ConfigValidationError';
-    this.issues = issues;
-  }
-}

@@ -1,4 +1,4 @@
-export type { ConfigProvider } from './config-provider.js';
+export type { ConfigFormat, ConfigProvider } from './config-provider.js';
 export {
   type CompletionResult,
   Console,
@@ -8,31 +8,10 @@ export {
   type RunContext,
 } from './console.js';
 export {
-  type ConfigIssue,
-  ConfigValidationError,
   ConsoleError,
   ParseError,
   UsageError,
 } from './errors.js';
-export {
-  defaultGoMemberlistConfig,
-  diffGoMemberlistConfig,
-  GO_FIELD_NAMES,
-  GO_MEMBERLIST_FIELDS,
-  GO_PROTOCOL_VERSION_MAX,
-  GO_PROTOCOL_VERSION_MIN,
-  type GoConfigParseOptions,
-  type GoConfigParseResult,
-  type GoFieldKind,
-  type GoFieldName,
-  type GoFieldSpec,
-  type GoIPNet,
-  type GoMemberlistConfig,
-  goFieldSpec,
-  parseGoMemberlistConfig,
-  serializeGoMemberlistConfig,
-  validateGoMemberlistConfig,
-} from './go-memberlist-config.js';
 export { HistoryFile } from './history.js';
 export {
   formatRecord,

@@ -9,6 +9,7 @@ import {
   UsageError,
 } from '../src/index.js';
 import { makeConsole, texts } from './helpers.js';
+import { toyProvider } from './toy-config.js';
 
 const noop = { group: 'test', usage: '', description: 'does nothing', run() {} };
 
@@ -243,13 +244,7 @@ describe('Console.execute', () => {
 describe('help', () => {
   test('every command has a /help entry with its usage, description and group', async (t) => {
     const c = makeConsole(t);
-    c.useConfig({
-      get: () => {
-        throw new Error('unused');
-      },
-      set() {},
-      appliesOnNextCreate: [],
-    });
+    c.useConfig(toyProvider({ color: '', size: '', token: '' }).p);
     const names = c.registry.names();
     assert.deepEqual(names, [
       'echo',

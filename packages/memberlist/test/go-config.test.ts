@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -221,6 +222,38 @@ describe('conversion between the Go form and Config', () => {
       [key],
     );
     assert.equal(toGoConfig(c).SecretKey, key);
+  });
+});
+
+describe('one place for each fact', () => {
+  test('no source file outside memberlist holds a copy of a Go preset value', () => {
+    // The Go form of a preset is derived with toGoConfig: a Go field name with a literal number
+    // anywhere else is a second copy that can drift.
+    const packages = fileURLToPath(new URL('../../../', import.meta.url));
+    const copy =
+      /\b(TCPTimeout|ProbeInterval|ProbeTimeout|GossipInterval|PushPullInterval|SuspicionMult|GossipToTheDeadTime|RetransmitMult|IndirectChecks|ProtocolVersion)\s*:\s*\d/;
+    const versionBounds = /PROTOCOL_VERSION_(MIN|MAX)\s*=/;
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const name of readdirSync(dir)) {
+        const full = join(dir, name);
+        if (statSync(full).isDirectory()) walk(full);
+        else if (name.endsWith('.ts')) {
+          const text = readFileSync(full, 'utf8');
+          const own = full.endsWith(join('memberlist', 'src', 'codec', 'vsn.ts'));
+          if (copy.test(text) || (!own && versionBounds.test(text))) offenders.push(full);
+        }
+      }
+    };
+    for (const pkg of readdirSync(packages)) {
+      const src = join(packages, pkg, 'src');
+      if (
+        statSync(join(packages, pkg)).isDirectory() &&
+        readdirSync(join(packages, pkg)).includes('src')
+      )
+        walk(src);
+    }
+    assert.deepEqual(offenders, []);
   });
 });
 
