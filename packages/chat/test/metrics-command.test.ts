@@ -48,7 +48,7 @@ describe('/metrics', () => {
     const p = makePeer('none');
     const r = await p.console.execute('/metrics');
     assert.equal(r.ok, false);
-    assert.match(String(r.error), /no memberlist yet: run \/memberlistcreate/);
+    assert.match(String(r.error), /\/metrics: no memberlist yet$/);
     const bad = await a.console.execute('/metrics --yaml');
     assert.equal(bad.ok, false);
     assert.match(String(bad.error), /usage: \/metrics \[--json\]/);

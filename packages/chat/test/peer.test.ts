@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Console, type OutputLine } from '@isopeer/console';
+import { Console, DuplicateCommandError, type OutputLine } from '@isopeer/console';
 import { ChatPeer, registerChatPeer } from '../src/index.js';
 import { goConfigVector } from './vectors.js';
 
@@ -162,7 +162,7 @@ describe('chat peers in one process', () => {
     try {
       const r1 = await fresh.console.execute('/memberlistcreate');
       assert.equal(r1.ok, false);
-      assert.match(r1.error!, /memberlistconfigure/);
+      assert.match(r1.error!, /no configuration yet$/);
       const r2 = await fresh.console.execute('/msg hi');
       assert.match(r2.error!, /not started/);
       const r3 = await fresh.console.execute('/memberlistconfigure BindPort nope');
@@ -174,6 +174,28 @@ describe('chat peers in one process', () => {
     } finally {
       await fresh.peer.close();
       await fresh.console.close();
+    }
+  });
+
+  it('refuses to register its commands where a name is taken, registering none of them', async () => {
+    const console = new Console();
+    console.register({
+      name: 'msg',
+      group: 'app',
+      usage: 'msg',
+      description: 'an application command of the same name',
+      run() {},
+    });
+    const peer = new ChatPeer({ name: 'zed', console });
+    try {
+      assert.throws(
+        () => registerChatPeer(peer),
+        (e: unknown) => e instanceof DuplicateCommandError && e.command === 'msg',
+      );
+      assert.equal(console.command('chatstart'), undefined);
+    } finally {
+      await peer.close();
+      await console.close();
     }
   });
 

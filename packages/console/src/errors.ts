@@ -35,3 +35,14 @@ export class UsageError extends ConsoleError {
     this.name = 'UsageError';
   }
 }
+
+/** A command registered under a name another command already has. */
+export class DuplicateCommandError extends ConsoleError {
+  /** The name that is taken. */
+  readonly command: string;
+  constructor(command: string) {
+    super('CONSOLE_DUPLICATE_COMMAND', `command /${command} is already registered`);
+    this.name = 'DuplicateCommandError';
+    this.command = command;
+  }
+}

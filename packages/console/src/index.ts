@@ -7,11 +7,7 @@ export {
   type ExecuteOptions,
   type RunContext,
 } from './console.js';
-export {
-  ConsoleError,
-  ParseError,
-  UsageError,
-} from './errors.js';
+export { ConsoleError, DuplicateCommandError, ParseError, UsageError } from './errors.js';
 export { HistoryFile } from './history.js';
 export {
   formatRecord,

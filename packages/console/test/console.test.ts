@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import {
   Console,
   ConsoleError,
+  DuplicateCommandError,
   formatUsage,
   type OutputLine,
   type RunContext,
@@ -17,9 +18,15 @@ describe('command registry', () => {
   test('duplicate names are rejected, also within one batch, leaving the registry unchanged', (t) => {
     const c = makeConsole(t);
     c.register({ ...noop, name: 'one' });
-    assert.throws(() => c.register({ ...noop, name: 'one' }), {
-      code: 'CONSOLE_DUPLICATE_COMMAND',
-    });
+    assert.throws(
+      () => c.register({ ...noop, name: 'one' }),
+      (e: unknown) =>
+        e instanceof DuplicateCommandError &&
+        e instanceof ConsoleError &&
+        e.code === 'CONSOLE_DUPLICATE_COMMAND' &&
+        e.command === 'one',
+    );
+    assert.equal(c.command('one')?.description, noop.description, 'the first one stays');
     assert.throws(() => c.register({ ...noop, name: 'help' }), /already registered/);
     assert.throws(
       () =>
