@@ -499,3 +499,8 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     ]);
   }
 }
+
+/** Creates a chat peer; nothing is bound until `create` (or `init`) runs. */
+export function createChatPeer(opts: ChatPeerOptions): ChatPeer {
+  return new ChatPeer(opts);
+}

@@ -12,7 +12,8 @@ import {
   startBootstrapServer,
 } from '@isopeer/bootstrap';
 import { Console, type OutputLine } from '@isopeer/console';
-import { ChatPeer, registerChatPeer } from '../src/index.js';
+import { registerChatPeer } from '../src/commands/index.js';
+import { ChatPeer } from '../src/peer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chat-boot-'));
 

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Console, quoteWord } from '@isopeer/console';
 import { GO_FIELD_NAMES, parseGoConfig } from '@isopeer/memberlist';
-import { ChatPeer, registerChatPeer } from '../src/index.js';
+import { registerChatPeer } from '../src/commands/index.js';
+import { ChatPeer } from '../src/peer.js';
 import { goConfigVector } from './vectors.js';
 
 const vector = readFileSync(goConfigVector, 'utf8');

@@ -3,16 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  type ChatMemberRecord,
-  displayNameOf,
-  KvItems,
-  MemberCache,
-  nodeNameFor,
-  refillCandidates,
-  uuidOfNodeName,
-  withBackoff,
-} from '../src/index.js';
+import { KvItems } from '../src/kv-items.js';
+import { MemberCache } from '../src/member-cache.js';
+import type { ChatMemberRecord } from '../src/member-record.js';
+import { displayNameOf, nodeNameFor, uuidOfNodeName } from '../src/peer-name.js';
+import { refillCandidates, withBackoff } from '../src/refill.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chat-duties-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Console, DuplicateCommandError, type OutputLine } from '@isopeer/console';
-import { ChatPeer, registerChatPeer } from '../src/index.js';
+import { registerChatPeer } from '../src/commands/index.js';
+import { ChatPeer } from '../src/peer.js';
 import { goConfigVector } from './vectors.js';
 
 async function until(

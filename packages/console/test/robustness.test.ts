@@ -3,7 +3,9 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { Console, HistoryFile, runProgram } from '../src/index.js';
+import { HistoryFile } from '../src/history.js';
+import { Console } from '../src/index.js';
+import { runProgram } from '../src/shell.js';
 import { tempDir } from './helpers.js';
 
 describe('untrusted input never escapes as an exception', () => {

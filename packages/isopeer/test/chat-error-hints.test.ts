@@ -1,14 +1,14 @@
 // The chat peer's errors say what is wrong; the CLI's console adds what to type next.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ChatError, ChatPeer, registerChatPeer } from '@isopeer/chat';
+import { ChatError, createChatPeer, registerChatPeer } from '@isopeer/chat';
 import { Console } from '@isopeer/console';
 import { chatErrorHint } from '../src/chat/error-hints.js';
 
 describe('hints for chat errors', () => {
   test('a step run too early names the step to run first; other errors are left alone', async (t) => {
     const console = new Console({ errorHint: chatErrorHint });
-    const peer = new ChatPeer({ name: 'hinted', console });
+    const peer = createChatPeer({ name: 'hinted', console });
     registerChatPeer(peer);
     t.after(async () => {
       await peer.close();

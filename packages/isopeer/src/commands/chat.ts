@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { BootstrapClient } from '@isopeer/bootstrap';
 import {
-  ChatPeer,
   type ConfigPreset,
+  createChatPeer,
   isValidChatName,
   parseKeyBase64,
   registerChatPeer,
@@ -180,7 +180,7 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
     console.write('info', `bootstrap service ${choice.url}`, 'chat');
   }
 
-  const peer = new ChatPeer({
+  const peer = createChatPeer({
     name: opts.name,
     console,
     bootstrap: new BootstrapClient({
