@@ -2,8 +2,8 @@
  * The chat peer: composes a memberlist node, the bootstrap service client and the chat layer, and
  * exposes the original prototype's steps (configure, create, bootstrap join, start broadcasting,
  * join, start chat) as methods that the console commands call. The parts live in their own
- * modules (chat-members, kv-items, bootstrap-duty, rejoin); this one holds the memberlist node's
- * configuration and life, wires the parts to its events, and runs the init and quit sequences.
+ * modules (memberlist-node, chat-members, kv-items, bootstrap-duty, rejoin); this one composes
+ * them, wires them to memberlist's delegate and events, and runs the init and quit sequences.
  * It never prints: everything a person should see goes to the console's output stream;
  * diagnostics go to the `chat` logger.
  */
