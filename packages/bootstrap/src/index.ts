@@ -41,7 +41,12 @@ export {
 } from './handler.js';
 export type { ServiceResponse } from './response.js';
 export { type Store, type StoreOptions, StoreUnavailableError } from './store.js';
-export { createFileStore } from './stores/file.js';
+export {
+  createFileStore,
+  type FileStoreFs,
+  type FileStoreHandle,
+  type FileStoreOptions,
+} from './stores/file.js';
 export { createStoreFromSpec, STORE_SPEC_USAGE, StoreSpecError } from './stores/from-spec.js';
 export { createMemoryStore } from './stores/memory.js';
 export { createPostgresStore, type PostgresStoreOptions } from './stores/postgres.js';

@@ -111,17 +111,21 @@ test('F1: at graceful shutdown requests already read are answered, unread ones n
 });
 
 test('F4: a slow CRLF drip gets 408 at the request timeout, a fast one 400 past the bound', async () => {
+  // The idle timeout is long so that only the request clock can end this connection (a short
+  // one could close a fresh connection on a loaded machine before its first CRLF arrives).
   const slow = await serve(() => text('x'), {
-    keepAliveTimeoutMs: 150,
+    keepAliveTimeoutMs: 2000,
     requestTimeoutMs: 400,
     maxEmptyLines: 1000,
   });
   const c = await RawClient.connect(slow.port);
   const drip = setInterval(() => c.send('\r\n'), 100);
   try {
+    const started = Date.now();
     const r = await c.response();
     assert.equal(r.status, 408);
     assert.equal(r.body, 'request not complete within 400 ms\n');
+    assert.ok(Date.now() - started < 1900, 'ended by the request clock, not the idle timeout');
     await c.closedByServer();
   } finally {
     clearInterval(drip);
@@ -155,15 +159,17 @@ async function nonReadingClient(port: number): Promise<Socket> {
 const big: ServiceResponse = text('y'.repeat(64 * 1024));
 
 test('F5 and the 408 text: a client that never reads is told so and its socket destroyed in bounded time', async () => {
+  // An idle timeout of a second: a shorter one may close the fresh connection on a loaded
+  // machine before its first bytes are read.
   const { port, errors, server } = await serve(() => big, {
-    keepAliveTimeoutMs: 200,
+    keepAliveTimeoutMs: 1000,
     closeTimeoutMs: 500,
   });
   const socket = await nonReadingClient(port);
   await until('the server to give up on the client', () => errors.length > 0, 10_000);
   const decided = Date.now();
   assert.equal(errors[0].status, 408);
-  assert.equal(errors[0].message, 'the client did not read its answers for 200 ms');
+  assert.equal(errors[0].message, 'the client did not read its answers for 1000 ms');
   await until('the connection to be destroyed', () => server.connectionCount() === 0, 5000);
   assert.ok(Date.now() - decided < 2000, `destroyed ${Date.now() - decided} ms after the decision`);
   socket.destroy();
@@ -171,7 +177,7 @@ test('F5 and the 408 text: a client that never reads is told so and its socket d
 
 test('F5: a client that reads only after the 408 and then closes leaves no socket behind', async () => {
   const { port, errors, server } = await serve(() => big, {
-    keepAliveTimeoutMs: 200,
+    keepAliveTimeoutMs: 1000,
     closeTimeoutMs: 3000,
   });
   const socket = await nonReadingClient(port);
@@ -184,7 +190,10 @@ test('F5: a client that reads only after the 408 and then closes leaves no socke
   socket.resume();
   await ended;
   const tail = received.subarray(-400).toString('latin1');
-  assert.match(tail, /408 Request Timeout[\s\S]*the client did not read its answers for 200 ms\n$/);
+  assert.match(
+    tail,
+    /408 Request Timeout[\s\S]*the client did not read its answers for 1000 ms\n$/,
+  );
   assert.doesNotMatch(received.toString('latin1'), /request not complete/);
   socket.end();
   await until('the connection to be gone', () => server.connectionCount() === 0, 2500);

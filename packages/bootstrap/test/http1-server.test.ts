@@ -7,7 +7,6 @@ import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { runInNewContext } from 'node:vm';
 import type { ParsedRequest } from '../src/http1/request-parser.js';
-import type { Http1Handler } from '../src/http1/server.js';
 import type { ServiceResponse } from '../src/response.js';
 import { deferred, echo, GET, RawClient, serve, text } from './http1-fixtures.js';
 
