@@ -18,7 +18,11 @@ import { formatResponse, responseText } from './response-text.js';
  *   whatever the client does.
  */
 
-/** Answers a request, at once or through a promise. */
+/**
+ * Answers a request, at once or through a promise. The server may cache the encoded bytes of a
+ * response object it has sent (for up to a second, the Date header's resolution): return the same
+ * object for the same answer to benefit, and never mutate one after returning it.
+ */
 export type Http1Handler = (req: ParsedRequest) => ServiceResponse | PromiseLike<ServiceResponse>;
 
 export interface ConnectionLimits {
