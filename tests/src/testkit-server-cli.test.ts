@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
-import { startBootstrapServer } from '@isopeer/bootstrap';
+import { startBootstrapServer } from '@isopeer/bootstrap/server';
 import { isopeerCli } from '../support/index.js';
 
 let dir: string;

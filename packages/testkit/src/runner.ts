@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startBootstrapServer } from '@isopeer/bootstrap';
+import { startBootstrapServer } from '@isopeer/bootstrap/server';
 import { formatDuration } from './duration.js';
 import { PeerProcess, type PeerSpawnSpec } from './peer-process.js';
 import type { LogKind, Status } from './protocol.js';
