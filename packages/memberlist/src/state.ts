@@ -3,6 +3,7 @@
 // nacks and the TCP fallback (§9), Lifeguard suspicion (§10), gossip rounds (§11), push/pull
 // scheduling (§7.4), reaping and dead-node reclaim. I/O goes through net.ts.
 import { bytesToIp, type Cidr, cidrContains, joinHostPort, parseCidr } from './address.js';
+import { SourceRateLimiter, sourceKey } from './admission.js';
 import type { TimerHandle } from './clock.js';
 import {
   type Alive,
@@ -31,6 +32,17 @@ import {
 } from './suspicion.js';
 
 const ZERO_VSN = new Uint8Array(6);
+/** Incarnations are uint32 on the wire. */
+const MAX_INCARNATION = 0xffff_ffff;
+
+/** The local incarnation cannot grow any further (code `ERR_INCARNATION`). */
+export class IncarnationError extends Error {
+  readonly code = 'ERR_INCARNATION';
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncarnationError';
+  }
+}
 
 /** Why a push/pull merge was refused (code `ERR_MERGE`). */
 export class MergeError extends Error {
@@ -78,10 +90,21 @@ export class State {
   private nodesLearned = 0;
   /** Nodes that failed (not left), with where to find them, for reconnect attempts. */
   private readonly failed = new Map<string, { addr: string; port: number; since: number }>();
+  /** Per-source budget for adding new names to the table. */
+  private readonly newNodes: SourceRateLimiter;
+  /** Clock time of the last sweep for room in a full table. */
+  private lastRoomSweep = Number.NEGATIVE_INFINITY;
   net!: NetLayer;
 
   constructor(private readonly ctx: Context) {
-    this.cidrs = ctx.config.cidrsAllowed ? ctx.config.cidrsAllowed.map(parseCidr) : null;
+    const c = ctx.config;
+    this.cidrs = c.cidrsAllowed ? c.cidrsAllowed.map(parseCidr) : null;
+    // More distinct sources than table slots is itself a sign of spoofing; cap the buckets so.
+    this.newNodes = new SourceRateLimiter(
+      c.newNodeBurstPerSource,
+      c.newNodeRatePerSource,
+      c.maxNodes,
+    );
   }
 
   get localName(): string {
@@ -322,12 +345,18 @@ export class State {
     }
   }
 
-  /** Removes Dead records older than gossipToTheDeadTime (Left ones stay, as in Go 0.2.2). */
-  private reap(): void {
+  /**
+   * Removes Dead records older than gossipToTheDeadTime. Left ones stay, as in Go 0.2.2,
+   * unless `includeLeft` (the table is full: forgetting a long-gone node beats refusing a new
+   * one).
+   */
+  private reap(includeLeft = false): void {
     const cutoff = this.ctx.clock.now() - this.ctx.config.gossipToTheDeadTimeMs;
     const keep: NodeRecord[] = [];
     for (const r of this.list) {
-      if (r.state === NodeStateType.Dead && r.stateChange <= cutoff && r.name !== this.localName) {
+      const gone =
+        r.state === NodeStateType.Dead || (includeLeft && r.state === NodeStateType.Left);
+      if (gone && r.stateChange <= cutoff && r.name !== this.localName) {
         this.nodes.delete(r.name);
       } else keep.push(r);
     }
@@ -648,10 +677,48 @@ export class State {
   }
 
   /**
-   * Applies an alive message (§8.2). `bootstrap` marks locally generated alives (create,
-   * updateNode), which are applied without self-refutation.
+   * Whether news carrying incarnation `next` about a node known at `known` (undefined: no
+   * record yet) is absurd: above `incarnationJumpCeiling` only one step past the known number
+   * is believed, so one forged message cannot use up the uint32 space a node needs to refute.
+   * Counted when refused.
    */
-  aliveNode(a: Alive, bootstrap: boolean, finished?: () => void): void {
+  private absurdIncarnation(next: number, known: number | undefined): boolean {
+    if (next <= this.ctx.config.incarnationJumpCeiling) return false;
+    if (known !== undefined && next <= known + 1) return false;
+    this.ctx.metrics.refusedIncarnation++;
+    return true;
+  }
+
+  /**
+   * Whether a new name from `source` (undefined: our own or a trusted join reply) may enter
+   * the table: the per-source rate first, then the table cap, making room by dropping
+   * long-dead and long-left records at most once per probe interval. Counted when refused.
+   */
+  private admitNewNode(source: string | undefined): boolean {
+    const { config: c, metrics, clock } = this.ctx;
+    const now = clock.now();
+    if (source !== undefined && !this.newNodes.take(sourceKey(source), now)) {
+      metrics.refusedNewNodeRate++;
+      return false;
+    }
+    if (this.nodes.size >= c.maxNodes && now - this.lastRoomSweep >= c.probeIntervalMs) {
+      this.lastRoomSweep = now;
+      this.reap(true);
+    }
+    if (this.nodes.size >= c.maxNodes) {
+      metrics.refusedNodeLimit++;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Applies an alive message (§8.2). `bootstrap` marks locally generated alives (create,
+   * updateNode), which are applied without self-refutation. `source` is the peer the message
+   * came from, for the per-source limit on new names; undefined exempts it (our own alives,
+   * the reply to our join).
+   */
+  aliveNode(a: Alive, bootstrap: boolean, finished?: () => void, source?: string): void {
     const isLocal = a.node === this.localName;
     if (this.leaving && isLocal) return;
     // Fast path for the common case in gossip and push/pull: old news about a known node at
@@ -671,6 +738,12 @@ export class State {
     if (ip === null) {
       this.ctx.metrics.drop('decode');
       return;
+    }
+    // Our own incarnation is guarded where we refute; bootstrap alives are our own numbers.
+    if (!isLocal && this.absurdIncarnation(a.incarnation, known?.incarnation)) return;
+    if (known === undefined && !bootstrap) {
+      // Cheap refusals first: a flood of made-up names must not reach the application's hook.
+      if (!this.allowed(a.addr) || !this.admitNewNode(source)) return;
     }
     if (this.ctx.hooks.alive) {
       if (a.vsn.length < 6) return;
@@ -757,6 +830,7 @@ export class State {
     const r = this.nodes.get(s.node);
     if (!r) return;
     if (s.incarnation < r.incarnation) return;
+    if (r.name !== this.localName && this.absurdIncarnation(s.incarnation, r.incarnation)) return;
     if (r.suspicion) {
       if (r.suspicion.confirm(s.from)) {
         this.ctx.metrics.suspicionsConfirmed++;
@@ -801,6 +875,7 @@ export class State {
     const r = this.nodes.get(d.node);
     if (!r) return;
     if (d.incarnation < r.incarnation) return;
+    if (r.name !== this.localName && this.absurdIncarnation(d.incarnation, r.incarnation)) return;
     r.suspicion?.cancel();
     r.suspicion = null;
     if (r.state === NodeStateType.Dead || r.state === NodeStateType.Left) return;
@@ -819,16 +894,31 @@ export class State {
     if (r.state === NodeStateType.Dead) {
       this.ctx.metrics.deaths++;
       if (r.name !== this.localName) {
+        // Bounded like the table: made-up names declared dead must not pile up here for
+        // reconnectTimeoutMs after their records are gone.
+        if (this.failed.size >= this.ctx.config.maxNodes && !this.failed.has(r.name)) {
+          const oldest = this.failed.keys().next().value;
+          if (oldest !== undefined) this.failed.delete(oldest);
+        }
         this.failed.set(r.name, { addr: r.addr, port: r.port, since: r.stateChange });
       }
     }
     this.emit('leave', r);
   }
 
-  /** Refutes an accusation against the local node with a higher incarnation (§8.5). */
+  /**
+   * Refutes an accusation against the local node with a higher incarnation (§8.5). Go lets
+   * the uint32 wrap (to a small number that can never win). We refuse, count, and stay as we
+   * are for an accusation that is itself absurd (what other isopeer nodes refuse too, so they
+   * never hold one we cannot answer) or whose answer would not fit in 32 bits.
+   */
   private refute(me: NodeRecord, accused: number): void {
-    let inc = this.incarnation + 1;
-    if (accused >= inc) inc = accused + 1;
+    if (this.absurdIncarnation(accused, this.incarnation)) return;
+    const inc = Math.max(this.incarnation, accused) + 1;
+    if (inc > MAX_INCARNATION) {
+      this.ctx.metrics.refusedIncarnation++;
+      return;
+    }
     this.incarnation = inc;
     me.incarnation = inc;
     this.ctx.awareness.apply(1);
@@ -847,6 +937,9 @@ export class State {
 
   /** The next local incarnation (create, updateNode). */
   nextIncarnation(): number {
+    if (this.incarnation >= MAX_INCARNATION) {
+      throw new IncarnationError('the local incarnation number is at 0xFFFFFFFF and cannot grow');
+    }
     this.incarnation++;
     return this.incarnation;
   }
@@ -921,8 +1014,11 @@ export class State {
     for (const r of this.list) check(r.name, r.vsn[2], r.vsn[5]);
   }
 
-  /** Merges a peer's push/pull records; throws MergeError if the merge is refused. */
-  mergeRemoteState(remote: PushNodeState[], join: boolean): void {
+  /**
+   * Merges a peer's push/pull records; throws MergeError if the merge is refused. `source` is
+   * the peer, for the per-source limit on new names (undefined: the reply to our own join).
+   */
+  mergeRemoteState(remote: PushNodeState[], join: boolean, source?: string): void {
     this.verifyProtocol(remote);
     if (join && this.ctx.hooks.merge) {
       const nodes = remote.map((rn) =>
@@ -961,6 +1057,8 @@ export class State {
               vsn: rn.vsn,
             },
             false,
+            undefined,
+            source,
           );
           break;
         case NodeStateType.Left:
