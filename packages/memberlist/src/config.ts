@@ -160,9 +160,12 @@ export interface Config {
    * into one datagram is lost; Go has no cap (a 15 KB datagram expands to 20 MB). Streams are
    * capped separately, at the 20 MiB stream message limit. */
   maxDecompressedPacketBytes: number;
-  /** Largest user message (best-effort, reliable or gossiped) handed to `notifyMsg`; larger
-   * ones are dropped and counted (`refused.userMessageSize`). Bounds what one peer can make the
-   * application hold per message; raise it if the application ships bigger reliable messages. */
+  /** Largest user message (best-effort, reliable or gossiped) handed to `notifyMsg`, and
+   * largest push/pull user state handed to `mergeRemoteState`; larger ones are dropped and
+   * counted (`refused.userMessageSize`; the push/pull's node records still merge). A reliable
+   * message over the cap is refused from its header, before its payload is read or expanded.
+   * Bounds what one peer can make the application hold per message (Go has no cap: 15 KB of
+   * LZW became a 20 MB event); raise it if the application ships bigger messages or state. */
   maxUserMessageBytes: number;
   /** Most records (alive, suspect, dead and left) the node table holds. When full, dead and
    * left records older than `gossipToTheDeadTimeMs` are dropped to make room (at most one

@@ -58,7 +58,7 @@ export interface MetricsSnapshot {
     nodeLimit: number;
     /** New names refused by the per-source rate limit. */
     newNodeRate: number;
-    /** User messages larger than `maxUserMessageBytes`. */
+    /** User messages and push/pull user states larger than `maxUserMessageBytes`. */
     userMessageSize: number;
   };
   dropped: Partial<Record<DropReason, number>>;

@@ -294,9 +294,9 @@ export class NetLayer {
   }
 
   /** Hands a user message to the application, unless it exceeds `maxUserMessageBytes`. */
-  private deliverUserMessage(payload: Uint8Array): void {
+  private deliverUserMessage(payload: Uint8Array, length = payload.length): void {
     const m = this.ctx.metrics;
-    if (payload.length > this.ctx.config.maxUserMessageBytes) {
+    if (length > this.ctx.config.maxUserMessageBytes) {
       m.refusedUserMessageSize++;
       return;
     }
@@ -389,6 +389,7 @@ export class NetLayer {
         verifyIncoming: c.gossipVerifyIncoming,
         maxBytes: MAX_STREAM_BYTES,
         label: this.label,
+        maxUserBytes: c.maxUserMessageBytes,
       });
       // Where the message starts: after the label header (unknown yet: -1) on accepted streams.
       let start = side === 'listener' ? -1 : 0;
@@ -427,7 +428,8 @@ export class NetLayer {
             );
           }
         }
-        const r = parser.tryParse(store.subarray(start, len));
+        // Async: a compressed plaintext message is expanded in slices (LZW bombs, issue 12).
+        const r = await parser.tryParseAsync(store.subarray(start, len));
         if (r) return r.message;
       }
     } finally {
@@ -483,7 +485,9 @@ export class NetLayer {
           break;
         }
         case 'user':
-          if (msg.payload.length > 0) this.deliverUserMessage(msg.payload);
+          if (msg.refusedLength !== undefined)
+            this.deliverUserMessage(msg.payload, msg.refusedLength);
+          else if (msg.payload.length > 0) this.deliverUserMessage(msg.payload);
           break;
         case 'ping':
           if (msg.body.node === '' || msg.body.node === c.name) {
@@ -520,6 +524,11 @@ export class NetLayer {
   private mergePushPull(msg: Extract<StreamMessage, { type: 'pushPull' }>, source?: string): void {
     this.state.mergeRemoteState(msg.nodes, msg.join, source);
     if (msg.userState && msg.userState.length > 0) {
+      // Application data like a user message, under the same cap; the node records still merge.
+      if (msg.userState.length > this.ctx.config.maxUserMessageBytes) {
+        this.ctx.metrics.refusedUserMessageSize++;
+        return;
+      }
       this.ctx.hooks.delegate?.mergeRemoteState?.(msg.userState, msg.join);
     }
   }

@@ -4,11 +4,17 @@ import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import {
   compressMessage,
+  decompressSliced,
   encodeMessage,
   encodeStreamMessage,
   encodeUserStream,
+  LzwDecoder,
+  lzwCompress,
+  lzwDecompress,
   MessageType,
   makeCompound,
+  StreamMessageParser,
+  tryParseStreamMessage,
   unpackMessages,
 } from '../src/codec/index.js';
 import { createMemberlist } from '../src/memberlist.js';
@@ -38,6 +44,98 @@ function tcpSend(port: number, data: Uint8Array): Promise<void> {
     s.resume();
   });
 }
+
+/** Counts turns of the event loop until `p` settles. */
+async function turnsDuring<T>(p: Promise<T>): Promise<{ value: T; turns: number }> {
+  let settled = false;
+  let turns = 0;
+  const done = p.finally(() => {
+    settled = true;
+  });
+  while (!settled) {
+    await new Promise((r) => setImmediate(r));
+    turns++;
+  }
+  return { value: await done, turns };
+}
+
+describe('sliced decompression of stream messages', () => {
+  it('decoding in slices gives what decoding at once gives', () => {
+    const inputs = [
+      new Uint8Array(0),
+      Uint8Array.from({ length: 50_000 }, (_, i) => (i * 7919) % 251),
+      Uint8Array.from({ length: 300_000 }, (_, i) => (i % 1000 < 900 ? 0 : i & 0xff)),
+      zeros(200_000),
+    ];
+    for (const input of inputs) {
+      const lzw = lzwCompress(input);
+      const d = new LzwDecoder(lzw, 1 << 20, new Uint8Array(16));
+      let steps = 0;
+      while (!d.step(777)) steps++;
+      assert.deepEqual(d.result(), lzwDecompress(lzw, 1 << 20));
+      assert.ok(input.length < 2000 || steps > 10, `${steps} steps for ${input.length} bytes`);
+    }
+  });
+
+  it('a 20 MB expansion gives the event loop a turn after every MiB', async () => {
+    const data = lzwCompress(zeros(BOMB_INNER));
+    const { value, turns } = await turnsDuring(
+      decompressSliced(data, 32 * 1024 * 1024, (inner) => inner.length),
+    );
+    assert.equal(value, BOMB_INNER);
+    assert.ok(turns >= 18, `${turns} turns`);
+  });
+
+  it('expansions longer than a slice take turns; short ones do not wait', async () => {
+    const data = lzwCompress(zeros(8 * 1024 * 1024));
+    const finished: string[] = [];
+    let turn = 0;
+    const at = new Map<string, number>();
+    const run = (name: string, d: Uint8Array) =>
+      decompressSliced(d, 32 * 1024 * 1024, (inner) => {
+        finished.push(name);
+        at.set(name, turn);
+        return inner.length;
+      });
+    const ticker = (async () => {
+      while (finished.length < 4) {
+        await new Promise((r) => setImmediate(r));
+        turn++;
+      }
+    })();
+    const all = Promise.all([run('big1', data), run('big2', data), run('big3', data)]);
+    const small = run('small', lzwCompress(zeros(1000)));
+    assert.equal(await small, 1000);
+    await all;
+    await ticker;
+    assert.deepEqual(finished, ['small', 'big1', 'big2', 'big3']);
+    // One at a time: each big one needs its own 8 slices after the previous one finished.
+    assert.ok(at.get('big2')! - at.get('big1')! >= 7, JSON.stringify([...at]));
+    assert.ok(at.get('big3')! - at.get('big2')! >= 7, JSON.stringify([...at]));
+  });
+
+  it('a compressed user message over maxUserBytes is refused after its first slice', async () => {
+    const frame = encodeStreamMessage(encodeUserStream(new Uint8Array(BOMB_INNER)), {
+      compress: true,
+      encrypt: false,
+      encryptionVersion: 1,
+    });
+    const parser = new StreamMessageParser({ verifyIncoming: false, maxUserBytes: 4 << 20 });
+    const { value, turns } = await turnsDuring(parser.tryParseAsync(frame));
+    assert.ok(value && value.message.type === 'user');
+    assert.equal(value.message.refusedLength, BOMB_INNER);
+    assert.ok(turns <= 2, `${turns} turns: it was expanded further than its header`);
+  });
+
+  it('a user message over maxUserBytes is refused from its header, without its payload', () => {
+    const whole = encodeUserStream(new Uint8Array(10_000));
+    const headerOnly = whole.subarray(0, 16);
+    const r = tryParseStreamMessage(headerOnly, { verifyIncoming: false, maxUserBytes: 1000 });
+    assert.ok(r && r.message.type === 'user');
+    assert.equal(r.message.payload.length, 0);
+    assert.equal(r.message.refusedLength, 10_000);
+  });
+});
 
 describe('decompression and user message limits (issue 12, F3)', () => {
   it('the bomb is a real one: about 15 KB that expands to 20 MB', () => {
@@ -83,21 +181,35 @@ describe('decompression and user message limits (issue 12, F3)', () => {
     }
   });
 
-  it('user messages over maxUserMessageBytes are refused on every path', async () => {
+  it('user messages and push/pull state over maxUserMessageBytes are refused on every path', async () => {
     const delivered: number[] = [];
+    const states: number[] = [];
     const a = await createMemberlist(loopbackConfig('small-msgs', { maxUserMessageBytes: 1000 }), {
-      delegate: { notifyMsg: (m) => delivered.push(m.length) },
+      delegate: {
+        notifyMsg: (m) => delivered.push(m.length),
+        mergeRemoteState: (s) => states.push(s.length),
+      },
     });
-    const b = await createMemberlist(loopbackConfig('sender'));
+    const b = await createMemberlist(loopbackConfig('sender'), {
+      delegate: { localState: () => new Uint8Array(1500) },
+    });
     try {
       await b.join([a.advertiseAddress]);
-      await waitFor(() => b.numMembers() === 2, 10_000, 'join');
+      await waitFor(() => a.numMembers() === 2, 10_000, 'join');
+      const afterJoin = a.metrics().refused.userMessageSize;
+      assert.ok(afterJoin >= 1, "the joiner's 1500-byte state");
+      assert.deepEqual(states, []);
       await b.sendBestEffort('small-msgs', new Uint8Array(1001));
       await b.sendReliable('small-msgs', new Uint8Array(1001));
       await b.sendBestEffort('small-msgs', new Uint8Array(1000));
       await waitFor(() => delivered.length > 0, 10_000, 'the 1000-byte message');
-      await waitFor(() => a.metrics().refused.userMessageSize === 2, 10_000, 'two refusals');
+      await waitFor(
+        () => a.metrics().refused.userMessageSize >= afterJoin + 2,
+        10_000,
+        'two refusals',
+      );
       assert.deepEqual(delivered, [1000]);
+      assert.deepEqual(states, []);
     } finally {
       await Promise.all([a.shutdown(), b.shutdown()]);
     }
