@@ -163,7 +163,8 @@ export interface Config {
   /** Largest user message (best-effort, reliable or gossiped) handed to `notifyMsg`, and
    * largest push/pull user state handed to `mergeRemoteState`; larger ones are dropped and
    * counted (`refused.userMessageSize`; the push/pull's node records still merge). A reliable
-   * message over the cap is refused from its header, before its payload is read or expanded.
+   * message over the cap is refused from its header: its payload is not waited for, copied, or
+   * expanded past the first MiB; an oversized user state is not copied.
    * Bounds what one peer can make the application hold per message (Go has no cap: 15 KB of
    * LZW became a 20 MB event); raise it if the application ships bigger messages or state. */
   maxUserMessageBytes: number;

@@ -371,9 +371,11 @@ export class NetLayer {
   ): Promise<StreamMessage | null> {
     const c = this.ctx.config;
     let timedOut = false;
+    const deadlineSignal = new AbortController();
     const timer = this.ctx.clock.setTimeout(
       () => {
         timedOut = true;
+        deadlineSignal.abort(new StreamError('stream read timed out', 'ERR_STREAM_TIMEOUT'));
         conn.close();
       },
       Math.max(0, deadline - this.ctx.clock.now()),
@@ -429,7 +431,7 @@ export class NetLayer {
           }
         }
         // Async: a compressed plaintext message is expanded in slices (LZW bombs, issue 12).
-        const r = await parser.tryParseAsync(store.subarray(start, len));
+        const r = await parser.tryParseAsync(store.subarray(start, len), deadlineSignal.signal);
         if (r) return r.message;
       }
     } finally {
@@ -523,12 +525,10 @@ export class NetLayer {
   /** `source`: the peer, for the per-source limit on new names; undefined for our join's reply. */
   private mergePushPull(msg: Extract<StreamMessage, { type: 'pushPull' }>, source?: string): void {
     this.state.mergeRemoteState(msg.nodes, msg.join, source);
-    if (msg.userState && msg.userState.length > 0) {
-      // Application data like a user message, under the same cap; the node records still merge.
-      if (msg.userState.length > this.ctx.config.maxUserMessageBytes) {
-        this.ctx.metrics.refusedUserMessageSize++;
-        return;
-      }
+    // Application data like a user message, under the same cap (`maxUserBytes` of the parser);
+    // the node records above merge all the same.
+    if (msg.refusedStateLength !== undefined) this.ctx.metrics.refusedUserMessageSize++;
+    else if (msg.userState && msg.userState.length > 0) {
       this.ctx.hooks.delegate?.mergeRemoteState?.(msg.userState, msg.join);
     }
   }

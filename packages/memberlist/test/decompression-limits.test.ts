@@ -6,6 +6,7 @@ import {
   compressMessage,
   decompressSliced,
   encodeMessage,
+  encodePushPull,
   encodeStreamMessage,
   encodeUserStream,
   LzwDecoder,
@@ -19,7 +20,7 @@ import {
 } from '../src/codec/index.js';
 import { createMemberlist } from '../src/memberlist.js';
 import { loopbackConfig, waitFor } from './helpers.js';
-import { RawUdpPeer } from './hostile-peer.js';
+import { fakeAlive, RawUdpPeer } from './hostile-peer.js';
 
 /** A user message of `size` bytes (type byte included) that is all zeros: LZW's best case. */
 function zeros(size: number): Uint8Array {
@@ -114,6 +115,22 @@ describe('sliced decompression of stream messages', () => {
     assert.ok(at.get('big3')! - at.get('big2')! >= 7, JSON.stringify([...at]));
   });
 
+  it('an aborted expansion stops, running or waiting, and the queue moves on', async () => {
+    const data = lzwCompress(zeros(8 * 1024 * 1024));
+    const first = new AbortController();
+    const second = new AbortController();
+    const reason = new Error('deadline');
+    const running = decompressSliced(data, 32 << 20, (v) => v.length, undefined, first.signal);
+    const waiting = decompressSliced(data, 32 << 20, (v) => v.length, undefined, second.signal);
+    const third = decompressSliced(data, 32 << 20, (v) => v.length);
+    await new Promise((r) => setImmediate(r));
+    second.abort(reason);
+    await assert.rejects(waiting, (e) => e === reason);
+    first.abort(reason);
+    await assert.rejects(running, (e) => e === reason);
+    assert.equal(await third, 8 * 1024 * 1024, 'the turn passed on to the next in line');
+  });
+
   it('a compressed user message over maxUserBytes is refused after its first slice', async () => {
     const frame = encodeStreamMessage(encodeUserStream(new Uint8Array(BOMB_INNER)), {
       compress: true,
@@ -134,6 +151,27 @@ describe('sliced decompression of stream messages', () => {
     assert.ok(r && r.message.type === 'user');
     assert.equal(r.message.payload.length, 0);
     assert.equal(r.message.refusedLength, 10_000);
+  });
+
+  it('a push/pull user state over maxUserBytes is left out uncopied; its node records are kept', () => {
+    const nodes = [fakeAlive('n1'), fakeAlive('n2')].map((a) => ({
+      name: a.node,
+      addr: a.addr,
+      port: a.port,
+      meta: null,
+      incarnation: 1,
+      state: 0,
+      vsn: a.vsn,
+    }));
+    const whole = encodePushPull({ join: false, nodes, userState: new Uint8Array(10_000) });
+    const r = tryParseStreamMessage(whole, { verifyIncoming: false, maxUserBytes: 1000 });
+    assert.ok(r && r.message.type === 'pushPull');
+    assert.deepEqual(
+      r.message.nodes.map((n) => n.name),
+      ['n1', 'n2'],
+    );
+    assert.equal(r.message.userState, null);
+    assert.equal(r.message.refusedStateLength, 10_000);
   });
 });
 

@@ -50,17 +50,29 @@ export function readCompressedBody(r: MsgpackReader, maxBytes = MAX_DECOMPRESSED
   return lzwDecompress(readCompressedData(r), maxBytes);
 }
 
-/** A first-come, first-served lock. */
+/** A first-come, first-served lock; a waiter whose signal aborts leaves the queue. */
 class Turnstile {
   private busy = false;
   private readonly waiting: (() => void)[] = [];
 
-  async enter(): Promise<void> {
+  async enter(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     if (!this.busy) {
       this.busy = true;
       return;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((resolve, reject) => {
+      const go = () => {
+        signal?.removeEventListener('abort', giveUp);
+        resolve();
+      };
+      const giveUp = () => {
+        this.waiting.splice(this.waiting.indexOf(go), 1);
+        reject(signal?.reason);
+      };
+      this.waiting.push(go);
+      signal?.addEventListener('abort', giveUp, { once: true });
+    });
   }
 
   leave(): void {
@@ -90,24 +102,30 @@ let largeBuffer = new Uint8Array(0);
  * `use` gets a view that is only valid during the call (it may be the shared buffer): copy
  * what must be kept. Its result (or exception) is returned. `early`, if given, sees the first
  * slice of a longer expansion and may settle the matter at once by returning a result (e.g. a
- * message whose header already says it is refused), which saves the rest of the work.
+ * message whose header already says it is refused), which saves the rest of the work. Once
+ * `signal` aborts (the stream timed out), waiting or expanding stops with its reason, so a
+ * queue of bombs lasts no longer than their streams' deadlines.
  */
 export async function decompressSliced<T>(
   data: Uint8Array,
   maxBytes: number,
   use: (inner: Uint8Array) => T,
   early?: (prefix: Uint8Array) => T | undefined,
+  signal?: AbortSignal,
 ): Promise<T> {
   const sliceBytes = DECOMPRESS_SLICE_BYTES;
   const first = new LzwDecoder(data, maxBytes, 'scratch');
   if (first.step(sliceBytes)) return use(first.view());
   const settled = early?.(first.prefix());
   if (settled !== undefined) return settled;
-  await largeExpansions.enter();
+  await largeExpansions.enter(signal);
   try {
     if (largeBuffer.length < maxBytes) largeBuffer = new Uint8Array(maxBytes);
     const d = new LzwDecoder(data, maxBytes, largeBuffer);
-    while (!d.step(sliceBytes)) await nextTurn();
+    while (!d.step(sliceBytes)) {
+      await nextTurn();
+      signal?.throwIfAborted();
+    }
     return use(d.view());
   } finally {
     largeExpansions.leave();

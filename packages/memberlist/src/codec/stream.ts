@@ -46,7 +46,15 @@ export const MAX_STREAM_MESSAGE_SIZE = 20 * 1024 * 1024;
 const FRAME_HEADER_SIZE = 5;
 
 export type StreamMessage =
-  | { type: 'pushPull'; join: boolean; nodes: PushNodeState[]; userState: Uint8Array | null }
+  /** `refusedStateLength`: the user state was over `maxUserBytes`, so it (null here) was not
+   * copied; the node records are all there. */
+  | {
+      type: 'pushPull';
+      join: boolean;
+      nodes: PushNodeState[];
+      userState: Uint8Array | null;
+      refusedStateLength?: number;
+    }
   /** `refusedLength`: the declared length was over `maxUserBytes`, so the payload (empty
    * here) was neither waited for nor copied. */
   | { type: 'user'; payload: Uint8Array; refusedLength?: number }
@@ -73,8 +81,8 @@ export interface ParseStreamOptions {
   maxBytes?: number;
   /** This node's label: frames are authenticated with the frame header followed by it. */
   label?: Uint8Array;
-  /** Largest user message payload read; a longer one is returned with `refusedLength` and
-   * without its payload (default: `maxBytes`). */
+  /** Largest user message payload or push/pull user state read; a longer one is returned
+   * with `refusedLength` / `refusedStateLength` and without those bytes (default: `maxBytes`). */
   maxUserBytes?: number;
 }
 
@@ -196,10 +204,12 @@ export class StreamMessageParser {
   /**
    * Like `tryParse`, but a plaintext compressed message is expanded in slices with turns of
    * the event loop between them (`decompressSliced`), so one peer's 15 KB that expand to
-   * 20 MiB cannot hold up acks and probes for the whole expansion. For bytes from the network.
+   * 20 MiB cannot hold up acks and probes for the whole expansion. For bytes from the network;
+   * `signal` (the read's deadline) abandons an expansion still waiting or running.
    */
   async tryParseAsync(
     buf: Uint8Array,
+    signal?: AbortSignal,
   ): Promise<{ consumed: number; message: StreamMessage } | null> {
     if (buf.length === 0 || buf[0] !== MessageType.Compress) return this.tryParse(buf);
     const maxBytes = this.opts.maxBytes ?? MAX_STREAM_MESSAGE_SIZE;
@@ -226,6 +236,7 @@ export class StreamMessageParser {
           return undefined; // Not refusable from its start: expand it all and see.
         }
       },
+      signal,
     );
     return { consumed: r.pos, message };
   }
@@ -249,7 +260,7 @@ export class StreamMessageParser {
         }
         this.pushPull = startPushPull(new MsgpackReader(buf, 1), maxBytes, false);
       }
-      return continuePushPull(buf, this.pushPull, maxBytes);
+      return continuePushPull(buf, this.pushPull, maxBytes, opts.maxUserBytes);
     } catch (e) {
       return waitForMore(e, buf, maxBytes);
     }
@@ -384,7 +395,7 @@ function parseBody(
   const r = new MsgpackReader(buf, 1);
   switch (type) {
     case MessageType.PushPull:
-      return continuePushPull(buf, startPushPull(r, maxBytes, complete), maxBytes);
+      return continuePushPull(buf, startPushPull(r, maxBytes, complete), maxBytes, maxUserBytes);
     case MessageType.User: {
       const len = readUserMsgHeader(r);
       if (len > maxUserBytes && len <= maxBytes) {
@@ -470,11 +481,17 @@ function continuePushPull(
   buf: Uint8Array,
   p: PushPullProgress,
   maxBytes: number,
+  maxUserBytes = maxBytes,
 ): { consumed: number; message: StreamMessage } {
   const r = new MsgpackReader(buf, p.pos);
   while (p.nodes.length < p.count) {
     p.nodes.push(readPushNodeState(r));
     p.pos = r.pos;
+  }
+  if (p.userStateLen > maxUserBytes) {
+    const { join, nodes, userStateLen } = p;
+    const message = { type: 'pushPull' as const, join, nodes, userState: null };
+    return { consumed: r.pos, message: { ...message, refusedStateLength: userStateLen } };
   }
   const userState = readRaw(r, p.userStateLen, 'UserStateLen', maxBytes);
   return {
