@@ -21,7 +21,7 @@ import {
   MessageType,
   makeCompound,
   unpackMessages,
-} from '@isopeer/memberlist';
+} from '@isopeer/memberlist/internal';
 import { closeAll, type LineEvent, LineNode } from '../support/line-node.js';
 import {
   assertOnlyLoopback,
@@ -31,8 +31,8 @@ import {
   runInLoopbackNetns,
 } from '../support/netns.js';
 
-/** Whole-suite bound: the attacks themselves take about 15 s on an idle machine. */
-const SUITE_TIMEOUT_MS = 90_000;
+/** Whole-suite bound (the brief: under a minute); the attacks took 9–28 s here at load 12–24. */
+const SUITE_TIMEOUT_MS = 60_000;
 
 if (!insideLoopbackNetns()) {
   test('memberlist attacks, replayed in a loopback-only network namespace', async (t) => {
@@ -104,6 +104,13 @@ class Raw {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * "On time" for an ack: the median within half the LAN preset's 500 ms probe timeout, none
+ * later than 2 s. The report measured a 2.25 s median under 100 datagram bombs; a loaded CI
+ * machine alone adds tens of ms.
+ */
+const ACK_MEDIAN_MS = 250;
+const ACK_MAX_MS = 2000;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function attackSuite(): void {
@@ -151,7 +158,10 @@ function attackSuite(): void {
     async function assertHealthy(what: string, maxTable = 600): Promise<void> {
       const rtts: number[] = [];
       for (let i = 0; i < 5; i++) rtts.push(await pingRtt());
-      assert.ok(median(rtts) < 250, `${what}: ack round trips ${rtts.map(Math.round)} ms`);
+      assert.ok(
+        median(rtts) < ACK_MEDIAN_MS,
+        `${what}: ack round trips ${rtts.map(Math.round)} ms`,
+      );
       const joined = await witness.request(`join ${victim.address()}`, 'joined', 10_000);
       assert.equal(joined.ok, true, `${what}: join through the victim: ${joined.error}`);
       const ml = await memberlistStats(victim);
@@ -322,8 +332,8 @@ function attackSuite(): void {
       t.diagnostic(rttSummary('100 datagram bombs', rtts));
       assert.equal((after.dropped['too-large'] ?? 0) - (before.dropped['too-large'] ?? 0), 100);
       assert.equal(victim.find('msg').length, 0, 'no 20 MB user message reached the app');
-      assert.ok(median(rtts) < 100, rttSummary('the bombing', rtts));
-      assert.ok(Math.max(...rtts) < 1000, rttSummary('the bombing', rtts));
+      assert.ok(median(rtts) < ACK_MEDIAN_MS, rttSummary('the bombing', rtts));
+      assert.ok(Math.max(...rtts) < ACK_MAX_MS, rttSummary('the bombing', rtts));
       await assertHealthy('after the bombs');
     });
 
@@ -361,7 +371,8 @@ function attackSuite(): void {
         t.diagnostic(`${rttSummary(`10 stream bombs (${what})`, rtts)}; ${refused} refused`);
         assert.ok(refused >= 1, 'no bomb was refused: the test did not reach the limit');
         assert.equal(victim.find('msg').length, 0);
-        assert.ok(median(rtts) < 100, rttSummary('the stream bombs', rtts));
+        assert.ok(median(rtts) < ACK_MEDIAN_MS, rttSummary('the stream bombs', rtts));
+        assert.ok(Math.max(...rtts) < ACK_MAX_MS, rttSummary('the stream bombs', rtts));
         await assertHealthy(`after the stream bombs (${what})`);
       });
     }

@@ -58,7 +58,7 @@ export {
 export type { DropReason, MetricsSnapshot } from './metrics.js';
 export { type LabelRefusal, StreamError } from './net.js';
 export { type Broadcast, namedBroadcast, TransmitLimitedQueue } from './queue.js';
-export { MergeError } from './state.js';
+export { IncarnationError, MergeError } from './state.js';
 export {
   type LinkFault,
   MemoryNetwork,

@@ -115,7 +115,7 @@ describe('sliced decompression of stream messages', () => {
     assert.ok(at.get('big3')! - at.get('big2')! >= 7, JSON.stringify([...at]));
   });
 
-  it('an aborted expansion stops, running or waiting, and the queue moves on', async () => {
+  it('an aborted expansion leaves the queue; a running one finishes; the queue moves on', async () => {
     const data = lzwCompress(zeros(8 * 1024 * 1024));
     const first = new AbortController();
     const second = new AbortController();
@@ -125,9 +125,9 @@ describe('sliced decompression of stream messages', () => {
     const third = decompressSliced(data, 32 << 20, (v) => v.length);
     await new Promise((r) => setImmediate(r));
     second.abort(reason);
-    await assert.rejects(waiting, (e) => e === reason);
     first.abort(reason);
-    await assert.rejects(running, (e) => e === reason);
+    await assert.rejects(waiting, (e) => e === reason);
+    assert.equal(await running, 8 * 1024 * 1024);
     assert.equal(await third, 8 * 1024 * 1024, 'the turn passed on to the next in line');
   });
 

@@ -103,8 +103,9 @@ let largeBuffer = new Uint8Array(0);
  * what must be kept. Its result (or exception) is returned. `early`, if given, sees the first
  * slice of a longer expansion and may settle the matter at once by returning a result (e.g. a
  * message whose header already says it is refused), which saves the rest of the work. Once
- * `signal` aborts (the stream timed out), waiting or expanding stops with its reason, so a
- * queue of bombs lasts no longer than their streams' deadlines.
+ * `signal` aborts (the stream timed out) an expansion still waiting for its turn gives up with
+ * its reason, so a queue of bombs lasts no longer than their streams' deadlines; one already
+ * running finishes (its message may still be used, as it was before expansions were sliced).
  */
 export async function decompressSliced<T>(
   data: Uint8Array,
@@ -122,10 +123,7 @@ export async function decompressSliced<T>(
   try {
     if (largeBuffer.length < maxBytes) largeBuffer = new Uint8Array(maxBytes);
     const d = new LzwDecoder(data, maxBytes, largeBuffer);
-    while (!d.step(sliceBytes)) {
-      await nextTurn();
-      signal?.throwIfAborted();
-    }
+    while (!d.step(sliceBytes)) await nextTurn();
     return use(d.view());
   } finally {
     largeExpansions.leave();
