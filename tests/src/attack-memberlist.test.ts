@@ -179,8 +179,15 @@ function attackSuite(): void {
 
     before(async () => {
       raw = await Raw.open();
-      victim = await LineNode.start({ impl: 'ts', name: 'a' });
-      witness = await LineNode.start({ impl: 'ts', name: 'w', join: [victim.address()] });
+      // The LAN preset (10 s TCP timeout, 500 ms probe timeout): what a deployment runs, and
+      // not at the mercy of a loaded CI machine the way the local preset's 1 s TCP timeout is.
+      victim = await LineNode.start({ impl: 'ts', name: 'a', config: 'lan' });
+      witness = await LineNode.start({
+        impl: 'ts',
+        name: 'w',
+        config: 'lan',
+        join: [victim.address()],
+      });
       witness.on('event', (ev: LineEvent) => {
         if (ev.event === 'leave' && ev.name === 'a' && !expectFlap) falseDeaths.push(ev);
       });

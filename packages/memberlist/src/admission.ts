@@ -1,8 +1,99 @@
-// Who may add new names to the node table: a token bucket per source, so one sender cannot fill
-// the table with made-up names faster than `newNodeRatePerSource` once its burst is spent. The
-// table cap itself (`maxNodes`) is enforced by state.ts, which owns the records.
+// What news the node table believes from unauthenticated peers (issue 12): new names only
+// within the table cap and a token bucket per source, so one sender cannot fill the table with
+// made-up names; incarnation numbers only without absurd jumps, so one forged accusation cannot
+// use up the uint32 range a node needs to refute. state.ts owns the records and asks here.
 import { isIP } from 'node:net';
 import { ipToBytes, parseHostPort } from './address.js';
+import type { Config } from './config.js';
+import type { Metrics } from './metrics.js';
+
+/** Incarnations are uint32 on the wire. */
+export const MAX_INCARNATION = 0xffff_ffff;
+
+/** The local incarnation cannot grow any further (code `ERR_INCARNATION`). */
+export class IncarnationError extends Error {
+  readonly code = 'ERR_INCARNATION';
+  constructor(message: string) {
+    super(message);
+    this.name = 'IncarnationError';
+  }
+}
+
+/** The table's side of admission: its size, and dropping long-gone records to make room. */
+export interface NodeTable {
+  readonly size: number;
+  makeRoom(): void;
+}
+
+/** The limits of `Config` against hostile peers that decide what enters the table. */
+export class Admission {
+  private readonly newNodes: SourceRateLimiter;
+  /** Clock time of the last sweep for room in a full table. */
+  private lastRoomSweep = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly config: Config,
+    private readonly metrics: Metrics,
+  ) {
+    // More distinct sources than table slots is itself a sign of spoofing; cap the buckets so.
+    this.newNodes = new SourceRateLimiter(
+      config.newNodeBurstPerSource,
+      config.newNodeRatePerSource,
+      config.maxNodes,
+    );
+  }
+
+  /**
+   * Whether news carrying incarnation `next` about a node known at `known` (undefined: no
+   * record yet) is absurd: above `incarnationJumpCeiling` only one step past the known number
+   * is believed. Counted when refused.
+   */
+  absurdIncarnation(next: number, known: number | undefined): boolean {
+    if (next <= this.config.incarnationJumpCeiling) return false;
+    if (known !== undefined && next <= known + 1) return false;
+    this.metrics.refusedIncarnation++;
+    return true;
+  }
+
+  /**
+   * The incarnation that refutes an accusation at `accused` when ours is `own`, or null (counted)
+   * when we must not: the accusation is itself absurd (what other isopeer nodes refuse too, so
+   * they never hold one we cannot answer) or the answer would not fit in 32 bits, where Go
+   * wraps to a small number that can never win.
+   */
+  refutation(own: number, accused: number): number | null {
+    if (this.absurdIncarnation(accused, own)) return null;
+    const inc = Math.max(own, accused) + 1;
+    if (inc > MAX_INCARNATION) {
+      this.metrics.refusedIncarnation++;
+      return null;
+    }
+    return inc;
+  }
+
+  /**
+   * Whether a new name from `source` (undefined: our own or a trusted join reply) may enter
+   * `table` at clock time `now`: the per-source rate first, then the table cap, making room
+   * (dropping long-dead and long-left records) at most once per probe interval. Counted when
+   * refused.
+   */
+  admitNewNode(source: string | undefined, now: number, table: NodeTable): boolean {
+    if (source !== undefined && !this.newNodes.take(sourceKey(source), now)) {
+      this.metrics.refusedNewNodeRate++;
+      return false;
+    }
+    const cap = this.config.maxNodes;
+    if (table.size >= cap && now - this.lastRoomSweep >= this.config.probeIntervalMs) {
+      this.lastRoomSweep = now;
+      table.makeRoom();
+    }
+    if (table.size >= cap) {
+      this.metrics.refusedNodeLimit++;
+      return false;
+    }
+    return true;
+  }
+}
 
 /**
  * The key a datagram or stream source is limited under. Off loopback it is the IP address

@@ -4,6 +4,7 @@
 // errors it throws. Internals (codec, suspicion timer, awareness, ...) are in
 // `@isopeer/memberlist/internal`, for tests, benchmarks and tools.
 export { AddressError, type HostPort, joinHostPort, parseHostPort } from './address.js';
+export { IncarnationError } from './admission.js';
 export { type Clock, realClock, seededRandom, type TimerHandle, VirtualClock } from './clock.js';
 export { CodecError, type CodecErrorCode } from './codec/errors.js';
 export { Keyring, VALID_KEY_LENGTHS } from './codec/keyring.js';
@@ -58,7 +59,7 @@ export {
 export type { DropReason, MetricsSnapshot } from './metrics.js';
 export { type LabelRefusal, StreamError } from './net.js';
 export { type Broadcast, namedBroadcast, TransmitLimitedQueue } from './queue.js';
-export { IncarnationError, MergeError } from './state.js';
+export { MergeError } from './state.js';
 export {
   type LinkFault,
   MemoryNetwork,

@@ -3,7 +3,7 @@
 // nacks and the TCP fallback (§9), Lifeguard suspicion (§10), gossip rounds (§11), push/pull
 // scheduling (§7.4), reaping and dead-node reclaim. I/O goes through net.ts.
 import { bytesToIp, type Cidr, cidrContains, joinHostPort, parseCidr } from './address.js';
-import { SourceRateLimiter, sourceKey } from './admission.js';
+import { Admission, IncarnationError, MAX_INCARNATION, type NodeTable } from './admission.js';
 import type { TimerHandle } from './clock.js';
 import {
   type Alive,
@@ -32,17 +32,6 @@ import {
 } from './suspicion.js';
 
 const ZERO_VSN = new Uint8Array(6);
-/** Incarnations are uint32 on the wire. */
-const MAX_INCARNATION = 0xffff_ffff;
-
-/** The local incarnation cannot grow any further (code `ERR_INCARNATION`). */
-export class IncarnationError extends Error {
-  readonly code = 'ERR_INCARNATION';
-  constructor(message: string) {
-    super(message);
-    this.name = 'IncarnationError';
-  }
-}
 
 /** Why a push/pull merge was refused (code `ERR_MERGE`). */
 export class MergeError extends Error {
@@ -90,21 +79,22 @@ export class State {
   private nodesLearned = 0;
   /** Nodes that failed (not left), with where to find them, for reconnect attempts. */
   private readonly failed = new Map<string, { addr: string; port: number; since: number }>();
-  /** Per-source budget for adding new names to the table. */
-  private readonly newNodes: SourceRateLimiter;
-  /** Clock time of the last sweep for room in a full table. */
-  private lastRoomSweep = Number.NEGATIVE_INFINITY;
+  /** What news from peers may change the table (limits against hostile peers). */
+  private readonly admission: Admission;
+  /** The table as admission sees it. */
+  private readonly table: NodeTable;
   net!: NetLayer;
 
   constructor(private readonly ctx: Context) {
-    const c = ctx.config;
-    this.cidrs = c.cidrsAllowed ? c.cidrsAllowed.map(parseCidr) : null;
-    // More distinct sources than table slots is itself a sign of spoofing; cap the buckets so.
-    this.newNodes = new SourceRateLimiter(
-      c.newNodeBurstPerSource,
-      c.newNodeRatePerSource,
-      c.maxNodes,
-    );
+    this.cidrs = ctx.config.cidrsAllowed ? ctx.config.cidrsAllowed.map(parseCidr) : null;
+    this.admission = new Admission(ctx.config, ctx.metrics);
+    const nodes = this.nodes;
+    this.table = {
+      get size() {
+        return nodes.size;
+      },
+      makeRoom: () => this.reap(true),
+    };
   }
 
   get localName(): string {
@@ -677,42 +667,6 @@ export class State {
   }
 
   /**
-   * Whether news carrying incarnation `next` about a node known at `known` (undefined: no
-   * record yet) is absurd: above `incarnationJumpCeiling` only one step past the known number
-   * is believed, so one forged message cannot use up the uint32 space a node needs to refute.
-   * Counted when refused.
-   */
-  private absurdIncarnation(next: number, known: number | undefined): boolean {
-    if (next <= this.ctx.config.incarnationJumpCeiling) return false;
-    if (known !== undefined && next <= known + 1) return false;
-    this.ctx.metrics.refusedIncarnation++;
-    return true;
-  }
-
-  /**
-   * Whether a new name from `source` (undefined: our own or a trusted join reply) may enter
-   * the table: the per-source rate first, then the table cap, making room by dropping
-   * long-dead and long-left records at most once per probe interval. Counted when refused.
-   */
-  private admitNewNode(source: string | undefined): boolean {
-    const { config: c, metrics, clock } = this.ctx;
-    const now = clock.now();
-    if (source !== undefined && !this.newNodes.take(sourceKey(source), now)) {
-      metrics.refusedNewNodeRate++;
-      return false;
-    }
-    if (this.nodes.size >= c.maxNodes && now - this.lastRoomSweep >= c.probeIntervalMs) {
-      this.lastRoomSweep = now;
-      this.reap(true);
-    }
-    if (this.nodes.size >= c.maxNodes) {
-      metrics.refusedNodeLimit++;
-      return false;
-    }
-    return true;
-  }
-
-  /**
    * Applies an alive message (§8.2). `bootstrap` marks locally generated alives (create,
    * updateNode), which are applied without self-refutation. `source` is the peer the message
    * came from, for the per-source limit on new names; undefined exempts it (our own alives,
@@ -740,10 +694,12 @@ export class State {
       return;
     }
     // Our own incarnation is guarded where we refute; bootstrap alives are our own numbers.
-    if (!isLocal && this.absurdIncarnation(a.incarnation, known?.incarnation)) return;
+    const adm = this.admission;
+    if (!isLocal && adm.absurdIncarnation(a.incarnation, known?.incarnation)) return;
     if (known === undefined && !bootstrap) {
       // Cheap refusals first: a flood of made-up names must not reach the application's hook.
-      if (!this.allowed(a.addr) || !this.admitNewNode(source)) return;
+      if (!this.allowed(a.addr)) return;
+      if (!adm.admitNewNode(source, this.ctx.clock.now(), this.table)) return;
     }
     if (this.ctx.hooks.alive) {
       if (a.vsn.length < 6) return;
@@ -830,7 +786,8 @@ export class State {
     const r = this.nodes.get(s.node);
     if (!r) return;
     if (s.incarnation < r.incarnation) return;
-    if (r.name !== this.localName && this.absurdIncarnation(s.incarnation, r.incarnation)) return;
+    const isLocal = r.name === this.localName;
+    if (!isLocal && this.admission.absurdIncarnation(s.incarnation, r.incarnation)) return;
     if (r.suspicion) {
       if (r.suspicion.confirm(s.from)) {
         this.ctx.metrics.suspicionsConfirmed++;
@@ -875,7 +832,8 @@ export class State {
     const r = this.nodes.get(d.node);
     if (!r) return;
     if (d.incarnation < r.incarnation) return;
-    if (r.name !== this.localName && this.absurdIncarnation(d.incarnation, r.incarnation)) return;
+    const isLocal = r.name === this.localName;
+    if (!isLocal && this.admission.absurdIncarnation(d.incarnation, r.incarnation)) return;
     r.suspicion?.cancel();
     r.suspicion = null;
     if (r.state === NodeStateType.Dead || r.state === NodeStateType.Left) return;
@@ -907,18 +865,12 @@ export class State {
   }
 
   /**
-   * Refutes an accusation against the local node with a higher incarnation (§8.5). Go lets
-   * the uint32 wrap (to a small number that can never win). We refuse, count, and stay as we
-   * are for an accusation that is itself absurd (what other isopeer nodes refuse too, so they
-   * never hold one we cannot answer) or whose answer would not fit in 32 bits.
+   * Refutes an accusation against the local node with a higher incarnation (§8.5), unless
+   * admission refuses the accusation (absurd, or an answer past 0xFFFFFFFF): then we stay.
    */
   private refute(me: NodeRecord, accused: number): void {
-    if (this.absurdIncarnation(accused, this.incarnation)) return;
-    const inc = Math.max(this.incarnation, accused) + 1;
-    if (inc > MAX_INCARNATION) {
-      this.ctx.metrics.refusedIncarnation++;
-      return;
-    }
+    const inc = this.admission.refutation(this.incarnation, accused);
+    if (inc === null) return;
     this.incarnation = inc;
     me.incarnation = inc;
     this.ctx.awareness.apply(1);
