@@ -17,6 +17,7 @@ import {
   type Status,
   type SummaryEntry,
 } from './protocol.js';
+import type { FaultDetail } from './report/model.js';
 import { RUNNER_PEER, type RunnerLine, type Script } from './script.js';
 
 /** One script line and, once it finished, its outcome. */
@@ -59,6 +60,8 @@ export interface LogRecord {
   kind: LogKind;
   text: string;
   ts: number;
+  /** What a network fault did (runner entries only). */
+  fault?: FaultDetail;
 }
 
 /** Everything the reports draw: a run with timestamps. Served as `/timeline`. */
@@ -565,6 +568,7 @@ export class TestRun extends EventEmitter<RunEvents> {
       kind: entry.kind,
       text: entry.text,
       ts: entry.ts ?? Date.now(),
+      ...(entry.fault ? { fault: entry.fault } : {}),
     };
     this.logs.push(rec);
     this.emit('log', rec);

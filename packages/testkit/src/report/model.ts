@@ -2,6 +2,26 @@ import { countSatisfied } from '../filter.js';
 import type { Status } from '../protocol.js';
 import type { Timeline } from '../run.js';
 
+/**
+ * What a network fault line did, on each log entry the runner writes for it (kinds
+ * `partitioned`, `isolated`, `lossy`, `throttled`, `healed`), so the report can draw its kind:
+ * a one-way partition as an arrow from `from` to `to`, a loss with its percentage.
+ */
+export interface FaultDetail {
+  kind: 'partition' | 'isolate' | 'loss' | 'rate' | 'heal';
+  /** The link, for faults on one: traffic from `from` to `to` (and back unless `oneWay`). */
+  from?: string;
+  to?: string;
+  /** `@partition a -> b`, `@loss a -> b 5%`, `@heal a -> b`: one direction only. */
+  oneWay?: boolean;
+  /** `@isolate a`, `@loss a 20%`, `@rate a 1mbit`, `@heal a`: the peer concerned. */
+  peer?: string;
+  /** `@loss`: percentage of packets dropped. */
+  percent?: number;
+  /** `@rate`: the limit as written, e.g. `1mbit`. */
+  rate?: string;
+}
+
 /** One test case: a script line (command) or an expected event, as JUnit, JSON and HTML show it. */
 export interface ReportCase {
   peer: string;
