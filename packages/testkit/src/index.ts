@@ -7,6 +7,7 @@ export * from './faults.js';
 export * from './filter.js';
 export * from './handler.js';
 export * from './http-client.js';
+export * from './interpreter.js';
 export * from './netns/index.js';
 export * from './network.js';
 export * from './node-http.js';
