@@ -24,17 +24,28 @@ export interface FaultChange {
 const key = (from: string, to: string) => `${from}\0${to}`;
 
 /**
- * The network faults in force, as directed links: `blocked` (every packet from → to dropped),
- * `loss` (a percentage of them dropped) and per-peer bandwidth limits. Pure state: the network
- * modes turn it into kernel rules (netns) or `testpartition` commands (loopback).
+ * How a directed link is cut. `all`: every packet from → to is dropped. `open`: what `from`
+ * starts is dropped — every datagram (UDP, ICMP) and every TCP connection it tries to open —
+ * while its answers on TCP connections `to` opened still pass. That is the one-way partition
+ * `@partition a -> b`: a cannot reach b, b still reaches a. (Dropping a's every packet would
+ * also kill b's TCP connections to a, whose replies travel a → b, so TCP traffic would be lost
+ * both ways.)
+ */
+export type CutKind = 'all' | 'open';
+
+/**
+ * The network faults in force, as directed links: cuts, `loss` (a percentage of the packets
+ * dropped) and per-peer bandwidth limits. Pure state: the network modes turn it into kernel rules
+ * (netns) or `testpartition` commands (loopback).
  *
- * Every fault is directed. `@partition a b` blocks a→b and b→a, `@partition a -> b` only a→b,
- * `@isolate a` every link from and to a, `@loss a 20%` every link from a. The `@heal` forms remove
- * what they name: everything, everything touching one peer, one link, or one direction.
+ * Every fault is directed. `@partition a b` cuts a→b and b→a (`all`), `@partition a -> b` only
+ * a→b (`open`), `@isolate a` every link from and to a (`all`), `@loss a 20%` every link from a.
+ * A full cut wins over a one-way cut and over loss on the same link. The `@heal` forms remove what
+ * they name: everything, everything touching one peer, one link, or one direction.
  */
 export class NetFaults {
   readonly peers: readonly string[];
-  private readonly blocked = new Set<string>();
+  private readonly blocked = new Map<string, CutKind>();
   private readonly loss = new Map<string, number>();
   private readonly rates = new Map<string, NetRate>();
 
@@ -42,8 +53,8 @@ export class NetFaults {
     this.peers = peers;
   }
 
-  isBlocked(from: string, to: string): boolean {
-    return this.blocked.has(key(from, to));
+  cut(from: string, to: string): CutKind | undefined {
+    return this.blocked.get(key(from, to));
   }
 
   lossPercent(from: string, to: string): number | undefined {
@@ -59,16 +70,30 @@ export class NetFaults {
     return this.blocked.size + this.loss.size + this.rates.size > 0;
   }
 
-  /** Destinations `from` drops everything to, and those it drops a share of. */
-  egress(from: string): { blocked: string[]; loss: [string, number][] } {
+  /**
+   * What `from` drops, by destination: everything (`blocked`), what it starts (`oneWay`), a
+   * share of the packets (`loss`, applied to what a one-way cut lets through).
+   */
+  egress(from: string): { blocked: string[]; oneWay: string[]; loss: [string, number][] } {
     const blocked: string[] = [];
+    const oneWay: string[] = [];
     const loss: [string, number][] = [];
     for (const to of this.peers) {
       if (to === from) continue;
-      if (this.blocked.has(key(from, to))) blocked.push(to);
-      else if (this.loss.has(key(from, to))) loss.push([to, this.loss.get(key(from, to))!]);
+      const cut = this.blocked.get(key(from, to));
+      if (cut === 'all') {
+        blocked.push(to);
+        continue;
+      }
+      if (cut === 'open') oneWay.push(to);
+      const p = this.loss.get(key(from, to));
+      if (p !== undefined) loss.push([to, p]);
     }
-    return { blocked, loss };
+    return { blocked, oneWay, loss };
+  }
+
+  private block(from: string, to: string, kind: CutKind): void {
+    if (this.blocked.get(key(from, to)) !== 'all') this.blocked.set(key(from, to), kind);
   }
 
   apply(line: RunnerLine): FaultChange {
@@ -85,15 +110,17 @@ export class NetFaults {
           ];
     switch (line.action) {
       case 'partition': {
-        for (const [f, t] of link(a, b, !!line.oneWay)) this.blocked.add(key(f, t));
+        for (const [f, t] of link(a, b, !!line.oneWay)) {
+          this.block(f, t, line.oneWay ? 'open' : 'all');
+        }
         const fault: FaultDetail = { kind: 'partition', from: a, to: b, ...oneWay(line) };
         logs.push({ peer: a, kind: 'partitioned', fault }, { peer: b, kind: 'partitioned', fault });
         break;
       }
       case 'isolate':
         for (const p of others(a)) {
-          this.blocked.add(key(a, p));
-          this.blocked.add(key(p, a));
+          this.block(a, p, 'all');
+          this.block(p, a, 'all');
         }
         logs.push({ peer: a, kind: 'isolated', fault: { kind: 'isolate', peer: a } });
         break;
@@ -161,12 +188,14 @@ export class NetFaults {
     };
   }
 
-  /** Unordered pairs blocked in both directions, as `a\0b` with a before b in script order. */
+  /** Unordered pairs fully cut both ways, as `a\0b` with a before b in script order. */
   private cutPairs(): string[] {
     const out: string[] = [];
     this.peers.forEach((p, i) => {
       for (const q of this.peers.slice(i + 1)) {
-        if (this.blocked.has(key(p, q)) && this.blocked.has(key(q, p))) out.push(key(p, q));
+        if (this.blocked.get(key(p, q)) === 'all' && this.blocked.get(key(q, p)) === 'all') {
+          out.push(key(p, q));
+        }
       }
     });
     return out;

@@ -17,8 +17,8 @@ const line = (text: string): RunnerLine => {
 const links = (f: NetFaults) =>
   PEERS.flatMap((a) =>
     PEERS.filter((b) => b !== a).flatMap((b) =>
-      f.isBlocked(a, b)
-        ? [`${a}>${b} cut`]
+      f.cut(a, b)
+        ? [`${a}>${b} ${f.cut(a, b) === 'all' ? 'cut' : 'one-way'}`]
         : f.lossPercent(a, b)
           ? [`${a}>${b} ${f.lossPercent(a, b)}%`]
           : [],
@@ -28,7 +28,7 @@ const links = (f: NetFaults) =>
 test('a two-way partition cuts both directions; a one-way one only from → to', () => {
   const f = new NetFaults(PEERS);
   const c = f.apply(line('@partition alice -> bob'));
-  assert.deepEqual(links(f), ['alice>bob cut']);
+  assert.deepEqual(links(f), ['alice>bob one-way']);
   assert.deepEqual([...c.rules], ['alice'], 'applied where the traffic leaves');
   assert.deepEqual(c.cut, [], 'not a two-way cut: the loopback mode cannot do this');
   assert.deepEqual(
@@ -40,7 +40,7 @@ test('a two-way partition cuts both directions; a one-way one only from → to',
   );
   const c2 = f.apply(line('@partition alice bob'));
   assert.deepEqual(links(f), ['alice>bob cut', 'bob>alice cut']);
-  assert.deepEqual([...c2.rules], ['bob']);
+  assert.deepEqual([...c2.rules], ['alice', 'bob'], "alice's one-way cut became a full one");
   assert.deepEqual(c2.cut, [['alice', 'bob']]);
 });
 
@@ -81,10 +81,32 @@ test('loss: per peer (every link out), per link (both ways), one way; a cut beat
     'charly>bob 0.5%',
   ]);
   f.apply(line('@partition alice bob'));
-  assert.deepEqual(f.egress('alice'), { blocked: ['bob'], loss: [['charly', 20]] });
+  assert.deepEqual(f.egress('alice'), { blocked: ['bob'], oneWay: [], loss: [['charly', 20]] });
   f.apply(line('@heal alice -> bob'));
-  assert.deepEqual(f.egress('alice'), { blocked: [], loss: [['charly', 20]] }, 'one way healed');
-  assert.deepEqual(f.egress('bob'), { blocked: ['alice'], loss: [['charly', 0.5]] });
+  assert.deepEqual(
+    f.egress('alice'),
+    { blocked: [], oneWay: [], loss: [['charly', 20]] },
+    'one way healed',
+  );
+  assert.deepEqual(f.egress('bob'), { blocked: ['alice'], oneWay: [], loss: [['charly', 0.5]] });
+  f.apply(line('@partition charly -> alice'));
+  f.apply(line('@loss charly 3%'));
+  assert.deepEqual(
+    f.egress('charly'),
+    {
+      blocked: [],
+      oneWay: ['alice'],
+      loss: [
+        ['alice', 3],
+        ['bob', 3],
+      ],
+    },
+    'a one-way cut lets answers through, and loss applies to them',
+  );
+  f.apply(line('@isolate charly'));
+  assert.deepEqual(f.egress('charly').oneWay, [], 'a full cut replaces the one-way cut');
+  f.apply(line('@partition charly -> alice'));
+  assert.equal(f.cut('charly', 'alice'), 'all', 'and a one-way cut never weakens a full one');
 });
 
 test('@heal alone heals everything, rates included; nothing to heal changes nothing', () => {
@@ -100,7 +122,7 @@ test('@heal alone heals everything, rates included; nothing to heal changes noth
   assert.deepEqual([again.rules.size, again.rates.size, again.logs.length], [0, 0, 0]);
 });
 
-test('nftables rules: egress drops by destination address, loss in hundredths of a percent', () => {
+test('nftables rules: egress drops by destination; one-way drops what the peer starts; loss in 1/100 %', () => {
   const f = new NetFaults(PEERS);
   const addr = (p: string) => `198.18.7.${PEERS.indexOf(p) + 2}`;
   assert.equal(
@@ -110,6 +132,7 @@ test('nftables rules: egress drops by destination address, loss in hundredths of
   );
   f.apply(line('@isolate alice'));
   f.apply(line('@loss bob 12.5%'));
+  f.apply(line('@partition bob -> charly'));
   assert.equal(
     faultRuleset(f, 'bob', addr),
     [
@@ -119,6 +142,8 @@ test('nftables rules: egress drops by destination address, loss in hundredths of
       '  chain egress {',
       '    type filter hook egress device "eth0" priority 0; policy accept;',
       '    ip daddr { 198.18.7.2 } drop',
+      '    ip daddr { 198.18.7.4 } meta l4proto != tcp drop',
+      '    ip daddr { 198.18.7.4 } tcp flags & (syn | ack) == syn drop',
       '    ip daddr 198.18.7.4 numgen random mod 10000 < 1250 drop',
       '  }',
       '}',

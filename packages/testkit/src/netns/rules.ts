@@ -20,16 +20,22 @@ export function faultRuleset(
   peer: string,
   addressOf: (peer: string) => string,
 ): string {
-  const { blocked, loss } = faults.egress(peer);
+  const { blocked, oneWay, loss } = faults.egress(peer);
   const lines = [`table netdev ${FAULT_TABLE}`, `delete table netdev ${FAULT_TABLE}`];
-  if (blocked.length === 0 && loss.length === 0) return `${lines.join('\n')}\n`;
+  if (blocked.length + oneWay.length + loss.length === 0) return `${lines.join('\n')}\n`;
+  const set = (peers: string[]) => `{ ${peers.map(addressOf).join(', ')} }`;
   lines.push(
     `table netdev ${FAULT_TABLE} {`,
     '  chain egress {',
     `    type filter hook egress device "${PEER_DEVICE}" priority 0; policy accept;`,
   );
-  if (blocked.length > 0) {
-    lines.push(`    ip daddr { ${blocked.map(addressOf).join(', ')} } drop`);
+  if (blocked.length > 0) lines.push(`    ip daddr ${set(blocked)} drop`);
+  if (oneWay.length > 0) {
+    // What this peer starts: datagrams, and TCP segments opening a connection (SYN without ACK).
+    lines.push(
+      `    ip daddr ${set(oneWay)} meta l4proto != tcp drop`,
+      `    ip daddr ${set(oneWay)} tcp flags & (syn | ack) == syn drop`,
+    );
   }
   for (const [to, percent] of loss) {
     // Hundredths of a percent, so that 0.5% is exact.
