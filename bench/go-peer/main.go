@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/ioutil"
 	"net"
 	"os"
@@ -58,6 +59,8 @@ type options struct {
 	port, count                    int
 	countSet                       bool
 	keys                           stringList
+	// -test: a scripted chat peer driven by a test server (testclient.go) instead of the line protocol.
+	test, testServer, bootstrap, testProtocol string
 }
 
 func parseFlags() (*options, error) {
@@ -73,6 +76,10 @@ func parseFlags() (*options, error) {
 	fs.StringVar(&o.meta, "meta", "", "node metadata")
 	fs.Var(&o.keys, "key", "base64 encryption key, repeatable, first is primary")
 	fs.IntVar(&o.count, "count", 1, "run K nodes in this process")
+	fs.StringVar(&o.test, "test", "", "run this peer's lines of test NAME from a test server (chat peer)")
+	fs.StringVar(&o.testServer, "test-server", "", "test server URL (default $TEST_SIDECAR_SERVER)")
+	fs.StringVar(&o.bootstrap, "bootstrap", "", "bootstrap service URL for -test (default $BOOTSTRAP_DATA_SERVER)")
+	fs.StringVar(&o.testProtocol, "test-protocol", "next", "next (long-poll) or original (the prototype's /getcommand polling)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return nil, err
 	}
@@ -444,6 +451,14 @@ func main() {
 	// must still produce `shutdown` rather than the default abrupt exit.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	if o.test != "" {
+		// Stopped by a signal, or when the runner that holds our stdin is gone.
+		stop := make(chan struct{})
+		var once sync.Once
+		go func() { <-sigs; once.Do(func() { close(stop) }) }()
+		go func() { io.Copy(ioutil.Discard, os.Stdin); once.Do(func() { close(stop) }) }()
+		os.Exit(runTestPeer(o, stop))
+	}
 	r := &runner{out: out, stopped: make(chan struct{})}
 	var g *group
 	if o.countSet {
