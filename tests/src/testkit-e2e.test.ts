@@ -69,7 +69,7 @@ function isopeerTest(args: string[], limitMs = 150_000): Promise<Ran> {
 
 /** Peer processes still alive that were started against one of the test servers in `out`. */
 async function leftoverPeers(out: string): Promise<number[]> {
-  const urls = [...out.matchAll(/test server (http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
+  const urls = [...out.matchAll(/test server (http:\/\/[\d.]+:\d+)/g)].map((m) => m[1]);
   assert.ok(urls.length > 0, 'the runner names its test servers');
   const pids: number[] = [];
   for (const p of await readdir('/proc')) {
