@@ -425,6 +425,8 @@ func (p *peer) stats() event {
 		"sendOk":            atomic.LoadInt64(&p.c.sendOK), "sendFailed": atomic.LoadInt64(&p.c.sendFailed),
 		"merges": atomic.LoadInt64(&p.c.merges), "joins": atomic.LoadInt64(&p.c.joins),
 		"leaves": atomic.LoadInt64(&p.c.leaves), "updates": atomic.LoadInt64(&p.c.updates),
+		"processSuspicionsRaised": atomic.LoadInt64(&processMetrics.suspects),
+		"processDeathsDeclared":   atomic.LoadInt64(&processMetrics.deaths),
 	}
 }
 
