@@ -11,7 +11,6 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  blockNames,
   DEFAULT_STATE_DIR,
   exec,
   listOurs,
@@ -20,7 +19,7 @@ import {
   parseScript,
   type RunnerLine,
 } from '@isopeer/testkit';
-import { netnsSkip, repoRoot } from '../support/index.js';
+import { meshLeftovers, netnsSkip, repoRoot } from '../support/index.js';
 
 const skip = await netnsSkip();
 let dir: string;
@@ -244,17 +243,6 @@ function running(pid: number): boolean {
   }
 }
 
-/** Every namespace, host link and nftables table of block `index` that still exists. */
-async function leftovers(index: number): Promise<string[]> {
-  const names = blockNames(index);
-  const found = await listOurs();
-  return [
-    ...found.namespaces.filter((n) => n === names.hub || n.startsWith(`${names.hub}-`)),
-    ...found.links.filter((l) => l === names.hostLink),
-    ...found.tables.filter((t) => t === names.guardTable),
-  ];
-}
-
 test('destroy removes every namespace, link and table, the processes inside, and the claim', {
   skip,
 }, async () => {
@@ -266,9 +254,9 @@ test('destroy removes every namespace, link and table, the processes inside, and
   const stray = spawn('ip', ['netns', 'exec', ns, 'sleep', '600'], { stdio: 'ignore' });
   const strayExit = once(stray, 'exit');
   await once(stray, 'spawn');
-  assert.equal((await leftovers(index)).length, 4 + 1 + 1, 'hub + 3 peers, link, table');
+  assert.equal((await meshLeftovers(index)).length, 4 + 1 + 1, 'hub + 3 peers, link, table');
   await mesh.destroy();
-  assert.deepEqual(await leftovers(index), []);
+  assert.deepEqual(await meshLeftovers(index), []);
   assert.equal(existsSync(join(DEFAULT_STATE_DIR, `${index}.json`)), false, 'claim released');
   const [, signal] = (await strayExit) as [number | null, string | null];
   assert.equal(signal, 'SIGKILL');
@@ -294,7 +282,7 @@ test('a runner killed with SIGKILL leaves its mesh behind; the next runner to st
   const { index, pid } = JSON.parse(String(line)) as { index: number; pid: number };
   doomed.kill('SIGKILL');
   await once(doomed, 'exit');
-  assert.equal((await leftovers(index)).length, 5, 'hub, 2 peers, link, table are left');
+  assert.equal((await meshLeftovers(index)).length, 5, 'hub, 2 peers, link, table are left');
   assert.ok(running(pid), "the peer's process is still running");
 
   const next = await NetnsMesh.create();
@@ -303,7 +291,7 @@ test('a runner killed with SIGKILL leaves its mesh behind; the next runner to st
       [`isopeer-${index}-alice`, `isopeer-${index}-bob`].includes(n),
     );
     assert.deepEqual(stale, [], "the dead runner's peer namespaces are gone");
-    if (next.block.index !== index) assert.deepEqual(await leftovers(index), []);
+    if (next.block.index !== index) assert.deepEqual(await meshLeftovers(index), []);
     // Killed while its namespace was removed; a zombie until someone reaps it counts as gone.
     const deadline = Date.now() + 5000;
     while (running(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -311,5 +299,5 @@ test('a runner killed with SIGKILL leaves its mesh behind; the next runner to st
   } finally {
     await next.destroy();
   }
-  assert.deepEqual(await leftovers(index), []);
+  assert.deepEqual(await meshLeftovers(index), []);
 });

@@ -3,15 +3,22 @@
 // a killed runner, and the loopback fallback. Needs root, ip and nft (a failure in CI, a loud skip
 // elsewhere); the fallback test runs anywhere.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { BootstrapClient, type BootstrapData } from '@isopeer/bootstrap';
-import { blockNames, type LogRecord, listOurs, TestRunner, type Timeline } from '@isopeer/testkit';
-import { goPeerBinary, goPeerSkip, isopeerCli, netnsSkip, repoRoot } from '../support/index.js';
+import { type LogRecord, TestRunner, type Timeline } from '@isopeer/testkit';
+import {
+  goPeerBinary,
+  goPeerSkip,
+  isopeerCli,
+  isopeerTest,
+  meshLeftovers,
+  netnsSkip,
+  repoRoot,
+  startIsopeerTest,
+} from '../support/index.js';
 
 const skip = await netnsSkip();
 const goSkip = skip || (await goPeerSkip());
@@ -24,64 +31,11 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Started {
-  child: ChildProcess;
-  /** Resolves with the output once `pattern` appeared in it. */
-  seen(pattern: RegExp): Promise<string>;
-  done: Promise<{ code: number | null; out: string }>;
-}
-
-function startTest(args: string[], opts: { uid?: number } = {}): Started {
-  const child = spawn(process.execPath, [isopeerCli, 'test', ...args], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid }),
-  });
-  let out = '';
-  const waiters = new Set<() => void>();
-  const collect = (d: Buffer) => {
-    out += d;
-    for (const w of [...waiters]) w();
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-  const done = once(child, 'exit').then(([code]) => {
-    clearTimeout(timer);
-    return { code: code as number | null, out };
-  });
-  const seen = (pattern: RegExp) =>
-    new Promise<string>((resolve, reject) => {
-      const check = () => {
-        if (!pattern.test(out)) return;
-        waiters.delete(check);
-        resolve(out);
-      };
-      waiters.add(check);
-      done.then(() => reject(new Error(`exited before ${pattern}:\n${out}`)));
-      check();
-    });
-  return { child, seen, done };
-}
-
-const runTest = (args: string[], opts: { uid?: number } = {}) => startTest(args, opts).done;
-
 /** The block the runner printed (`network: netns ... (isopeer-N-*)`). */
 function blockOf(out: string): number {
   const m = /^network: netns, .*\(isopeer-(\d+)-\*\)/m.exec(out);
   assert.ok(m, `the runner names its namespaces:\n${out}`);
   return Number(m[1]);
-}
-
-async function leftovers(index: number): Promise<string[]> {
-  const names = blockNames(index);
-  const found = await listOurs();
-  return [
-    ...found.namespaces.filter((n) => n === names.hub || n.startsWith(`${names.hub}-`)),
-    ...found.links.filter((l) => l === names.hostLink),
-    ...found.tables.filter((t) => t === names.guardTable),
-  ];
 }
 
 /** The timelines the runner wrote under --out, by script name. */
@@ -99,11 +53,18 @@ test('one-way partition and 10% loss: nobody declared failed, lines lost one way
   skip,
 }, async () => {
   const out = join(dir, 'oneway-loss');
-  const r = await runTest([example('one-way'), example('loss'), '--net', 'netns', '--out', out]);
+  const r = await isopeerTest([
+    example('one-way'),
+    example('loss'),
+    '--net',
+    'netns',
+    '--out',
+    out,
+  ]);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /^PASSED {2}one-way /m);
   assert.match(r.out, /^PASSED {2}loss /m);
-  assert.deepEqual(await leftovers(blockOf(r.out)), []);
+  assert.deepEqual(await meshLeftovers(blockOf(r.out)), []);
   const tl = await timelines(out);
   const faults = (name: string) =>
     tl
@@ -182,7 +143,7 @@ test('the same partition.cmd with Go and TS peers mixed, through --peer-cmd', {
 }, async () => {
   const go = await goPeerBinary();
   const peer = `${go} -name {name} -test {test} -bind {addr}`;
-  const r = await runTest([
+  const r = await isopeerTest([
     example('partition'),
     '--net',
     'netns',
@@ -193,57 +154,57 @@ test('the same partition.cmd with Go and TS peers mixed, through --peer-cmd', {
   ]);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /^PASSED {2}partition /m);
-  assert.deepEqual(await leftovers(blockOf(r.out)), []);
+  assert.deepEqual(await meshLeftovers(blockOf(r.out)), []);
 });
 
 test('Ctrl-C in the middle of a netns run: exit 130, nothing left behind', { skip }, async () => {
-  const run = startTest([example('one-way'), '--net', 'netns']);
+  const run = startIsopeerTest([example('one-way'), '--net', 'netns']);
   const out = await run.seen(/OK +L\d+ +runner +@partition alice -> bob/);
   const index = blockOf(out);
-  assert.ok((await leftovers(index)).length >= 5, 'the mesh is up');
+  assert.ok((await meshLeftovers(index)).length >= 5, 'the mesh is up');
   run.child.kill('SIGINT');
   const r = await run.done;
   assert.equal(r.code, 130, r.out);
-  assert.deepEqual(await leftovers(index), []);
+  assert.deepEqual(await meshLeftovers(index), []);
 });
 
 test('a runner killed with SIGKILL: its mesh stays until the next runner starts, which removes it', {
   skip,
 }, async () => {
-  const run = startTest([example('one-way'), '--net', 'netns']);
+  const run = startIsopeerTest([example('one-way'), '--net', 'netns']);
   const out = await run.seen(/OK +L\d+ +runner +@partition alice -> bob/);
   const index = blockOf(out);
   run.child.kill('SIGKILL');
   await run.done;
-  assert.ok((await leftovers(index)).length >= 5, 'a crash leaves the mesh');
-  const next = await runTest([example('default'), '--net', 'netns']);
+  assert.ok((await meshLeftovers(index)).length >= 5, 'a crash leaves the mesh');
+  const next = await isopeerTest([example('default'), '--net', 'netns']);
   assert.equal(next.code, 0, next.out);
   // The next runner may take the freed block for itself; by its end, that is gone too.
-  assert.deepEqual(await leftovers(index), []);
+  assert.deepEqual(await meshLeftovers(index), []);
 });
 
 test('without root: one line saying so, loopback, and kernel faults fail the script', async () => {
   const asRoot = process.getuid?.() === 0;
   const uid = asRoot ? { uid: 65534 } : {};
-  const ok = await runTest([example('default')], uid);
+  const ok = await isopeerTest([example('default')], uid);
   assert.equal(ok.code, 0, ok.out);
   assert.match(
     ok.out,
     /^network: loopback \(network namespaces need root \(running as uid \d+\)\); kernel faults are unavailable$/m,
   );
-  const loss = await runTest([example('loss')], uid);
+  const loss = await isopeerTest([example('loss')], uid);
   assert.equal(loss.code, 1, loss.out);
   assert.match(
     loss.out,
     /FAILED +L\d+ +runner +@loss alice 10% .*needs the kernel \(--net netns\), but peers run on loopback: network namespaces need root/,
   );
   assert.doesNotMatch(loss.out, /OK +L\d+ +alice +init/, 'no peer was started');
-  const forced = await runTest([example('default'), '--net', 'netns'], uid);
+  const forced = await isopeerTest([example('default'), '--net', 'netns'], uid);
   assert.equal(forced.code, 2, forced.out);
   assert.match(forced.out, /--net netns: network namespaces need root/);
   if (!asRoot) return;
   // As root, loopback on request: the in-app /testpartition path of the chat peer.
-  const inApp = await runTest([example('partition'), '--net', 'loopback']);
+  const inApp = await isopeerTest([example('partition'), '--net', 'loopback']);
   assert.equal(inApp.code, 0, inApp.out);
   assert.doesNotMatch(inApp.out, /^network:/m, 'loopback by request needs no notice');
 });

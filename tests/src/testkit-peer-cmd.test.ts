@@ -3,12 +3,11 @@
 // `--peer-cmd` or `@peer` with placeholders and the original's environment. Loopback mode, so no
 // privileges are needed.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { goPeerBinary, goPeerSkip, isopeerCli, repoRoot } from '../support/index.js';
+import { goPeerBinary, goPeerSkip, isopeerTest, repoRoot } from '../support/index.js';
 
 const goSkip = await goPeerSkip();
 let dir: string;
@@ -19,36 +18,11 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function isopeerTest(
-  args: string[],
-  limitMs = 120_000,
-): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [isopeerCli, 'test', '--net', 'loopback', ...args], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`isopeer test did not finish within ${limitMs} ms:\n${out}`));
-    }, limitMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-}
+/** Loopback mode, so that these tests need no privileges. */
+const loopbackTest = (args: string[]) => isopeerTest(['--net', 'loopback', ...args]);
 
 test('the echo peer of examples/ (not the chat peer) passes its script', async () => {
-  const r = await isopeerTest([
+  const r = await loopbackTest([
     join(repoRoot, 'examples/echo-peer/echo.cmd'),
     '--peer-cmd',
     'node examples/echo-peer/echo-peer.mjs {name} {test} {addr}',
@@ -89,7 +63,7 @@ test('placeholders and the environment every peer gets; @peer per script, NAME= 
     ].join('\n'),
   );
   const out = join(dir, 'envcheck-out');
-  const r = await isopeerTest([
+  const r = await loopbackTest([
     script,
     '--peer-cmd',
     `bob=node ${peer} {name} {test} {state_dir} cli`,
@@ -118,7 +92,7 @@ test('placeholders and the environment every peer gets; @peer per script, NAME= 
 test("a peer command that cannot run fails that peer's lines with the reason; bad --peer-cmd is a usage error", async () => {
   const script = join(dir, 'missing.cmd');
   await writeFile(script, '@deadline 5s\nalice init\n');
-  const r = await isopeerTest([
+  const r = await loopbackTest([
     script,
     '--peer-cmd',
     '/nonexistent/peer {name}',
@@ -127,7 +101,7 @@ test("a peer command that cannot run fails that peer's lines with the reason; ba
   ]);
   assert.equal(r.code, 1, r.out);
   assert.match(r.out, /FAILED +L2 +alice +init .*alice is not running \(it could not be started\)/);
-  const bad = await isopeerTest([script, '--peer-cmd', 'node x.js {nmae}']);
+  const bad = await loopbackTest([script, '--peer-cmd', 'node x.js {nmae}']);
   assert.equal(bad.code, 2);
   assert.match(bad.out, /--peer-cmd: unknown placeholder \{nmae\} in peer command/);
 });
@@ -137,11 +111,11 @@ test('Go peers driven through --peer-cmd: our long-poll protocol, and the origin
 }, async () => {
   const go = await goPeerBinary();
   const scripts = ['default', 'leave'].map((n) => join(repoRoot, 'examples/tests', `${n}.cmd`));
-  const next = await isopeerTest([...scripts, '--peer-cmd', `${go} -name {name} -test {test}`]);
+  const next = await loopbackTest([...scripts, '--peer-cmd', `${go} -name {name} -test {test}`]);
   assert.equal(next.code, 0, next.out);
   // What `cli-chat -test -testfile={test}.cmd {name}` would do: the file name for /init, and
   // nothing but /getcommand, /putresult, /removecommand and /putevent.
-  const original = await isopeerTest([
+  const original = await loopbackTest([
     ...scripts,
     '--peer-cmd',
     `${go} -name {name} -test {test}.cmd -test-protocol original`,
