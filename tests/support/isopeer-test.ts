@@ -17,17 +17,19 @@ export interface StartedTest {
   done: Promise<Ran>;
 }
 
-export function startIsopeerTest(
-  args: string[],
-  opts: { limitMs?: number; uid?: number } = {},
-): StartedTest {
+export interface IsopeerTestOptions {
+  limitMs?: number;
+  /** Extra environment for the runner. */
+  env?: Record<string, string>;
+}
+
+export function startIsopeerTest(args: string[], opts: IsopeerTestOptions = {}): StartedTest {
   const t0 = Date.now();
   const limitMs = opts.limitMs ?? 150_000;
   const child = spawn(process.execPath, [isopeerCli, 'test', ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
-    ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid }),
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
   });
   let out = '';
   const waiters = new Set<() => void>();
@@ -65,9 +67,6 @@ export function startIsopeerTest(
 }
 
 /** Runs `isopeer test ...`; it must exit on its own well within `limitMs`. */
-export function isopeerTest(
-  args: string[],
-  opts: { limitMs?: number; uid?: number } = {},
-): Promise<Ran> {
+export function isopeerTest(args: string[], opts: IsopeerTestOptions = {}): Promise<Ran> {
   return startIsopeerTest(args, opts).done;
 }
