@@ -1,7 +1,9 @@
 // Command go-peer is isopeer's reference peer: a bare HashiCorp memberlist 0.2.2 node speaking
 // the node line protocol (docs/node-line-protocol.md in the shared docs, plus
 // docs/node-line-protocol-extensions.md), so the interop tests and benchmarks drive it exactly
-// like `isopeer node`. Build in GOPATH mode against Debian's sources:
+// like `isopeer node`. With -test NAME it is instead a scripted chat peer driven by a test server
+// (testclient.go, chat.go), for `isopeer test --peer-cmd`. Build in GOPATH mode against Debian's
+// sources:
 //
 //	GO111MODULE=off GOPATH=$scratch:/usr/share/gocode go build -o go-peer .
 package main

@@ -89,7 +89,7 @@ test('placeholders and the environment every peer gets; @peer per script, NAME= 
   });
 });
 
-test("a peer command that cannot run fails that peer's lines with the reason; bad --peer-cmd is a usage error", async () => {
+test("a peer command that cannot run fails that peer's lines with the reason; bad --peer-cmd or --net-range is a usage error", async () => {
   const script = join(dir, 'missing.cmd');
   await writeFile(script, '@deadline 5s\nalice init\n');
   const r = await loopbackTest([
@@ -104,6 +104,9 @@ test("a peer command that cannot run fails that peer's lines with the reason; ba
   const bad = await loopbackTest([script, '--peer-cmd', 'node x.js {nmae}']);
   assert.equal(bad.code, 2);
   assert.match(bad.out, /--peer-cmd: unknown placeholder \{nmae\} in peer command/);
+  const range = await loopbackTest([script, '--net-range', '10.0.0.1/8']);
+  assert.equal(range.code, 2);
+  assert.match(range.out, /--net-range: .*host bits are set; did you mean 10\.0\.0\.0\/8\?/);
 });
 
 test('Go peers driven through --peer-cmd: our long-poll protocol, and the original polling protocol', {

@@ -1,4 +1,5 @@
 import type { FaultChange, FaultLog, NetFaults } from './faults.js';
+import { parseRange } from './netns/addresses.js';
 import { NetnsMesh } from './netns/mesh.js';
 import { netnsUnsupported } from './netns/support.js';
 import type { PeerSpawnSpec } from './peer-process.js';
@@ -56,6 +57,8 @@ export async function openNetwork(
   controlTimeoutMs: number,
 ): Promise<PeerNetwork> {
   if (opts.mode === 'loopback') return new LoopbackNetwork(controlTimeoutMs);
+  // A bad range is the caller's mistake, not a reason to fall back.
+  if (opts.range !== undefined) parseRange(opts.range);
   const why = await netnsUnsupported();
   if (why) {
     if (opts.mode === 'netns') throw new NetworkUnavailableError(`--net netns: ${why}`);

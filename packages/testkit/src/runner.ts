@@ -173,33 +173,54 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
     network: PeerNetwork,
     loaded: LoadedScript,
   ): Promise<ScriptReport> {
-    const kernel = loaded.script.lines.find((l) => l.kind === 'runner' && needsKernel(l));
+    const { script } = loaded;
+    const kernel = script.lines.find((l) => l.kind === 'runner' && needsKernel(l));
     if (kernel && network.info.mode === 'loopback') {
-      return this.refuse(server, loaded, kernel.lineNo, network.info.reason);
+      const why = network.info.reason ? `: ${network.info.reason}` : '';
+      return this.refuse(
+        server,
+        loaded,
+        kernel.lineNo,
+        `${kernel.text} needs the kernel (--net netns), but peers run on loopback${why}`,
+      );
     }
-    const bootstrap = await startBootstrapServer({
-      host: network.hostAddress,
-      port: 0,
-      store: 'memory',
-    });
     try {
-      await network.addPeers(loaded.script.peers);
-      return await this.runWithBootstrap(server, network, bootstrap.url, loaded);
+      await network.addPeers(script.peers);
+    } catch (err) {
+      await network.removePeers().catch(() => {});
+      return this.refuse(
+        server,
+        loaded,
+        script.lines[0].lineNo,
+        `the peers' namespaces could not be set up: ${(err as Error).message}`,
+      );
+    }
+    try {
+      const bootstrap = await startBootstrapServer({
+        host: network.hostAddress,
+        port: 0,
+        store: 'memory',
+      });
+      try {
+        return await this.runWithBootstrap(server, network, bootstrap.url, loaded);
+      } finally {
+        await bootstrap.close();
+      }
     } finally {
-      await bootstrap.close();
       await network.removePeers();
     }
   }
 
   /**
-   * A script with network faults only the kernel can apply, on loopback: it fails at once, the
-   * first such line saying why, without starting a peer.
+   * A script that cannot run here (network faults only the kernel can apply, on loopback; no
+   * namespaces for its peers) fails at once without starting a peer: line `lineNo` is FAILED
+   * with `why`, the others are not reached.
    */
   private refuse(
     server: RunningTestServer,
     loaded: LoadedScript,
     lineNo: number,
-    reason: string | undefined,
+    why: string,
   ): ScriptReport {
     const run = server.coordinator.createRun(loaded.script);
     run.close();
@@ -207,10 +228,10 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
     const line = tl.lines.find((l) => l.lineNo === lineNo)!;
     line.startedAt = line.endedAt = Date.now();
     line.status = 'FAILED';
-    line.comment = `${line.command} needs the kernel (--net netns), but peers run on loopback${reason ? `: ${reason}` : ''}`;
+    line.comment = why;
     this.emit('script-start', loaded, run, {
       testServerUrl: server.url,
-      bootstrapUrl: '',
+      bootstrapUrl: '-',
       runDir: join(this.outDir, run.id),
     });
     this.emit('line-end', loaded, line);

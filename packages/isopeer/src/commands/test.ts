@@ -10,6 +10,7 @@ import {
   type PeerTemplates,
   parseDuration,
   parsePeerTemplates,
+  parseRange,
   RUNNER_PEER,
   TestkitError,
   TestRunner,
@@ -104,6 +105,13 @@ export function registerTest(program: Command): void {
       for (const f of files) if (!existsSync(f)) usageError(`no such script: ${f}`);
       if (!NET_MODES.includes(opts.net as NetMode)) {
         usageError(`--net must be one of ${NET_MODES.join(', ')}, got ${JSON.stringify(opts.net)}`);
+      }
+      if (opts.netRange !== undefined) {
+        try {
+          parseRange(opts.netRange);
+        } catch (err) {
+          usageError(`--net-range: ${(err as Error).message}`);
+        }
       }
       let templates: PeerTemplates = {};
       try {
