@@ -12,13 +12,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   DEFAULT_STATE_DIR,
-  exec,
-  listOurs,
   NetFaults,
   NetnsMesh,
   parseScript,
   type RunnerLine,
 } from '@isopeer/testkit';
+import { exec, listOurs } from '@isopeer/testkit/internal';
 import { meshLeftovers, netnsSkip, repoRoot } from '../support/index.js';
 
 const skip = await netnsSkip();

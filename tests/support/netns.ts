@@ -1,6 +1,7 @@
 // Tests over real network namespaces need root, `ip` and `nft`. Off CI a missing part skips the
 // test file loudly; in CI (CI set to anything but empty, 0 or false) it is a failure.
-import { blockNames, listOurs, netnsUnsupported } from '@isopeer/testkit';
+import { netnsUnsupported } from '@isopeer/testkit';
+import { blockNames, listOurs } from '@isopeer/testkit/internal';
 
 export function inCi(): boolean {
   const ci = (process.env.CI ?? '').trim().toLowerCase();
