@@ -161,7 +161,7 @@ test('Ctrl-C in the middle of a netns run: exit 130, nothing left behind', { ski
   const run = startIsopeerTest([example('one-way'), '--net', 'netns']);
   const out = await run.seen(/OK +L\d+ +runner +@partition alice -> bob/);
   const index = blockOf(out);
-  assert.ok((await meshLeftovers(index)).length >= 5, 'the mesh is up');
+  assert.ok((await meshLeftovers(index, run.child.pid)).length >= 5, 'the mesh is up');
   run.child.kill('SIGINT');
   const r = await run.done;
   assert.equal(r.code, 130, r.out);

@@ -1,7 +1,8 @@
 // Tests over real network namespaces need root, `ip` and `nft`. Off CI a missing part skips the
 // test file loudly; in CI (CI set to anything but empty, 0 or false) it is a failure.
-import { netnsUnsupported } from '@isopeer/testkit';
-import { blockNames, listOurs } from '@isopeer/testkit/internal';
+import { join } from 'node:path';
+import { DEFAULT_STATE_DIR, netnsUnsupported } from '@isopeer/testkit';
+import { blockNames, claimAlive, listOurs, readClaim } from '@isopeer/testkit/internal';
 
 export function inCi(): boolean {
   const ci = (process.env.CI ?? '').trim().toLowerCase();
@@ -18,8 +19,16 @@ export async function netnsSkip(): Promise<false | string> {
   return reason;
 }
 
-/** Every namespace, host link and nftables table of runner block `index` that still exists. */
-export async function meshLeftovers(index: number): Promise<string[]> {
+/**
+ * Every namespace, host link and nftables table of runner block `index` that still exists — as
+ * far as they can be told apart: when another live runner holds the block by now (tests run in
+ * parallel), what is there is its own, and nothing of the earlier holder can be left (a block's
+ * objects are created only after their names were free), so the answer is empty. `owner` is the
+ * pid of the runner whose objects are looked for, when it still runs.
+ */
+export async function meshLeftovers(index: number, owner = process.pid): Promise<string[]> {
+  const claim = await readClaim(join(DEFAULT_STATE_DIR, `${index}.json`));
+  if (claim && claim.pid !== owner && (await claimAlive(claim))) return [];
   const names = blockNames(index);
   const found = await listOurs();
   return [

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AddressRange, blockOf } from './addresses.js';
@@ -25,7 +26,7 @@ export function blockNames(index: number) {
   };
 }
 
-interface ClaimFile {
+export interface ClaimFile {
   pid: number;
   /** Start time of that process (clock ticks since boot), so a reused pid is not taken as alive. */
   started: string;
@@ -42,7 +43,7 @@ async function processStart(pid: number): Promise<string | undefined> {
   }
 }
 
-async function readClaim(file: string): Promise<ClaimFile | undefined> {
+export async function readClaim(file: string): Promise<ClaimFile | undefined> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as ClaimFile;
   } catch {
@@ -50,7 +51,8 @@ async function readClaim(file: string): Promise<ClaimFile | undefined> {
   }
 }
 
-async function alive(claim: ClaimFile | undefined): Promise<boolean> {
+/** The claim's process still runs (same pid and start time). */
+export async function claimAlive(claim: ClaimFile | undefined): Promise<boolean> {
   if (!claim || typeof claim.pid !== 'number') return false;
   return (await processStart(claim.pid)) === claim.started;
 }
@@ -72,7 +74,7 @@ export interface Claim {
   release(): Promise<void>;
 }
 
-/** Takes the first free block of `range` whose subnet no live claim overlaps. */
+/** Takes a free block of `range` whose subnet no live claim overlaps. */
 export async function claimBlock(range: AddressRange, stateDir: string): Promise<Claim> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const started = await processStart(process.pid);
@@ -80,9 +82,13 @@ export async function claimBlock(range: AddressRange, stateDir: string): Promise
   const live: string[] = [];
   for (const f of await readdir(stateDir)) {
     const c = f.endsWith('.json') ? await readClaim(join(stateDir, f)) : undefined;
-    if (c && (await alive(c))) live.push(c.subnet);
+    if (c && (await claimAlive(c))) live.push(c.subnet);
   }
-  for (let index = 0; index < range.blocks; index++) {
+  // From a random block on, so that a block just given up is rarely taken again at once by a
+  // runner starting at the same time (whoever checks the old one's leftovers cannot tell them apart).
+  const first = randomInt(range.blocks);
+  for (let i = 0; i < range.blocks; i++) {
+    const index = (first + i) % range.blocks;
     const { subnet } = blockOf(range, index);
     if (live.some((s) => overlaps(s, subnet))) continue;
     const file = join(stateDir, `${index}.json`);
@@ -210,7 +216,7 @@ export async function cleanStale(stateDir: string): Promise<string[]> {
     const m = /^(\d+)\.json$/.exec(f);
     if (!m) continue;
     const index = Number(m[1]);
-    if (await alive(await readClaim(join(stateDir, f)))) {
+    if (await claimAlive(await readClaim(join(stateDir, f)))) {
       liveIndexes.add(index);
       continue;
     }
