@@ -31,12 +31,14 @@ export {
   TestServerError,
 } from './errors.js';
 export { type CutKind, type FaultChange, type FaultLog, NetFaults } from './faults.js';
+export { countSatisfied, type FilterSpec, formatFilter } from './filter.js';
 export { createTestHandler, type FetchHandler } from './handler.js';
 export {
   type AttachedInterpreter,
   attachInterpreter,
   type InterpreterOptions,
 } from './interpreter.js';
+export { DEFAULT_RUN_LIMITS, RunLimitError, type RunLimits } from './limits.js';
 export {
   type AddressRange,
   type Block,
@@ -62,16 +64,22 @@ export {
   parsePeerTemplates,
 } from './peer-command.js';
 export type { PeerSpawnSpec } from './peer-process.js';
+export type { LogKind } from './protocol.js';
+export { closestLines, describeFilterFailure } from './report/expectation.js';
 export { toHtml } from './report/html.js';
 export { toJUnit } from './report/junit.js';
 export {
+  buildScriptReport,
+  buildTestReport,
+  type CaseStatus,
   type FaultDetail,
   type ReportCase,
   type ScriptReport,
   type TestReport,
   toJsonReport,
 } from './report/model.js';
-export type { LogRecord, TestRun, Timeline } from './run.js';
+export { type TimelineData, timelineData } from './report/timeline-data.js';
+export type { FilterRecord, LineRecord, LogRecord, TestRun, Timeline } from './run.js';
 export {
   formatSummaryTable,
   type LoadedScript,

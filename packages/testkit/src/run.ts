@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { formatDuration } from './duration.js';
 import { ConflictError } from './errors.js';
 import { type CountSpec, countSatisfied, parseCount } from './filter.js';
+import { RunBudget, type RunLimits } from './limits.js';
 import {
   type Completion,
   type Dispatch,
@@ -137,13 +138,21 @@ export class TestRun extends EventEmitter<RunEvents> {
   private readonly controls = new Map<number, Control>();
   private nextControlId = 1;
   private closed = false;
+  /** Bounds what clients can make this run store (filters, events, logs). */
+  readonly budget: RunBudget;
 
   /**
    * `peerStartupMs` is added to the deadline of a line whose peer has not polled yet (a process
    * still starting); its deadline restarts in full when the peer first polls.
    */
-  constructor(script: Script, defaultDeadlineMs: number, peerStartupMs = DEFAULT_PEER_STARTUP_MS) {
+  constructor(
+    script: Script,
+    defaultDeadlineMs: number,
+    peerStartupMs = DEFAULT_PEER_STARTUP_MS,
+    limits: Partial<RunLimits> = {},
+  ) {
     super();
+    this.budget = new RunBudget(limits);
     this.peerStartupMs = peerStartupMs;
     this.script = script;
     this.name = script.name;
@@ -542,6 +551,8 @@ export class TestRun extends EventEmitter<RunEvents> {
     const filter = doc.filter!;
     const key = `${peer}\0${source}\0${filter}`;
     let rec = this.filters.get(key);
+    // Refused before anything changes, so a refusal leaves the counts as they were.
+    this.budget.charge(rec ? 0 : 1, doc.event ? 1 : 0, [rec ? '' : key, doc.event]);
     if (!rec) {
       const count = doc.expected
         ? parseCount(doc.expected)
