@@ -241,10 +241,10 @@ test('loopback: @heal alone lifts every in-app partition; kernel faults fail the
   assert.deepEqual(
     cases.map((c) => `${c.test} ${c.status} ${c.result}`),
     [
-      'init FAILED not reached',
-      'init FAILED not reached',
+      'init CANCELLED not reached',
+      'init CANCELLED not reached',
       '@partition alice -> bob FAILED failed',
-      'say never FAILED not reached',
+      'say never CANCELLED not reached',
     ],
   );
   assert.match(
