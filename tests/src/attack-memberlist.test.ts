@@ -2,7 +2,7 @@
 // against real `isopeer node` processes, each followed by a health check of the victim (acks on
 // time, still joinable, bounded table and RSS, not declared dead). Forged addresses are part of
 // the attacks, so the file re-executes itself inside a network namespace holding only loopback
-// (tests/support/netns.ts); without the rights to make one it skips loudly, and fails in CI.
+// (tests/support/loopback-netns.ts); without the rights to make one it skips loudly, and fails in CI.
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -29,7 +29,7 @@ import {
   isCI,
   loopbackNetnsMissing,
   runInLoopbackNetns,
-} from '../support/netns.js';
+} from '../support/loopback-netns.js';
 
 /** Whole-suite bound (the brief: under a minute); the attacks took 9–28 s here at load 12–24. */
 const SUITE_TIMEOUT_MS = 60_000;

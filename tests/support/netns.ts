@@ -1,103 +1,39 @@
-// Attack tests send packets with forged addresses in them. They run inside a fresh network
-// namespace that holds nothing but loopback, so a forged address can never make a node send a
-// packet off this machine: the test file re-executes itself under `unshare -n`.
-import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+// Tests over real network namespaces need root, `ip` and `nft`. Off CI a missing part skips the
+// test file loudly; in CI (CI set to anything but empty, 0 or false) it is a failure.
+import { join } from 'node:path';
+import { DEFAULT_STATE_DIR, netnsUnsupported } from '@isopeer/testkit';
+import { blockNames, claimAlive, listOurs, readClaim } from '@isopeer/testkit/internal';
 
-/** Set in the re-executed child; its value is the reason it was set, for anyone reading env. */
-export const LOOPBACK_NETNS_ENV = 'ISOPEER_LOOPBACK_NETNS';
-
-/** Whether this run is CI, where a missing part fails instead of skipping (HELPERS rule). */
-export function isCI(): boolean {
-  const v = process.env.CI;
-  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
+export function inCi(): boolean {
+  const ci = (process.env.CI ?? '').trim().toLowerCase();
+  return ci !== '' && ci !== '0' && ci !== 'false';
 }
 
-/** Why a loopback-only namespace cannot be made here (not root, no unshare/ip), or null. */
-export function loopbackNetnsMissing(): string | null {
-  const r = spawnSync('unshare', ['-n', '--', 'ip', 'link', 'set', 'lo', 'up'], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
-  if (r.error) return `unshare is not available (${r.error.message}); install util-linux`;
-  if (r.status !== 0) {
-    return `cannot create a network namespace (unshare -n: ${r.stderr.trim() || `exit ${r.status}`}); run as root or in CI`;
-  }
-  return null;
-}
-
-/** True when this process was re-executed inside the namespace. */
-export function insideLoopbackNetns(): boolean {
-  return process.env[LOOPBACK_NETNS_ENV] !== undefined;
-}
-
-/** Throws unless the only network interface is loopback (so nothing can leave the machine). */
-export function assertOnlyLoopback(): void {
-  // /proc/self/net follows this process's namespace (a /sys mounted outside it does not).
-  const links = readFileSync('/proc/self/net/dev', 'utf8')
-    .split('\n')
-    .slice(2)
-    .map((l) => l.split(':')[0].trim())
-    .filter((l) => l !== '');
-  if (links.length !== 1 || links[0] !== 'lo') {
-    throw new Error(
-      `refusing to send forged packets: interfaces ${links.join(', ')} (only lo expected); ${LOOPBACK_NETNS_ENV} must only be set by runInLoopbackNetns`,
-    );
-  }
-}
-
-/** Our environment, marked, and without the parent test runner's channel (its child reports
- * in the runner's binary format when NODE_TEST_CONTEXT is inherited). */
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    [LOOPBACK_NETNS_ENV]: 'attack tests: loopback only',
-  };
-  delete env.NODE_TEST_CONTEXT;
-  return env;
-}
-
-export interface NetnsRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  output: string;
+/** For a test file's top level: false when namespaces can be made here, else a skip reason. */
+export async function netnsSkip(): Promise<false | string> {
+  const why = await netnsUnsupported();
+  if (!why) return false;
+  if (inCi()) throw new Error(`network namespace tests cannot run in CI: ${why}`);
+  const reason = `SKIPPED: network namespace tests need root, ip and nft: ${why}`;
+  process.stderr.write(`\n*** ${reason} ***\n\n`);
+  return reason;
 }
 
 /**
- * Runs `node <file>` (a test file: node:test runs its tests and exits non-zero on failure)
- * in a new network namespace with loopback up, killing it after `timeoutMs`.
+ * Every namespace, host link and nftables table of runner block `index` that still exists — as
+ * far as they can be told apart: when another live runner holds the block by now (tests run in
+ * parallel), what is there is its own, and nothing of the earlier holder can be left (a block's
+ * objects are created only after their names were free), so the answer is empty. `owner` is the
+ * pid of the runner whose objects are looked for, when it still runs.
  */
-export function runInLoopbackNetns(file: string, timeoutMs: number): Promise<NetnsRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'unshare',
-      [
-        '-n',
-        '--',
-        'sh',
-        '-c',
-        'ip link set lo up && exec "$0" "$@"',
-        process.execPath,
-        '--test-reporter=tap',
-        file,
-      ],
-      { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, output });
-    });
-  });
+export async function meshLeftovers(index: number, owner = process.pid): Promise<string[]> {
+  const claim = await readClaim(join(DEFAULT_STATE_DIR, `${index}.json`));
+  if (claim && claim.pid !== owner && (await claimAlive(claim))) return [];
+  const names = blockNames(index);
+  const found = await listOurs();
+  return [
+    ...found.namespaces.filter((n) => n === names.hub || n.startsWith(`${names.hub}-`)),
+    ...found.links.filter((l) => l === names.hostLink),
+    ...found.tables.filter((t) => t === names.guardTable),
+  ];
 }
