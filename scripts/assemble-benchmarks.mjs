@@ -15,6 +15,7 @@ const order = [
   ['bootstrap', ['RESULTS.md', 'postgres-RESULTS.md']],
   ['chat', ['RESULTS.md']],
   ['testkit', ['RESULTS.md']],
+  ['startup', ['RESULTS.md']],
 ];
 
 function rewrite(text, dir) {
