@@ -8,11 +8,12 @@
 //   source maps are chained, so stack traces under --enable-source-maps still name the .ts files.
 // - Only our own code is bundled: relative imports and the @isopeer/* workspace packages. npm
 //   dependencies (commander, postgres, ...) stay imports, loaded from node_modules as usual.
-// - Each subcommand stays its own entry point, loaded by cli.js only when it is the one asked
-//   for; code they share goes to chunks/. Entry points keep their places from dist/src (cli.js,
-//   commands/*.js) and chunks sit one folder down too, so paths built from import.meta.url
-//   (../../package.json from cli.js, ../cli.js from a command) mean the same in both builds.
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+// - cli.js is the one entry point. Each subcommand it imports lazily becomes its own chunk,
+//   loaded only when it is the one asked for; code they share goes to chunks of its own. All
+//   chunks sit in chunks/, one folder below cli.js as dist/src/commands/ is, so paths the code
+//   builds from import.meta.url mean the same in both builds (../../package.json from cli.js,
+//   ../cli.js from a command).
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -40,18 +41,13 @@ const npmDependenciesExternal = {
   },
 };
 
-const commands = readdirSync(join(src, 'commands'))
-  .filter((f) => f.endsWith('.js'))
-  .map((f) => join(src, 'commands', f));
-
 // Written beside the target and swapped in at the end, so an interrupted build leaves the old
 // bundle whole and chunks of earlier builds do not pile up.
 const staging = `${outdir}.tmp-${process.pid}`;
 rmSync(staging, { recursive: true, force: true });
 try {
   await build({
-    entryPoints: [join(src, 'cli.js'), ...commands],
-    outbase: src,
+    entryPoints: [join(src, 'cli.js')],
     outdir: staging,
     chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
