@@ -13,6 +13,9 @@
 //   chunks sit in chunks/, one folder below cli.js as dist/src/commands/ is, so paths the code
 //   builds from import.meta.url mean the same in both builds (../../package.json from cli.js,
 //   ../cli.js from a command).
+// - The tests that spawn the CLI run tsc's dist/src/cli.js, which `npx tsc -b` alone keeps
+//   current; the bundle itself is tested by packages/isopeer/test/bin.test.ts, which runs this
+//   script into a temporary copy of the package so that it never tests an old bundle.
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
