@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Console, DuplicateCommandError, type OutputLine } from '@isopeer/console';
+import { Console, DuplicateCommandError, type LogRecord, type OutputLine } from '@isopeer/console';
 import { registerChatPeer } from '../src/commands/index.js';
 import { ChatPeer } from '../src/peer.js';
 import { goConfigVector } from './vectors.js';
@@ -30,16 +30,26 @@ interface Node {
   peer: ChatPeer;
   console: Console;
   lines: OutputLine[];
+  /** `bootstrap duty done` log records: one per departure this peer saw. */
+  duties: LogRecord[];
 }
 
 function makeNode(name: string): Node {
   const console = new Console();
   const lines: OutputLine[] = [];
+  const duties: LogRecord[] = [];
   console.on('line', (l: OutputLine) => lines.push(l));
+  console.logger.on('record', (r: LogRecord) => {
+    if (r.msg === 'bootstrap duty done') duties.push(r);
+  });
   const peer = new ChatPeer({ name, console, rejoinDelayMs: { min: 60_000, max: 60_000 } });
   registerChatPeer(peer);
-  return { peer, console, lines };
+  return { peer, console, lines, duties };
 }
+
+/** The duty outcomes `n` logged for the departure of `gone`. */
+const dutiesFor = (n: Node, gone: Node) =>
+  n.duties.filter((r) => r.fields?.departed === gone.peer.nodeName).map((r) => r.fields?.outcome);
 
 async function run(n: Node, line: string): Promise<void> {
   const r = await n.console.execute(line);
@@ -84,19 +94,44 @@ describe('chat peers in one process', () => {
   after(() => closeAll(nodes));
 
   it('delivers every message to each other peer exactly once', async () => {
-    for (const n of nodes) await run(n, `hello from ${n.peer.name}`);
+    // Counted only when quiet: every sender has its outcome (its line went to every other
+    // member: a send finishes when the receiver closed the connection, having shown the line)
+    // and every receiver shows every line. A duplicate sent by then has been shown too.
+    const sent = await Promise.all(
+      nodes.map((n) => n.console.execute(`hello from ${n.peer.name}`)),
+    );
+    for (const [i, r] of sent.entries()) {
+      const n = nodes[i]!;
+      assert.ok(r.ok, `${n.peer.name}: ${r.error}`);
+      assert.deepEqual(
+        r.lines.map((l) => l.text),
+        [`<${n.peer.name}> hello from ${n.peer.name}`],
+        `${n.peer.name} delivered to everyone (no "could not deliver")`,
+      );
+    }
+    const expected = (n: Node) =>
+      nodes.filter((o) => o !== n).map((o) => `<${o.peer.name}> hello from ${o.peer.name}`);
+    await until('every line everywhere', () =>
+      nodes.every((n) => expected(n).every((line) => texts(n, line).length >= 1)),
+    );
     for (const n of nodes) {
-      for (const other of nodes.filter((o) => o !== n)) {
-        const prefix = `<${other.peer.name}> hello from ${other.peer.name}`;
-        await until(`${n.peer.name} gets ${prefix}`, () => texts(n, prefix).length >= 1);
-        assert.equal(texts(n, prefix).length, 1, `${n.peer.name} got ${prefix} once`);
-        const line = n.lines.find((l) => l.text === prefix)!;
-        assert.equal(line.kind, 'message');
-        assert.equal(line.source, 'chat');
+      for (const line of expected(n)) {
+        assert.equal(texts(n, line).length, 1, `${n.peer.name} got ${line} once`);
+        const shown = n.lines.find((l) => l.text === line)!;
+        assert.equal(shown.kind, 'message');
+        assert.equal(shown.source, 'chat');
       }
     }
-    assert.ok(texts(carol, '<joined> bob has joined').length <= 1);
-    assert.equal(texts(alice, '<joined> carol has joined').length, 1);
+    // Greetings were sent by /chatstart, which returned (in before) once each was delivered:
+    // a member greets those whose records it holds then, once. Both learned of alice when they
+    // joined through her; nobody came after carol. Whether carol knew of bob depends on gossip
+    // timing, so bob got her greeting at most once.
+    assert.deepEqual(texts(alice, '<joined>'), [
+      '<joined> bob has joined',
+      '<joined> carol has joined',
+    ]);
+    assert.ok(texts(bob, '<joined> carol has joined').length <= 1);
+    assert.deepEqual(texts(carol, '<joined>'), []);
   });
 
   it('agrees on /chatmembers and /memberlist', async () => {
@@ -231,15 +266,22 @@ describe('chat peers in one process', () => {
   });
 
   it('tells a failure from a leave', async () => {
-    // carol fails (memberlist stops without a word); bob quits properly.
+    // carol fails (memberlist stops without a word); bob quits properly. The lines are counted
+    // once quiet: when every survivor has logged its duty outcome for the departure, which it
+    // does after showing the departure line (here: no bootstrap service, so no requests).
     await carol.peer.shutdownMemberlist(false);
     await carol.peer.listener.close();
     for (const n of [alice, bob]) {
       await until(
-        `${n.peer.name} sees carol fail`,
-        () => texts(n, '<left> carol has failed').length === 1,
+        `${n.peer.name} finishes its duty for carol`,
+        () => dutiesFor(n, carol).length >= 1,
         20_000,
       );
+    }
+    for (const n of [alice, bob]) {
+      assert.deepEqual(dutiesFor(n, carol), ['no-service'], `${n.peer.name}: one duty`);
+      assert.equal(texts(n, '<left> carol has failed').length, 1, `${n.peer.name} shows it once`);
+      assert.equal(texts(n, '<left> carol has left').length, 0);
     }
     let exited = false;
     bob.peer.on('exit', () => {
@@ -247,11 +289,10 @@ describe('chat peers in one process', () => {
     });
     await run(bob, '/quit');
     assert.ok(exited);
-    await until(
-      'alice sees bob leave',
-      () => texts(alice, '<left> bob has left').length === 1,
-      20_000,
-    );
+    // bob's /quit returned after it told alice ("is leaving" delivered) and left memberlist.
+    await until('alice finishes her duty for bob', () => dutiesFor(alice, bob).length >= 1, 20_000);
+    assert.deepEqual(dutiesFor(alice, bob), ['no-service']);
+    assert.equal(texts(alice, '<left> bob has left').length, 1);
     assert.equal(texts(alice, '<left> bob is leaving').length, 1);
     assert.equal(texts(alice, '<left> bob has failed').length, 0);
     assert.deepEqual([...alice.peer.members.keys()], [alice.peer.nodeName]);
