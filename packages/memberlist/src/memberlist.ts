@@ -25,6 +25,7 @@ import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { NetLayer } from './net.js';
 import { TransmitLimitedQueue } from './queue.js';
 import { State } from './state.js';
+import { retransmitLimit } from './suspicion.js';
 import { NetTransport } from './transport/net-transport.js';
 
 /** An API call that could not be carried out (code says why). */
@@ -155,9 +156,12 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   }
 
   /**
-   * Leaves gracefully: peers record this node as left (not failed). Waits until the leave has
-   * been gossiped its full retransmit count, or `timeoutMs` (then rejects, code
-   * `ERR_TIMEOUT`). The node keeps running until `shutdown()`.
+   * Leaves gracefully: peers record this node as left (not failed). Resolves, as Go's
+   * `Leave(timeout)` does, once the leave message has been *sent* Go's transmit count
+   * (retransmitMult × ceil(log10(n+1)), acknowledged by nobody), or once no other live node
+   * remains to tell; rejects (code `ERR_TIMEOUT`) if neither happened within `timeoutMs`. The
+   * `gossipMinTransmits` floor keeps retransmitting it afterwards, and the node keeps running
+   * until `shutdown()`.
    */
   async leave(timeoutMs: number): Promise<void> {
     this.assertRunning();
@@ -168,11 +172,22 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     const finished = new Promise<void>((r) => {
       done = r;
     });
-    this.state.deadNode({ incarnation: me.incarnation, node: me.name, from: me.name }, () =>
-      done(),
+    const goal = () => retransmitLimit(this.ctx.config.retransmitMult, this.state.numNodes());
+    this.state.deadNode(
+      { incarnation: me.incarnation, node: me.name, from: me.name },
+      { finished: done, sent: (transmits) => transmits >= goal() && done() },
     );
     if (!this.state.hasLivePeers()) return;
-    await this.waitOrTimeout(finished, timeoutMs, 'leave');
+    // Once every peer is dead or left there is nobody to gossip to, so nothing more is sent.
+    const onLeave = () => {
+      if (!this.state.hasLivePeers()) done();
+    };
+    this.on('leave', onLeave);
+    try {
+      await this.waitOrTimeout(finished, timeoutMs, 'leave');
+    } finally {
+      this.off('leave', onLeave);
+    }
   }
 
   /**

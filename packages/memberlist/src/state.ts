@@ -614,9 +614,15 @@ export class State {
 
   // ---- broadcasts --------------------------------------------------------------------------
 
-  private broadcast(key: string, bytes: Uint8Array, finished?: () => void): void {
+  private broadcast(
+    key: string,
+    bytes: Uint8Array,
+    finished?: () => void,
+    sent?: (transmits: number) => void,
+  ): void {
     this.ctx.metrics.messagesQueued++;
-    this.ctx.queue.queueBroadcast(namedBroadcast(key, bytes, finished));
+    const b = namedBroadcast(key, bytes, finished);
+    this.ctx.queue.queueBroadcast(sent ? { ...b, sent } : b);
   }
 
   // ---- state machine (§8) -------------------------------------------------------------------
@@ -794,8 +800,11 @@ export class State {
     }
   }
 
-  /** Applies a dead message (§8.4); `From == Node` means the node left. */
-  deadNode(d: Dead, finished?: () => void): void {
+  /**
+   * Applies a dead message (§8.4); `From == Node` means the node left. `notify` hears about the
+   * transmits of our own leave message (see `Broadcast.sent` / `finished`).
+   */
+  deadNode(d: Dead, notify?: { finished?(): void; sent?(transmits: number): void }): void {
     const r = this.nodes.get(d.node);
     if (!r) return;
     if (d.incarnation < r.incarnation) return;
@@ -807,7 +816,12 @@ export class State {
         this.refute(r, d.incarnation);
         return;
       }
-      this.broadcast(d.node, encodeMessage({ type: MessageType.Dead, body: d }), finished);
+      this.broadcast(
+        d.node,
+        encodeMessage({ type: MessageType.Dead, body: d }),
+        notify?.finished,
+        notify?.sent,
+      );
     } else {
       this.broadcast(d.node, encodeMessage({ type: MessageType.Dead, body: d }));
     }
