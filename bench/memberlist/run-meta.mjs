@@ -1,0 +1,64 @@
+// What every issue-17 harness records next to its numbers: the commit measured, the machine
+// load before and after (a 2-core machine shared with other work makes wall-clock numbers
+// noise, and the load says how much), and the exact command to rerun it.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function git(...args) {
+  try {
+    return execFileSync('git', args, { cwd: repo, encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** `uptime`'s output (load averages over 1, 5 and 15 min), or os.loadavg when it is missing. */
+export function load() {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return `load average: ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(', ')}`;
+  }
+}
+
+/** Starts the record of one harness run. */
+export function startRecord(harness) {
+  return {
+    harness,
+    command: `node ${process.argv
+      .slice(1)
+      .map((a) => (a.startsWith(repo) ? a.slice(repo.length + 1) : a))
+      .join(' ')}`,
+    commit: git('rev-parse', 'HEAD'),
+    dirty: (git('status', '--porcelain', '--untracked-files=no') ?? '') !== '',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, node: process.version },
+    loadBefore: load(),
+    loadAfter: null,
+  };
+}
+
+/** Writes `results/<harness>-latest.json` and a timestamped copy; returns the latter's path. */
+export function saveRecord(dir, record) {
+  mkdirSync(dir, { recursive: true });
+  const text = `${JSON.stringify(record, null, 2)}\n`;
+  const stamped = join(dir, `${record.harness}-${record.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(join(dir, `${record.harness}-latest.json`), text);
+  writeFileSync(stamped, text);
+  return stamped;
+}
+
+/** Command-line `--name value` options with defaults. */
+export function options(argv) {
+  return (name, def) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
+  };
+}
