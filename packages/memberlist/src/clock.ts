@@ -10,11 +10,15 @@ export interface Clock {
   now(): number;
   /** Runs `fn` once after `ms`; the handle cancels it. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Milliseconds of a scale shared by every node (wall-clock time), for work that nodes
+   * schedule alike without talking (probe slots). Falls back to `now()` when absent. */
+  wallNow?(): number;
 }
 
 /** The process clock: `performance.now()` and Node timers. */
 export const realClock: Clock = {
   now: () => performance.now(),
+  wallNow: () => Date.now(),
   setTimeout(fn, ms) {
     const t = setTimeout(fn, Math.max(0, ms));
     return { cancel: () => clearTimeout(t) };
@@ -38,6 +42,11 @@ export class VirtualClock implements Clock {
   private heap: VirtualTimer[] = [];
 
   now(): number {
+    return this.t;
+  }
+
+  /** Every node on one virtual clock shares this time, as hosts share wall-clock time. */
+  wallNow(): number {
     return this.t;
   }
 
