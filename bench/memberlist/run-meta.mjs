@@ -2,7 +2,7 @@
 // load before and after (a 2-core machine shared with other work makes wall-clock numbers
 // noise, and the load says how much), and the exact command to rerun it.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,4 +61,19 @@ export function options(argv) {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
   };
+}
+
+const CLK_TCK = 100; // Linux USER_HZ on every mainstream kernel
+
+/** CPU seconds (utime + stime) a process has used, from /proc. */
+export function procCpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+/** A memory figure of /proc/<pid>/status in MiB (`VmRSS`, `VmHWM`, …), or null. */
+export function procMemMiB(pid, field) {
+  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
+  return m ? Number(m[1]) / 1024 : null;
 }

@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goPeerBinary } from '../../tests/dist/support/go-peer.js';
 import { closeAll, LineNode } from '../../tests/dist/support/line-node.js';
-import { load, saveRecord, startRecord } from './run-meta.mjs';
+import { load, procCpuSeconds, procMemMiB, saveRecord, startRecord } from './run-meta.mjs';
 import { fmtMs, summarize } from './stats.mjs';
 import { boxPlotSvg } from './svg.mjs';
 
@@ -53,16 +53,8 @@ const progress = (msg) => {
 };
 
 // ---- process accounting from /proc ----
-const CLK_TCK = 100; // Linux USER_HZ on every mainstream kernel
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime + stime
-}
-function memKiB(pid, field) {
-  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
-  return m ? Number(m[1]) : null;
-}
+const cpuSeconds = procCpuSeconds;
+const memKiB = (pid, field) => procMemMiB(pid, field) * 1024;
 function usage(node) {
   try {
     return { cpuS: cpuSeconds(node.pid), peakRssMiB: memKiB(node.pid, 'VmHWM') / 1024 };
