@@ -83,10 +83,12 @@ function less(a: Timer, b: Timer): boolean {
 export interface TimerBase {
   now(): number;
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  wallNow?(): number;
 }
 
 const nodeTimers: TimerBase = {
   now: () => performance.now(),
+  wallNow: () => Date.now(),
   setTimeout(fn, ms) {
     const t = setTimeout(fn, Math.max(0, ms));
     return { cancel: () => clearTimeout(t) };
@@ -100,7 +102,7 @@ const nodeTimers: TimerBase = {
  * process, each at its own phase, that was hundreds of event-loop wake-ups a second, the largest
  * part of the idle cost (issue 17). Timers run late by less than `slackMs` (early by under 1 ms,
  * as Node's own timers can be). A
- * callback that throws does not stop the others: its error is rethrown from a microtask.
+ * callback that throws does not stop the others (see `onError`).
  */
 export class CoalescingClock implements Clock {
   private readonly heap = new TimerHeap();
@@ -110,9 +112,16 @@ export class CoalescingClock implements Clock {
   /** Inside `fire()`: timers added by callbacks are armed once, after the loop. */
   private firing = false;
 
+  /**
+   * @param slackMs the grid step; timers run late by less than this
+   * @param base the timers it runs on (Node's by default)
+   * @param onError gets what a callback threw; by default it is rethrown from a microtask,
+   *   which is how Node reports a throwing timer
+   */
   constructor(
-    readonly slackMs = 10,
+    readonly slackMs = 20,
     private readonly base: TimerBase = nodeTimers,
+    private readonly onError: (err: unknown) => void = rethrow,
   ) {
     if (!(slackMs >= 1)) throw new RangeError(`slackMs must be ≥ 1, got ${slackMs}`);
   }
@@ -122,7 +131,7 @@ export class CoalescingClock implements Clock {
   }
 
   wallNow(): number {
-    return Date.now();
+    return this.base.wallNow?.() ?? Date.now();
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
@@ -176,9 +185,7 @@ export class CoalescingClock implements Clock {
       try {
         fn();
       } catch (err) {
-        queueMicrotask(() => {
-          throw err;
-        });
+        this.onError(err);
       }
     }
     this.firing = false;
@@ -187,8 +194,14 @@ export class CoalescingClock implements Clock {
   }
 }
 
-/** The process clock: `performance.now()`, and Node timers with 10 ms of slack (see above). */
-export const realClock: Clock = new CoalescingClock(10);
+function rethrow(err: unknown): void {
+  queueMicrotask(() => {
+    throw err;
+  });
+}
+
+/** The process clock: `performance.now()`, and Node timers with 20 ms of slack (see above). */
+export const realClock: Clock = new CoalescingClock(20);
 
 /**
  * A clock that only moves when told to. `advance(ms)` fires due timers in time order and lets

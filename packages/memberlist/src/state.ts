@@ -66,6 +66,7 @@ export class State {
   private probePhase: number | null = null;
   private lastSlot = Number.NEGATIVE_INFINITY;
   private probesSinceReap = 0;
+  private probeIndex = 0;
   /** Local incarnation counter. */
   private incarnation = 0;
   private seq = 0;
@@ -297,12 +298,43 @@ export class State {
       if (r && r.state === NodeStateType.Suspect && r.name !== this.localName) return r;
     }
     if (!scheduled) return null;
+    if (!this.ctx.config.probeSlots) return this.roundRobinTarget();
     // Go reaps at the end of each pass over its node list; one pass is a table's worth of probes.
     if (++this.probesSinceReap >= this.list.length) {
       this.probesSinceReap = 0;
       this.reap();
     }
     return this.slotTarget(this.probeSlot());
+  }
+
+  /** Go's order (`probeSlots` off): round-robin over the table, reaped and shuffled per pass. */
+  private roundRobinTarget(): NodeRecord | null {
+    for (let checked = 0; checked < this.list.length; ) {
+      if (this.probeIndex >= this.list.length) {
+        this.reap();
+        this.shuffle();
+        this.probeIndex = 0;
+        checked++;
+        continue;
+      }
+      const r = this.list[this.probeIndex++];
+      if (
+        r.name !== this.localName &&
+        (r.state === NodeStateType.Alive || r.state === NodeStateType.Suspect)
+      ) {
+        return r;
+      }
+      checked++;
+    }
+    return null;
+  }
+
+  private shuffle(): void {
+    const l = this.list;
+    for (let i = l.length - 1; i > 0; i--) {
+      const j = Math.floor(this.ctx.random() * (i + 1));
+      [l[i], l[j]] = [l[j], l[i]];
+    }
   }
 
   /**
