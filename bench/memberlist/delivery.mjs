@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goPeerBinary } from '../../tests/dist/support/go-peer.js';
 import { closeAll, LineNode, waitForStates } from '../../tests/dist/support/line-node.js';
-import { load, options, saveRecord, startRecord } from './run-meta.mjs';
+import { load, options, runHarness, saveRecord, startRecord } from './run-meta.mjs';
 import { summarize } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -129,14 +129,4 @@ async function main() {
   );
 }
 
-main().then(
-  async () => {
-    await closeAll();
-    process.exit(0);
-  },
-  async (err) => {
-    process.stderr.write(`delivery bench failed: ${err.stack ?? err}\n`);
-    await closeAll();
-    process.exit(1);
-  },
-);
+runHarness('delivery bench', main, closeAll);

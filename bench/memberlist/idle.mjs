@@ -15,7 +15,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goPeerBinary } from '../../tests/dist/support/go-peer.js';
 import { closeAll, LineNode } from '../../tests/dist/support/line-node.js';
-import { load, options, procCpuSeconds, procMemMiB, saveRecord, startRecord } from './run-meta.mjs';
+import {
+  load,
+  options,
+  procCpuSeconds,
+  procMemMiB,
+  runHarness,
+  saveRecord,
+  startRecord,
+} from './run-meta.mjs';
 import { summarize } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -123,14 +131,4 @@ async function main() {
   );
 }
 
-main().then(
-  async () => {
-    await closeAll();
-    process.exit(0);
-  },
-  async (err) => {
-    process.stderr.write(`idle bench failed: ${err.stack ?? err}\n`);
-    await closeAll();
-    process.exit(1);
-  },
-);
+runHarness('idle bench', main, closeAll);

@@ -77,3 +77,18 @@ export function procMemMiB(pid, field) {
   const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
   return m ? Number(m[1]) / 1024 : null;
 }
+
+/** Runs a harness's `main`, then stops every node it left (`closeAll`) and exits 0 or 1. */
+export function runHarness(name, main, closeAll) {
+  main().then(
+    async () => {
+      await closeAll();
+      process.exit(0);
+    },
+    async (err) => {
+      process.stderr.write(`${name} failed: ${err.stack ?? err}\n`);
+      await closeAll();
+      process.exit(1);
+    },
+  );
+}

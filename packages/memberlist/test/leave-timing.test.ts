@@ -33,6 +33,14 @@ async function settle(
 
 const stateOf = (m: Memberlist, name: string) => m.allNodes().find((x) => x.name === name)?.state;
 
+/** Two nodes where n0 cannot send its leave: it never gossips and nobody probes in the test. */
+const mutedLeaver = (seed: number) =>
+  simCluster(2, {
+    seed,
+    config: { probeIntervalMs: 60_000 },
+    configFor: (i) => (i === 0 ? { gossipNodes: 0 } : {}),
+  });
+
 describe('leave() timing (virtual clock)', () => {
   it('in a 2-node cluster right after the join it resolves after Go’s 2 transmits, not the floor’s 6', async () => {
     // Before the fix it waited for the gossipMinTransmits floor (6): with one peer that is one
@@ -72,13 +80,9 @@ describe('leave() timing (virtual clock)', () => {
   });
 
   it('resolves once no other live node remains, though its message could not be sent', async () => {
-    // n0 never gossips (gossipNodes 0) and nobody probes within the test, so its leave message
-    // is never sent; n1 then leaves too, and with no live peer left n0's leave is complete.
-    const c = await simCluster(2, {
-      seed: 2,
-      config: { probeIntervalMs: 60_000 },
-      configFor: (i) => (i === 0 ? { gossipNodes: 0 } : {}),
-    });
+    // n0's leave message is never sent; n1 then leaves too, and with no live peer left n0's
+    // leave is complete.
+    const c = await mutedLeaver(2);
     try {
       const first = settle(c, c.nodes[0].leave(500));
       await c.clock.advance(20);
@@ -93,11 +97,7 @@ describe('leave() timing (virtual clock)', () => {
   });
 
   it('reports a timeout when the message cannot be sent to a live peer', async () => {
-    const c = await simCluster(2, {
-      seed: 3,
-      config: { probeIntervalMs: 60_000 },
-      configFor: (i) => (i === 0 ? { gossipNodes: 0 } : {}),
-    });
+    const c = await mutedLeaver(3);
     try {
       const r = await settle(c, c.nodes[0].leave(300));
       assert.equal(r.ok, false);

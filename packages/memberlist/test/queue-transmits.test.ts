@@ -20,7 +20,8 @@ describe('TransmitLimitedQueue transmits', () => {
     assert.equal(count(2000, 6), 8, 'the formula wins above the floor');
   });
 
-  it('sent() hears every transmit with the running count, finished() once at the end', () => {
+  /** A queue (limit 4) holding one broadcast whose sent()/finished() calls are recorded. */
+  function recorded() {
     const q = new TransmitLimitedQueue(() => 5, 2, 4);
     const seen: string[] = [];
     q.queueBroadcast({
@@ -29,19 +30,17 @@ describe('TransmitLimitedQueue transmits', () => {
       sent: (n) => seen.push(`sent ${n}`),
       finished: () => seen.push('finished'),
     });
+    return { q, seen };
+  }
+
+  it('sent() hears every transmit with the running count, finished() once at the end', () => {
+    const { q, seen } = recorded();
     while (q.getBroadcasts(2, 1400).length > 0);
     assert.deepEqual(seen, ['sent 1', 'sent 2', 'sent 3', 'sent 4', 'finished']);
   });
 
   it('an invalidated broadcast finishes without further sent() calls', () => {
-    const q = new TransmitLimitedQueue(() => 5, 2, 4);
-    const seen: string[] = [];
-    q.queueBroadcast({
-      message: msg(10),
-      name: 'x',
-      sent: (n) => seen.push(`sent ${n}`),
-      finished: () => seen.push('finished'),
-    });
+    const { q, seen } = recorded();
     q.getBroadcasts(2, 1400);
     q.queueBroadcast({ message: msg(11), name: 'x' });
     q.getBroadcasts(2, 1400);
