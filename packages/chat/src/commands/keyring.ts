@@ -12,8 +12,8 @@
 import { createHash } from 'node:crypto';
 import { type CommandSpec, type LineWriter, UsageError } from '@isopeer/console';
 import { Keyring, VALID_KEY_LENGTHS } from '@isopeer/memberlist';
-import { ChatError } from './errors.js';
-import type { ChatPeer } from './peer.js';
+import { ChatError } from '../errors.js';
+import type { ChatPeer } from '../peer.js';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -45,11 +45,6 @@ export function keyFingerprint(key: Uint8Array): string {
 
 const cipherName = (key: Uint8Array) => `AES-${key.length * 8}`;
 
-/** The keyring in effect: the running node's, or the one waiting for `/memberlistcreate`. */
-export function currentKeyring(peer: ChatPeer): Keyring | null {
-  return peer.memberlist ? peer.memberlist.keyring : peer.keyring;
-}
-
 export interface VerifyFlags {
   incoming: boolean;
   outgoing: boolean;
@@ -61,23 +56,10 @@ function verifyFlags(peer: ChatPeer): VerifyFlags {
   return { incoming: go.GossipVerifyIncoming, outgoing: go.GossipVerifyOutgoing };
 }
 
-/** Sets the verify flags on the running node and in the configuration a re-create would use. */
-function setVerify(peer: ChatPeer, flags: Partial<VerifyFlags>): void {
-  const live = peer.memberlist;
-  if (!live && !peer.goConfig) {
-    throw new ChatError('CHAT_STATE', 'no configuration yet: run /memberlistconfigure');
-  }
-  live?.setGossipVerify(flags);
-  if (peer.goConfig) {
-    if (flags.incoming !== undefined) peer.goConfig.GossipVerifyIncoming = flags.incoming;
-    if (flags.outgoing !== undefined) peer.goConfig.GossipVerifyOutgoing = flags.outgoing;
-  }
-}
-
 const onOff = (b: boolean) => (b ? 'on' : 'off');
 
 function describeState(peer: ChatPeer): string {
-  const kr = currentKeyring(peer);
+  const kr = peer.keyring;
   const v = verifyFlags(peer);
   const where = peer.memberlist ? '' : ' (for the next /memberlistcreate)';
   const enc = !kr
@@ -90,7 +72,7 @@ function describeState(peer: ChatPeer): string {
 
 function listKeys(peer: ChatPeer, out: LineWriter, show: boolean): void {
   out.text(describeState(peer));
-  const kr = currentKeyring(peer);
+  const kr = peer.keyring;
   if (!kr) return;
   kr.keys.forEach((k, i) => {
     const id = show ? Buffer.from(k).toString('base64') : keyFingerprint(k);
@@ -105,20 +87,19 @@ function listKeys(peer: ChatPeer, out: LineWriter, show: boolean): void {
  */
 export function installKey(peer: ChatPeer, key: Uint8Array, out: LineWriter): void {
   const live = peer.memberlist;
-  const kr = currentKeyring(peer);
+  const kr = peer.keyring;
   const fp = keyFingerprint(key);
   if (kr?.has(key)) {
     out.info(`key ${fp} is already installed`);
     return;
   }
   if (kr) kr.addKey(key);
-  else if (!live) peer.keyring = new Keyring([key]);
+  else if (!live) peer.useKeyring(new Keyring([key]));
   else {
     const v = verifyFlags(peer);
     // Flags first: the keyring turns encryption on for the very next packet.
-    if (v.incoming || v.outgoing) setVerify(peer, { incoming: false, outgoing: false });
-    peer.keyring = new Keyring([key]);
-    live.setKeyring(peer.keyring);
+    if (v.incoming || v.outgoing) peer.setGossipVerify({ incoming: false, outgoing: false });
+    peer.useKeyring(new Keyring([key]));
     if (v.incoming || v.outgoing) {
       out.warn(
         'this node ran without encryption: verify incoming and outgoing are now off, so it keeps ' +
@@ -127,14 +108,14 @@ export function installKey(peer: ChatPeer, key: Uint8Array, out: LineWriter): vo
       );
     }
   }
-  const now = currentKeyring(peer)!;
+  const now = peer.keyring!;
   out.text(
     `installed key ${fp} (${cipherName(key)}); ${now.keys.length} key(s), primary ${keyFingerprint(now.primaryKey)}`,
   );
 }
 
 function requireInstalled(peer: ChatPeer, key: Uint8Array): Keyring {
-  const kr = currentKeyring(peer);
+  const kr = peer.keyring;
   if (!kr?.has(key)) {
     throw new ChatError(
       'CHAT_ARGS',
@@ -225,8 +206,8 @@ export function keyringCommands(peer: ChatPeer): CommandSpec[] {
           if (mode !== 'on' && mode !== 'off') {
             throw new UsageError(`expected on or off, got ${JSON.stringify(mode)}`);
           }
-          setVerify(peer, { [dir]: mode === 'on' });
-          if (mode === 'on' && !currentKeyring(peer)) {
+          peer.setGossipVerify({ [dir]: mode === 'on' });
+          if (mode === 'on' && !peer.keyring) {
             out.warn('no keys installed: nothing is encrypted or checked until /keyringinstall');
           }
         }

@@ -4,7 +4,7 @@
  */
 import { type CommandSpec, UsageError } from '@isopeer/console';
 import type { MetricsSnapshot } from '@isopeer/memberlist';
-import type { ChatPeer } from './peer.js';
+import type { ChatPeer } from '../peer.js';
 
 /** The snapshot as lines a person reads: one subject per line, counts first. */
 export function metricsLines(m: MetricsSnapshot): string[] {
