@@ -4,7 +4,15 @@
 // errors it throws. Internals (codec, suspicion timer, awareness, ...) are in
 // `@isopeer/memberlist/internal`, for tests, benchmarks and tools.
 export { AddressError, type HostPort, joinHostPort, parseHostPort } from './address.js';
-export { type Clock, realClock, seededRandom, type TimerHandle, VirtualClock } from './clock.js';
+export {
+  type Clock,
+  CoalescingClock,
+  realClock,
+  seededRandom,
+  type TimerBase,
+  type TimerHandle,
+  VirtualClock,
+} from './clock.js';
 export { CodecError, type CodecErrorCode } from './codec/errors.js';
 export { Keyring, VALID_KEY_LENGTHS } from './codec/keyring.js';
 export { PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from './codec/vsn.js';
