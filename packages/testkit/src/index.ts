@@ -29,16 +29,25 @@ export {
   TestkitError,
   TestServerError,
 } from './errors.js';
+export { countSatisfied, type FilterSpec, formatFilter } from './filter.js';
 export { createTestHandler, type FetchHandler } from './handler.js';
+export { DEFAULT_RUN_LIMITS, RunLimitError, type RunLimits } from './limits.js';
+export type { LogKind } from './protocol.js';
+export { closestLines, describeFilterFailure } from './report/expectation.js';
 export { toHtml } from './report/html.js';
 export { toJUnit } from './report/junit.js';
 export {
+  buildScriptReport,
+  buildTestReport,
+  type CaseStatus,
+  type FaultDetail,
   type ReportCase,
   type ScriptReport,
   type TestReport,
   toJsonReport,
 } from './report/model.js';
-export type { TestRun, Timeline } from './run.js';
+export { type TimelineData, timelineData } from './report/timeline-data.js';
+export type { FilterRecord, LineRecord, LogRecord, TestRun, Timeline } from './run.js';
 export {
   formatSummaryTable,
   type LoadedScript,
