@@ -67,6 +67,8 @@ export class State {
   private probePhase: number | null = null;
   private lastSlot = Number.NEGATIVE_INFINITY;
   private probesSinceReap = 0;
+  /** When the current scheduled probe fell due (clock time). */
+  private probeDue = 0;
   private probeIndex = 0;
   /** Local incarnation counter. */
   private incarnation = 0;
@@ -167,26 +169,45 @@ export class State {
     const c = this.ctx.config;
     this.scheduleProbe(this.ctx.random() * c.probeIntervalMs);
     if (c.gossipIntervalMs > 0 && c.gossipNodes > 0) {
-      const tick = () => {
-        this.gossip();
-        this.after(c.gossipIntervalMs, tick);
-      };
-      this.after(this.ctx.random() * c.gossipIntervalMs, tick);
+      this.every(
+        () => c.gossipIntervalMs,
+        () => this.gossip(),
+      );
     }
     if (c.pushPullIntervalMs > 0) {
-      const tick = () => {
-        void this.pushPullWithRandomNode('periodic');
-        this.after(pushPullScale(c.pushPullIntervalMs, this.numNodes()), tick);
-      };
-      this.after(this.ctx.random() * c.pushPullIntervalMs, tick);
+      this.every(
+        () => pushPullScale(c.pushPullIntervalMs, this.numNodes()),
+        () => void this.pushPullWithRandomNode('periodic'),
+        c.pushPullIntervalMs,
+      );
     }
     if (c.reconnectIntervalMs > 0) {
-      const tick = () => {
-        void this.reconnect();
-        this.after(c.reconnectIntervalMs, tick);
-      };
-      this.after(this.ctx.random() * c.reconnectIntervalMs, tick);
+      this.every(
+        () => c.reconnectIntervalMs,
+        () => void this.reconnect(),
+      );
     }
+  }
+
+  /**
+   * Runs `fn` every `intervalMs()`, first after a random stagger of up to `staggerMs` (default:
+   * one interval), like Go's tickers: each tick falls due one interval after the previous one
+   * was *due*, so a late wake-up (the clock's timer slack, a busy event loop) delays that tick
+   * only, not every later one; if a whole interval was missed it runs at once and the cadence
+   * starts again from there (Go's ticker drops missed ticks).
+   */
+  private every(intervalMs: () => number, fn: () => void, staggerMs = intervalMs()): void {
+    const clock = this.ctx.clock;
+    const first = this.ctx.random() * staggerMs;
+    let due = clock.now() + first;
+    const tick = () => {
+      fn();
+      const now = clock.now();
+      due += intervalMs();
+      if (due < now) due = now;
+      this.after(due - now, tick);
+    };
+    this.after(first, tick);
   }
 
   /**
@@ -256,6 +277,7 @@ export class State {
   // ---- probing (§9) ------------------------------------------------------------------------
 
   private scheduleProbe(delay: number): void {
+    this.probeDue = this.ctx.clock.now() + delay;
     this.after(delay, () => void this.probeTick(true));
   }
 
@@ -269,7 +291,6 @@ export class State {
       return;
     }
     this.probing = true;
-    const started = this.ctx.clock.now();
     try {
       const target = this.nextProbeTarget(scheduled);
       if (target) await this.probeNode(target);
@@ -281,9 +302,10 @@ export class State {
     }
     if (this.ctx.shutdown) return;
     if (scheduled) {
-      // Like Go's ticker: keep the cadence, and run at once if the probe overran the interval.
-      const next = started + this.ctx.config.probeIntervalMs - this.ctx.clock.now();
-      this.scheduleProbe(Math.max(0, next));
+      // Like Go's ticker: the next probe is due one interval after this one was due (a late
+      // wake-up does not push back every later probe), at once if the probe overran it.
+      const now = this.ctx.clock.now();
+      this.scheduleProbe(Math.max(0, this.probeDue + this.ctx.config.probeIntervalMs - now));
     } else if (this.tickPending) {
       // A regular tick fell due during this extra probe: run it now (Go coalesces ticks too).
       this.tickPending = false;

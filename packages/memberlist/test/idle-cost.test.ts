@@ -8,8 +8,11 @@ import { defaultLocalConfig } from '../src/config.js';
 import { createMemberlist, type Memberlist } from '../src/memberlist.js';
 import { MemoryNetwork } from '../src/transport/memory-transport.js';
 
-/** A base that counts how often the coalescing clock wakes up and how many timers it holds. */
-function countingBase(vc: VirtualClock) {
+/**
+ * A base that counts how often the coalescing clock wakes up; `lateMs` makes every wake-up that
+ * late, as Node's millisecond timers are.
+ */
+function countingBase(vc: VirtualClock, lateMs = 0) {
   const counts = { wakeups: 0 };
   const base: TimerBase = {
     now: () => vc.now(),
@@ -18,7 +21,7 @@ function countingBase(vc: VirtualClock) {
       vc.setTimeout(() => {
         counts.wakeups++;
         fn();
-      }, ms),
+      }, ms + lateMs),
   };
   return { base, counts };
 }
@@ -97,6 +100,27 @@ describe('idle cost (virtual clock)', () => {
       // wake-up of its own (about 300 a second here).
       assert.ok(timers >= 20 * 20 * 11, `${timers} timers ran`);
       assert.ok(wakeups <= 20_000 / 10, `${wakeups} wake-ups in 20 s for ${timers} timers`);
+    } finally {
+      await c.shutdown();
+    }
+  });
+
+  it('timer slack delays single ticks, not the cadence: 10 gossip rounds and 1 probe a second', async () => {
+    // Re-arming "interval after the callback ran" would add up to one grid step per tick:
+    // 120 ms gossip rounds instead of 100 on a 20 ms grid.
+    const c = await idleCluster(20, (vc) => new CoalescingClock(20, countingBase(vc, 2).base));
+    try {
+      const sum = (f: (m: Memberlist) => number) => c.nodes.reduce((s, m) => s + f(m), 0);
+      const rounds0 = sum((m) => m.metrics().gossip.rounds);
+      const probes0 = sum((m) => m.metrics().probes.sent);
+      await c.vc.advance(30_000);
+      const rounds = (sum((m) => m.metrics().gossip.rounds) - rounds0) / 20 / 30;
+      const probes = (sum((m) => m.metrics().probes.sent) - probes0) / 20 / 30;
+      assert.ok(
+        Math.abs(rounds - 10) <= 0.1,
+        `${rounds.toFixed(3)} gossip rounds per node per second`,
+      );
+      assert.ok(Math.abs(probes - 1) <= 0.05, `${probes.toFixed(3)} probes per node per second`);
     } finally {
       await c.shutdown();
     }
