@@ -4,6 +4,7 @@
 // errors it throws. Internals (codec, suspicion timer, awareness, ...) are in
 // `@isopeer/memberlist/internal`, for tests, benchmarks and tools.
 export { AddressError, type HostPort, joinHostPort, parseHostPort } from './address.js';
+export { IncarnationError } from './admission.js';
 export {
   type Clock,
   CoalescingClock,
