@@ -8,7 +8,7 @@
 //
 // --no-catchup turns off only the catch-up push/pulls; --go-scheduling turns off every
 // wire-neutral isopeer extension (catch-up, broadcast floor, out-of-turn suspect probes, early
-// probe failure, reconnect), leaving Go 0.2.2's timing rules.
+// probe failure, reconnect, probe slots), leaving Go 0.2.2's timing rules.
 //
 // Each run: N nodes with DefaultLocalConfig; node i > 0 joins node 0 at a random instant in
 // [0, stagger) ms (a burst of process starts). Convergence = every node lists N alive members.
@@ -59,6 +59,7 @@ async function run(n, seed) {
         gossipMinTransmits: 0,
         prioritizeSuspectProbes: false,
         earlyProbeFailure: false,
+        probeSlots: false,
         reconnectIntervalMs: 0,
       });
     }
