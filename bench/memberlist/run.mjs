@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goPeerBinary } from '../../tests/dist/support/go-peer.js';
 import { closeAll, LineNode } from '../../tests/dist/support/line-node.js';
+import { finishRun, startRun } from '../lib/run-meta.mjs';
 import { fmtMs, summarize } from './stats.mjs';
 import { boxPlotSvg } from './svg.mjs';
 
@@ -214,6 +215,7 @@ async function main() {
   }
   if (impls.includes('go')) await goPeerBinary();
   const results = {
+    meta: startRun('memberlist'),
     date: new Date().toISOString(),
     config: 'DefaultLocalConfig (--config local) on 127.0.0.1, real UDP/TCP',
     machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
@@ -224,6 +226,7 @@ async function main() {
     idle: {},
   };
   const save = () => {
+    finishRun(results.meta);
     mkdirSync(join(here, 'results'), { recursive: true });
     const text = `${JSON.stringify(results, null, 2)}\n`;
     writeFileSync(join(here, 'results', 'latest.json'), text);
