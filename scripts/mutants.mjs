@@ -67,7 +67,9 @@ function makeCopy() {
   });
   if (ls.status !== 0) throw new Error(`git ls-files failed: ${ls.stderr}`);
   for (const f of ls.stdout.split('\0')) {
-    if (f === '' || !existsSync(join(root, f))) continue;
+    // node_modules is linked below, never copied (a tracked node_modules symlink would make the
+    // links land in the original's).
+    if (f === '' || f.split('/')[0] === 'node_modules' || !existsSync(join(root, f))) continue;
     mkdirSync(dirname(join(copy, f)), { recursive: true });
     cpSync(join(root, f), join(copy, f), { preserveTimestamps: true });
   }

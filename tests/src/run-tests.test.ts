@@ -64,26 +64,31 @@ test('under CI (true, 1, yes) any skipped or todo test fails the run', async () 
   }
 });
 
-test('CI=1 without go on PATH: the Go comparison fails the run; without CI it skips', async () => {
-  const file = 'packages/bootstrap/dist/test/codec-go.test.js';
-  const [ci, local] = await Promise.all([
-    runTests([file], { CI: '1', PATH: emptyPath }),
-    runTests([file], { CI: undefined, PATH: emptyPath }),
-  ]);
-  assert.equal(ci.status, 1, ci.out);
-  assert.match(ci.out, /go is not installed.*CI is set, so this is a failure/);
-  assert.equal(local.status, 0, local.out);
-  assert.match(local.out, /skip packages\/bootstrap\/test\/codec-go\.test\.ts › .*go is not/);
-});
-
-test('CI=1 without tmux on PATH: the terminal UI tests fail the run; without CI they skip', async () => {
-  const file = 'packages/console/dist/test/ui-tty.test.js';
-  const [ci, local] = await Promise.all([
-    runTests([file], { CI: '1', PATH: emptyPath }),
-    runTests([file], { CI: undefined, PATH: emptyPath }),
-  ]);
-  assert.equal(ci.status, 1, ci.out);
-  assert.match(ci.out, /tmux is not installed.*CI is set, so this is a failure/);
-  assert.equal(local.status, 0, local.out);
-  assert.match(local.out, /skip packages\/console\/test\/ui-tty\.test\.ts › .*tmux is not/);
-});
+// A part missing from PATH: under CI its tests fail the run; without CI they are skipped.
+const parts = [
+  {
+    part: 'go',
+    file: 'packages/bootstrap/dist/test/codec-go.test.js',
+    reason: 'go is not installed',
+  },
+  {
+    part: 'tmux',
+    file: 'packages/console/dist/test/ui-tty.test.js',
+    reason: 'tmux is not installed',
+  },
+];
+for (const { part, file, reason } of parts) {
+  test(`CI=1 without ${part} on PATH fails the run; without CI its tests skip`, async () => {
+    const [ci, local] = await Promise.all([
+      runTests([file], { CI: '1', PATH: emptyPath }),
+      runTests([file], { CI: undefined, PATH: emptyPath }),
+    ]);
+    assert.equal(ci.status, 1, ci.out);
+    assert.match(ci.out, new RegExp(`${reason}.*CI is set, so this is a failure`));
+    assert.equal(local.status, 0, local.out);
+    // Skips are listed by source file (the runner maps compiled files back through source maps).
+    const source = file.replace('/dist/test/', '/test/').replace(/\.js$/, '.ts');
+    assert.ok(local.out.includes(`skip ${source} › `), local.out);
+    assert.match(local.out, new RegExp(`skip .*: SKIPPED: ${reason}`));
+  });
+}
