@@ -11,9 +11,8 @@
 
 export const MUTANTS = [
   // ---- bootstrap: the file store's crash safety (issue #18) ----
-  // Defined against packages/bootstrap/src/stores/file.ts as of main 252f3d9; the tests that
-  // catch them are the bootstrap helper's deterministic durability tests. Re-check both the
-  // search texts and `tests` after that work is merged.
+  // Caught by the deterministic durability tests (a simulated disk that crashes or fails at each
+  // step of a write, and the order of the calls on the real file system).
   {
     name: 'file-store-no-file-fsync',
     file: 'packages/bootstrap/src/stores/file.ts',
@@ -33,10 +32,10 @@ export const MUTANTS = [
     file: 'packages/bootstrap/src/stores/file.ts',
     edits: [
       {
-        search: "fh = await open(this.tmpPath, 'w', 0o600);",
-        replace: "fh = await open(this.path, 'w', 0o600);",
+        search: "fh = await this.fs.open(this.tmpPath, 'w', 0o600);",
+        replace: "fh = await this.fs.open(this.path, 'w', 0o600);",
       },
-      { search: '      await rename(this.tmpPath, this.path);\n', replace: '' },
+      { search: '      await this.fs.rename(this.tmpPath, this.path);\n', replace: '' },
     ],
     tests: ['bootstrap/dist/test/file-store'],
     why: 'a crash mid-write leaves the old or the new document, never a torn one (temp + rename)',

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 /**
  * Codec micro-benchmark: LZW compress/decompress of a typical gossip compound and of the
@@ -18,7 +19,9 @@ const json = args.includes('--json');
 const dir =
   args.find((a) => !a.startsWith('--')) ??
   new URL('../../packages/memberlist/dist', import.meta.url).pathname;
-const m = await import(pathToFileURL(path.join(dir, 'src/index.js')).href);
+// The codec is behind the internal entry point; builds older than it exported it from index.js.
+const entry = ['src/internal.js', 'src/index.js'].map((f) => path.join(dir, f)).find(existsSync);
+const m = await import(pathToFileURL(entry).href);
 
 /** ~1,300 bytes: what a busy node piggy-backs: alive/suspect records of other nodes. */
 function gossipCompound() {

@@ -7,16 +7,15 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
   createMemberlist,
-  decompressMessage,
   defaultLocalConfig,
   type Memberlist,
-  MessageType,
   NetTransport,
   type StreamConn,
   TransmitLimitedQueue,
   type Transport,
   type TransportHandlers,
 } from '@isopeer/memberlist';
+import { decompressMessage, MessageType } from '@isopeer/memberlist/internal';
 import { names } from '../support/cluster.js';
 import { goPeerSkip } from '../support/go-peer.js';
 import { closeAll, LineNode, waitForStates } from '../support/line-node.js';

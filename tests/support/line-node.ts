@@ -19,6 +19,8 @@ export interface LineNodeOptions {
   count?: number;
   bind?: string;
   port?: number;
+  /** Further flags, appended as given (e.g. `--label X`, which only `isopeer node` has). */
+  extraArgs?: string[];
   /** Extra environment for the child. */
   env?: Record<string, string>;
   /** How long to wait for every `ready` (default 20 s). */
@@ -107,6 +109,7 @@ export class LineNode extends EventEmitter {
     if (opts.meta !== undefined) args.push('--meta', opts.meta);
     for (const k of opts.keys ?? []) args.push('--key', k);
     if (opts.count !== undefined) args.push('--count', String(opts.count));
+    args.push(...(opts.extraArgs ?? []));
     // ISOPEER_TEST_TS_AS_GO=1 runs 'ts' nodes as Go peers: it checks the interop tests
     // themselves against a known-good implementation.
     const asGo = opts.impl === 'go' || process.env.ISOPEER_TEST_TS_AS_GO === '1';

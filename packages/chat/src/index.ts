@@ -1,16 +1,18 @@
-export * from './bootstrap-api.js';
-export * from './chat-line.js';
-export * from './chat-transport.js';
-export * from './commands.js';
-export * from './config-map.js';
-export * from './errors.js';
-export * from './keyring-commands.js';
-export * from './kv-items.js';
-export * from './kv-update.js';
-export * from './member-cache.js';
-export * from './member-record.js';
-export * from './metrics-commands.js';
-export * from './partitions.js';
-export * from './peer.js';
-export * from './peer-name.js';
-export * from './refill.js';
+// @isopeer/chat: the example application. Public API: the chat peer (interface + factory), its
+// console commands, the bootstrap service it needs (any client with BootstrapApi's shape), chat
+// names and keys, and the errors. The wire formats and the peer's parts are internal modules.
+export { type BootstrapApi, isTransientBootstrapError } from './bootstrap-api.js';
+export type { BootstrapJoinResult } from './bootstrap-duty.js';
+export type { Delivery } from './chat-members.js';
+export { chatCommands, registerChatPeer } from './commands/index.js';
+export { keyFingerprint, parseKeyBase64 } from './commands/keyring.js';
+export { ChatError, type ChatErrorCode, ChatProtocolError } from './errors.js';
+export type { ChatMemberRecord } from './member-record.js';
+export type { ConfigPreset } from './memberlist-node.js';
+export {
+  type ChatPeer,
+  type ChatPeerEvents,
+  type ChatPeerOptions,
+  createChatPeer,
+} from './peer.js';
+export { displayNameOf, isValidChatName } from './peer-name.js';

@@ -22,6 +22,7 @@ export class MemberCache {
   private entries = new Map<string, CachedMember>();
   private dirty = false;
   private writing: Promise<void> = Promise.resolve();
+  private saveTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly file: string) {}
 
@@ -80,6 +81,26 @@ export class MemberCache {
       await rename(tmp, this.file);
     });
     return this.writing;
+  }
+
+  /**
+   * Saves within `delayMs`, once for any number of changes meanwhile (members join in bursts);
+   * `onError` hears of a failed save.
+   */
+  saveSoon(delayMs: number, onError: (err: Error) => void): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.save().catch(onError);
+    }, delayMs);
+    this.saveTimer.unref();
+  }
+
+  /** Saves now, cancelling a pending `saveSoon`. */
+  flush(): Promise<void> {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    return this.save();
   }
 
   private trim(): void {

@@ -6,13 +6,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  BootstrapClient,
-  type RunningBootstrapServer,
-  startBootstrapServer,
-} from '@isopeer/bootstrap';
+import { BootstrapClient } from '@isopeer/bootstrap';
+import { type RunningBootstrapServer, startBootstrapServer } from '@isopeer/bootstrap/server';
 import { Console, type OutputLine } from '@isopeer/console';
-import { ChatPeer, registerChatPeer } from '../src/index.js';
+import { registerChatPeer } from '../src/commands/index.js';
+import { ChatPeer } from '../src/peer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chat-boot-'));
 
@@ -88,6 +86,40 @@ describe('bootstrap duties against a real bootstrap server', () => {
       const d = await client.list();
       return !d.Peers['dead-id'] && Object.values(d.Peers).some((p) => p.id === alice.peer.id);
     });
+  });
+
+  it('tells itself apart by address: a stale entry of an earlier run at its address is no way in', async () => {
+    const own = await startBootstrapServer({ host: '127.0.0.1', port: 0, store: 'memory' });
+    const carol = makePeer('carol', own.url);
+    made.push(carol);
+    try {
+      for (const line of ['/memberlistconfigure', '/memberlistcreate']) {
+        assert.ok((await carol.console.execute(line)).ok, line);
+      }
+      const local = carol.peer.requireMemberlist().localNode();
+      // The same address under another id and name: this peer's previous run, not a member.
+      await new BootstrapClient({ url: own.url }).join({
+        id: 'earlier-run',
+        name: 'carol-host-11111111-1111-4111-8111-111111111111',
+        ip: local.addr,
+        port: String(local.port),
+        protocol: 'tcp',
+        status: '0',
+        timestamp: '1',
+      });
+      for (const line of ['/bootstrapjoin', '/memberliststart']) {
+        assert.ok((await carol.console.execute(line)).ok, line);
+      }
+      assert.equal(Object.keys(carol.peer.bootstrapData!.Peers).length, 2);
+      const r = await carol.console.execute('/memberlistjoin');
+      assert.ok(r.ok, r.error);
+      assert.deepEqual(
+        r.lines.map((l) => l.text),
+        ['no other member to join'],
+      );
+    } finally {
+      await own.close();
+    }
   });
 
   it('falls back to the member cache when the service is unreachable', async () => {

@@ -3,12 +3,12 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import {
-  ChatError,
   ChatListener,
   pingChatListener,
   type ReceivedLine,
   sendChatLine,
-} from '../src/index.js';
+} from '../src/chat-transport.js';
+import { ChatError } from '../src/errors.js';
 
 let listener: ChatListener | undefined;
 afterEach(async () => {

@@ -3,19 +3,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { defaultGoMemberlistConfig, parseGoMemberlistConfig } from '@isopeer/console';
-import { defaultLocalConfig, validateConfig } from '@isopeer/memberlist';
-import {
-  type ChatMemberRecord,
-  displayNameOf,
-  KvItems,
-  MemberCache,
-  memberlistConfigFromGo,
-  nodeNameFor,
-  refillCandidates,
-  uuidOfNodeName,
-  withBackoff,
-} from '../src/index.js';
+import { KvItems } from '../src/kv-items.js';
+import { MemberCache } from '../src/member-cache.js';
+import type { ChatMemberRecord } from '../src/member-record.js';
+import { displayNameOf, nodeNameFor, uuidOfNodeName } from '../src/peer-name.js';
+import { refillCandidates, withBackoff } from '../src/refill.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chat-duties-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -114,52 +106,6 @@ describe('member cache', () => {
       ['y'],
     );
     assert.ok(readFileSync(file, 'utf8').length > 0);
-  });
-});
-
-describe('memberlist configuration mapping', () => {
-  it("maps Go's DefaultLocalConfig onto our local preset", () => {
-    const go = defaultGoMemberlistConfig('local', 'n');
-    const c = memberlistConfigFromGo(go, defaultLocalConfig());
-    const ours = defaultLocalConfig();
-    for (const k of [
-      'probeIntervalMs',
-      'probeTimeoutMs',
-      'gossipIntervalMs',
-      'pushPullIntervalMs',
-      'tcpTimeoutMs',
-      'suspicionMult',
-      'retransmitMult',
-      'indirectChecks',
-    ] as const) {
-      assert.equal(c[k], ours[k], k);
-    }
-    assert.equal(c.name, 'n');
-    validateConfig(c);
-  });
-
-  it('loads the configuration file the Go prototype saved', () => {
-    const text = readFileSync('/work/shared/vectors/go-memberlist-config.json', 'utf8');
-    const parsed = parseGoMemberlistConfig(text);
-    const c = memberlistConfigFromGo(parsed.config, defaultLocalConfig());
-    validateConfig(c);
-    assert.equal(c.probeIntervalMs, parsed.config.ProbeInterval / 1e6);
-  });
-
-  it('maps CIDRs and rejects a bad key with the field name', () => {
-    const go = {
-      ...defaultGoMemberlistConfig('lan', 'n'),
-      CIDRsAllowed: [{ IP: '10.0.0.0', Mask: Buffer.from([255, 0, 0, 0]).toString('base64') }],
-    };
-    assert.deepEqual(memberlistConfigFromGo(go, defaultLocalConfig()).cidrsAllowed, ['10.0.0.0/8']);
-    assert.throws(
-      () =>
-        memberlistConfigFromGo(
-          { ...go, SecretKey: Buffer.from('short').toString('base64') },
-          defaultLocalConfig(),
-        ),
-      /SecretKey/,
-    );
   });
 });
 

@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Console, type OutputLine } from '@isopeer/console';
 import { createMemberlist, defaultLocalConfig, type Memberlist } from '@isopeer/memberlist';
-import { ChatPeer, encodeMemberRecord, registerChatPeer } from '../src/index.js';
+import { registerChatPeer } from '../src/commands/index.js';
+import { encodeMemberRecord } from '../src/member-record.js';
+import { ChatPeer } from '../src/peer.js';
 
 async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Console } from '@isopeer/console';
 import type { MetricsSnapshot } from '@isopeer/memberlist';
-import { ChatPeer, registerChatPeer } from '../src/index.js';
+import { registerChatPeer } from '../src/commands/index.js';
+import { ChatPeer } from '../src/peer.js';
 
 async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -48,7 +49,7 @@ describe('/metrics', () => {
     const p = makePeer('none');
     const r = await p.console.execute('/metrics');
     assert.equal(r.ok, false);
-    assert.match(String(r.error), /no memberlist yet: run \/memberlistcreate/);
+    assert.match(String(r.error), /\/metrics: no memberlist yet$/);
     const bad = await a.console.execute('/metrics --yaml');
     assert.equal(bad.ok, false);
     assert.match(String(bad.error), /usage: \/metrics \[--json\]/);

@@ -6,8 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Console, type OutputLine } from '@isopeer/console';
-import { ChatPeer, registerChatPeer } from '../src/index.js';
+import { Console, DuplicateCommandError, type OutputLine } from '@isopeer/console';
+import { registerChatPeer } from '../src/commands/index.js';
+import { ChatPeer } from '../src/peer.js';
+import { goConfigVector } from './vectors.js';
 
 async function until(
   what: string,
@@ -161,7 +163,7 @@ describe('chat peers in one process', () => {
     try {
       const r1 = await fresh.console.execute('/memberlistcreate');
       assert.equal(r1.ok, false);
-      assert.match(r1.error!, /memberlistconfigure/);
+      assert.match(r1.error!, /no configuration yet$/);
       const r2 = await fresh.console.execute('/msg hi');
       assert.match(r2.error!, /not started/);
       const r3 = await fresh.console.execute('/memberlistconfigure BindPort nope');
@@ -176,14 +178,34 @@ describe('chat peers in one process', () => {
     }
   });
 
+  it('refuses to register its commands where a name is taken, registering none of them', async () => {
+    const console = new Console();
+    console.register({
+      name: 'msg',
+      group: 'app',
+      usage: 'msg',
+      description: 'an application command of the same name',
+      run() {},
+    });
+    const peer = new ChatPeer({ name: 'zed', console });
+    try {
+      assert.throws(
+        () => registerChatPeer(peer),
+        (e: unknown) => e instanceof DuplicateCommandError && e.command === 'msg',
+      );
+      assert.equal(console.command('chatstart'), undefined);
+    } finally {
+      await peer.close();
+      await console.close();
+    }
+  });
+
   it('loads a configuration file saved by the Go prototype and creates the node from it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chat-config-'));
     const eve = makeNode('eve');
     try {
       // The prototype's file, with an ephemeral port so the test never collides.
-      const goFile = JSON.parse(
-        readFileSync('/work/shared/vectors/go-memberlist-config.json', 'utf8'),
-      );
+      const goFile = JSON.parse(readFileSync(goConfigVector, 'utf8'));
       goFile.BindPort = 0;
       goFile.ProbeInterval = 700_000_000;
       writeFileSync(join(dir, 'go.json'), JSON.stringify(goFile, null, '\t'));

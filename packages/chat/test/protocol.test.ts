@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { chatLine, lineKind, sanitizeLine, statusTagOf } from '../src/chat-line.js';
+import { ChatProtocolError } from '../src/errors.js';
+import { decodeKvUpdates, encodeKvUpdates, type KvUpdate } from '../src/kv-update.js';
 import {
   type ChatMemberRecord,
-  ChatProtocolError,
-  chatLine,
-  decodeKvUpdates,
   decodeMemberRecord,
   decodeRemoteState,
-  encodeKvUpdates,
   encodeLocalState,
   encodeMemberRecord,
-  type KvUpdate,
-  lineKind,
   memberRecordJson,
-  sanitizeLine,
-  statusTagOf,
-} from '../src/index.js';
+} from '../src/member-record.js';
 import { buildGoOracle, type GoOracle } from './go-json-oracle.js';
 
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');

@@ -33,6 +33,11 @@ export interface ConsoleOptions {
   builtins?: boolean;
   /** How deeply scripts may run scripts; default 8. */
   maxDepth?: number;
+  /**
+   * A hint added to the message of an error a command threw (`message: hint`), such as which
+   * command to run first. Libraries say what is wrong; the application knows its commands.
+   */
+  errorHint?: (error: unknown) => string | undefined;
 }
 
 export interface ExecuteOptions {
@@ -81,8 +86,9 @@ export class Console extends EventEmitter {
   readonly #closer = new AbortController();
   readonly #running = new Set<Promise<unknown>>();
   readonly #maxDepth: number;
+  readonly #errorHint: ((error: unknown) => string | undefined) | undefined;
   #defaultHandler: DefaultHandler | undefined;
-  #config: ConfigProvider | undefined;
+  #configured = false;
   #closed = false;
 
   constructor(opts: ConsoleOptions = {}) {
@@ -91,6 +97,7 @@ export class Console extends EventEmitter {
     this.historyFile = opts.historyFile;
     this.#buffer = new OutputBuffer(opts.outputLimit ?? 5000);
     this.#maxDepth = opts.maxDepth ?? 8;
+    this.#errorHint = opts.errorHint;
     this.#log = this.logger.child('console');
     this.out = this.writer();
     this.logger.on('sinkError', this.#onSinkError);
@@ -151,19 +158,15 @@ export class Console extends EventEmitter {
   }
 
   /** Registers the configuration provider and the `/showconfig`, `/saveconfig`, `/loadconfig` commands. */
-  useConfig(provider: ConfigProvider): void {
-    if (this.#config) {
+  useConfig<T>(provider: ConfigProvider<T>): void {
+    if (this.#configured) {
       throw new ConsoleError(
         'CONSOLE_CONFIG_PROVIDER',
         'a configuration provider is already registered',
       );
     }
     registerConfigCommands(this, provider);
-    this.#config = provider;
-  }
-
-  get configProvider(): ConfigProvider | undefined {
-    return this.#config;
+    this.#configured = true;
   }
 
   /**
@@ -285,8 +288,19 @@ export class Console extends EventEmitter {
         return fail(`${err.message}; usage: ${formatUsage(spec)}`, spec.name);
       }
       const e = err as Error & { code?: string };
-      const message = e?.name === 'AbortError' ? 'aborted' : String(e?.message ?? err);
-      return fail(`${label}: ${message}`, spec?.name);
+      if (e?.name === 'AbortError') return fail(`${label}: aborted`, spec?.name);
+      const message = String(e?.message ?? err);
+      const hint = this.#hint(err);
+      return fail(`${label}: ${hint ? `${message}: ${hint}` : message}`, spec?.name);
+    }
+  }
+
+  #hint(err: unknown): string | undefined {
+    try {
+      return this.#errorHint?.(err);
+    } catch (e) {
+      this.#log.warn('error hint failed', { error: e });
+      return undefined;
     }
   }
 

@@ -36,20 +36,13 @@ export class UsageError extends ConsoleError {
   }
 }
 
-export interface ConfigIssue {
-  /** Go field name the issue is about, or '' for the document as a whole. */
-  field: string;
-  message: string;
-}
-
-/** A memberlist configuration document that does not validate; `issues` names every bad field. */
-export class ConfigValidationError extends ConsoleError {
-  readonly issues: ConfigIssue[];
-  constructor(issues: ConfigIssue[], source?: string) {
-    const where = source ? `${source}: ` : '';
-    const list = issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ');
-    super('CONSOLE_CONFIG_INVALID', `${where}invalid memberlist configuration: ${list}`);
-    this.name = 'ConfigValidationError';
-    this.issues = issues;
+/** A command registered under a name another command already has. */
+export class DuplicateCommandError extends ConsoleError {
+  /** The name that is taken. */
+  readonly command: string;
+  constructor(command: string) {
+    super('CONSOLE_DUPLICATE_COMMAND', `command /${command} is already registered`);
+    this.name = 'DuplicateCommandError';
+    this.command = command;
   }
 }

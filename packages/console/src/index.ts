@@ -1,4 +1,7 @@
-export type { ConfigProvider } from './config-provider.js';
+// @isopeer/console: the command interpreter inside a running peer. Public API: the Console and
+// what commands are made of, the logger, the configuration-command contract, the terminal UI,
+// the command-line tokenizer (for applications that build command lines), and the errors.
+export type { ConfigFormat, ConfigProvider } from './config-provider.js';
 export {
   type CompletionResult,
   Console,
@@ -7,33 +10,7 @@ export {
   type ExecuteOptions,
   type RunContext,
 } from './console.js';
-export {
-  type ConfigIssue,
-  ConfigValidationError,
-  ConsoleError,
-  ParseError,
-  UsageError,
-} from './errors.js';
-export {
-  defaultGoMemberlistConfig,
-  diffGoMemberlistConfig,
-  GO_FIELD_NAMES,
-  GO_MEMBERLIST_FIELDS,
-  GO_PROTOCOL_VERSION_MAX,
-  GO_PROTOCOL_VERSION_MIN,
-  type GoConfigParseOptions,
-  type GoConfigParseResult,
-  type GoFieldKind,
-  type GoFieldName,
-  type GoFieldSpec,
-  type GoIPNet,
-  type GoMemberlistConfig,
-  goFieldSpec,
-  parseGoMemberlistConfig,
-  serializeGoMemberlistConfig,
-  validateGoMemberlistConfig,
-} from './go-memberlist-config.js';
-export { HistoryFile } from './history.js';
+export { ConsoleError, DuplicateCommandError, ParseError, UsageError } from './errors.js';
 export {
   formatRecord,
   isLogLevel,
@@ -46,10 +23,7 @@ export {
   type SubLogger,
 } from './logger.js';
 export { parseCommandLine, quoteWord, rawArguments, type Tokens, tokenize } from './parser.js';
-export { CommandRegistry, formatUsage } from './registry.js';
-export { parseScript, type ScriptLine } from './script.js';
-export { type ProgramResult, type RunProgramOptions, runProgram } from './shell.js';
-export { closestNames, editDistance } from './suggest.js';
+export { formatUsage } from './registry.js';
 export type {
   CommandContext,
   CommandResult,
@@ -60,4 +34,4 @@ export type {
   RunReturn,
 } from './types.js';
 export { LINE_KINDS } from './types.js';
-export { colorize, type InteractiveOptions, runInteractive, sanitize } from './ui.js';
+export { type InteractiveOptions, runInteractive } from './ui.js';

@@ -1,4 +1,4 @@
-import { ConsoleError } from './errors.js';
+import { ConsoleError, DuplicateCommandError } from './errors.js';
 import type { CommandSpec } from './types.js';
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
@@ -7,18 +7,17 @@ const NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 export class CommandRegistry {
   readonly #commands = new Map<string, CommandSpec>();
 
+  /**
+   * Adds commands, all or none: throws `DuplicateCommandError` if a name is taken (or given twice)
+   * and `ConsoleError` (`CONSOLE_INVALID_COMMAND_SPEC`) for a malformed spec.
+   */
   register(spec: CommandSpec | CommandSpec[]): void {
     const specs = Array.isArray(spec) ? spec : [spec];
     // Check the whole batch first so a bad entry leaves the registry unchanged.
     const names = new Set<string>();
     for (const s of specs) {
       checkSpec(s);
-      if (this.#commands.has(s.name) || names.has(s.name)) {
-        throw new ConsoleError(
-          'CONSOLE_DUPLICATE_COMMAND',
-          `command /${s.name} is already registered`,
-        );
-      }
+      if (this.#commands.has(s.name) || names.has(s.name)) throw new DuplicateCommandError(s.name);
       names.add(s.name);
     }
     for (const s of specs) this.#commands.set(s.name, s);

@@ -3,12 +3,14 @@ import { describe, test } from 'node:test';
 import {
   Console,
   ConsoleError,
+  DuplicateCommandError,
   formatUsage,
   type OutputLine,
   type RunContext,
   UsageError,
 } from '../src/index.js';
 import { makeConsole, texts } from './helpers.js';
+import { toyProvider } from './toy-config.js';
 
 const noop = { group: 'test', usage: '', description: 'does nothing', run() {} };
 
@@ -16,9 +18,15 @@ describe('command registry', () => {
   test('duplicate names are rejected, also within one batch, leaving the registry unchanged', (t) => {
     const c = makeConsole(t);
     c.register({ ...noop, name: 'one' });
-    assert.throws(() => c.register({ ...noop, name: 'one' }), {
-      code: 'CONSOLE_DUPLICATE_COMMAND',
-    });
+    assert.throws(
+      () => c.register({ ...noop, name: 'one' }),
+      (e: unknown) =>
+        e instanceof DuplicateCommandError &&
+        e instanceof ConsoleError &&
+        e.code === 'CONSOLE_DUPLICATE_COMMAND' &&
+        e.command === 'one',
+    );
+    assert.equal(c.command('one')?.description, noop.description, 'the first one stays');
     assert.throws(() => c.register({ ...noop, name: 'help' }), /already registered/);
     assert.throws(
       () =>
@@ -243,13 +251,7 @@ describe('Console.execute', () => {
 describe('help', () => {
   test('every command has a /help entry with its usage, description and group', async (t) => {
     const c = makeConsole(t);
-    c.useConfig({
-      get: () => {
-        throw new Error('unused');
-      },
-      set() {},
-      appliesOnNextCreate: [],
-    });
+    c.useConfig(toyProvider({ color: '', size: '', token: '' }).p);
     const names = c.registry.names();
     assert.deepEqual(names, [
       'echo',

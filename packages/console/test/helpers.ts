@@ -4,9 +4,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Console, type ConsoleOptions } from '../src/index.js';
 
-/** The repository root (this file runs from packages/console/dist/test). */
-export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-export const vectorPath = join(repoRoot, '../shared/vectors/go-memberlist-config.json');
 export const demoPath = fileURLToPath(new URL('../src/demo.js', import.meta.url));
 
 /** A fresh temporary directory removed by the returned cleanup. */

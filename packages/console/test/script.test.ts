@@ -3,7 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseScript, quoteWord } from '../src/index.js';
+import { quoteWord } from '../src/index.js';
+import { parseScript } from '../src/script.js';
 import { makeConsole, tempDir, texts } from './helpers.js';
 
 const node = quoteWord(process.execPath);

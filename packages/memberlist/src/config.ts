@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { parseCidr } from './address.js';
 import {
   type Keyring,
+  LABEL_MAX_BYTES,
   PROTOCOL_VERSION_2_COMPATIBLE,
   PROTOCOL_VERSION_MAX,
   PROTOCOL_VERSION_MIN,
@@ -82,6 +83,18 @@ export interface Config {
   enableCompression: boolean;
   /** Encryption keys (AES-GCM); null = no encryption. The first key encrypts, all decrypt. */
   keyring: Keyring | null;
+  /** Cluster label (Go memberlist ≥ 0.3 `Label`), at most 255 bytes of UTF-8; '' = none, as in
+   * 0.2.2. Every datagram and every stream this node opens starts with it, it is bound into the
+   * encryption, and input with another label (or none) is dropped. Lets several clusters share
+   * one network without cross-talk; the price is that nodes only talk when their labels are
+   * equal, so changing it splits the cluster until every node has the new value, and a
+   * labelled node cannot talk to memberlist 0.2.2 at all. */
+  label: string;
+  /** Go's `SkipInboundLabelCheck`: accept only UNlabelled input and treat it as carrying
+   * `label`, for a transport that strips and checks labels before memberlist. Outgoing traffic
+   * is still labelled, so two nodes with this set cannot talk to each other; not a migration
+   * aid (see docs/memberlist.md). */
+  skipInboundLabelCheck: boolean;
   /** Opaque application protocol versions advertised beside the memberlist versions and checked
    * for compatibility on push/pull (§14.3). */
   delegateProtocolVersion: number;
@@ -159,6 +172,8 @@ export function defaultLANConfig(): Config {
     gossipVerifyOutgoing: true,
     enableCompression: true,
     keyring: null,
+    label: '',
+    skipInboundLabelCheck: false,
     delegateProtocolVersion: 0,
     delegateProtocolMin: 0,
     delegateProtocolMax: 0,
@@ -219,6 +234,21 @@ export class ConfigError extends Error {
   }
 }
 
+/** Checks a label as Go's `Create` does (byte length ≤ 255); throws `ConfigError`. */
+export function validateLabel(label: string): void {
+  if (typeof label !== 'string') throw new ConfigError('label must be a string');
+  const bytes = Buffer.byteLength(label);
+  if (bytes > LABEL_MAX_BYTES) {
+    throw new ConfigError(
+      `could not use ${JSON.stringify(label)} as a label: too long (${bytes} bytes, at most ${LABEL_MAX_BYTES})`,
+    );
+  }
+  // A lone surrogate has no UTF-8 form: it would go out as U+FFFD and never match a Go peer.
+  if (Buffer.from(label).toString() !== label) {
+    throw new ConfigError(`label ${JSON.stringify(label)} is not valid Unicode text`);
+  }
+}
+
 const nonNegative: (keyof Config)[] = [
   'tcpTimeoutMs',
   'indirectChecks',
@@ -268,6 +298,7 @@ export function validateConfig(c: Config): void {
       throw new ConfigError(`${k} must be a finite number ≥ 0, got ${String(v)}`);
     }
   }
+  validateLabel(c.label);
   for (const cidr of c.cidrsAllowed ?? []) {
     try {
       parseCidr(cidr);

@@ -6,6 +6,7 @@ import type { Clock } from './clock.js';
 import { NodeStateType } from './codec/index.js';
 import type { Config } from './config.js';
 import type { Metrics } from './metrics.js';
+import type { LabelRefusal } from './net.js';
 import type { TransmitLimitedQueue } from './queue.js';
 import type { Suspicion } from './suspicion.js';
 import type { Transport } from './transport/transport.js';
@@ -105,6 +106,7 @@ export interface MemberlistHooks {
     join?: (node: MemberNode) => void;
     leave?: (node: MemberNode) => void;
     update?: (node: MemberNode) => void;
+    labelRefused?: (refusal: LabelRefusal) => void;
   };
   /** Carrier; default: UDP+TCP on `bindAddr:bindPort`. */
   transport?: Transport;

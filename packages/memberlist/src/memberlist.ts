@@ -22,18 +22,19 @@ import {
   toMemberNode,
 } from './context.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
-import { NetLayer } from './net.js';
+import { type LabelRefusal, NetLayer } from './net.js';
 import { TransmitLimitedQueue } from './queue.js';
 import { State } from './state.js';
 import { NetTransport } from './transport/net-transport.js';
 
-/** An API call that could not be carried out (code says why). */
+/** An API call that could not be carried out (code says why; `cause` may hold the error behind it). */
 export class MemberlistError extends Error {
   constructor(
     message: string,
     readonly code: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'MemberlistError';
   }
 }
@@ -42,11 +43,14 @@ export interface MemberlistEvents {
   join: [MemberNode];
   leave: [MemberNode];
   update: [MemberNode];
+  /** A datagram or stream was dropped because of its label (also counted in `metrics()`). */
+  labelRefused: [LabelRefusal];
 }
 
 /**
  * One cluster member. Events: `join`, `leave` (the node's `state` is `'left'` for a graceful
- * leave, `'dead'` for a failure) and `update` (metadata changed), each with a `MemberNode`.
+ * leave, `'dead'` for a failure) and `update` (metadata changed), each with a `MemberNode`;
+ * `labelRefused` with a `LabelRefusal` when input is dropped for its label.
  */
 export class Memberlist extends EventEmitter<MemberlistEvents> {
   private readonly ctx: Context;
@@ -114,12 +118,14 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     this.assertRunning();
     let ok = 0;
     const errors: string[] = [];
+    const causes: unknown[] = [];
     for (const entry of addresses) {
       let targets: string[];
       try {
         targets = await this.resolve(entry);
       } catch (err) {
         errors.push(`${entry}: ${(err as Error).message}`);
+        causes.push(err);
         continue;
       }
       for (const t of targets) {
@@ -128,6 +134,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
           ok++;
         } catch (err) {
           errors.push(`${t}: ${(err as Error).message}`);
+          causes.push(err);
         }
       }
     }
@@ -138,6 +145,10 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
       throw new MemberlistError(
         `join failed: ${errors.length > 0 ? errors.join('; ') : 'no addresses given'}`,
         'ERR_JOIN',
+        // One failed address: its error (with its code); several: all of them.
+        causes.length === 0
+          ? undefined
+          : { cause: causes.length === 1 ? causes[0] : new AggregateError(causes) },
       );
     }
     return ok;
@@ -352,6 +363,7 @@ export async function createMemberlist(
   if (hooks.events?.join) ml.on('join', hooks.events.join);
   if (hooks.events?.leave) ml.on('leave', hooks.events.leave);
   if (hooks.events?.update) ml.on('update', hooks.events.update);
+  if (hooks.events?.labelRefused) ml.on('labelRefused', hooks.events.labelRefused);
   transport.setHandlers({
     packet: (data, from) => net.ingestPacket(data, from),
     stream: (conn) => void net.handleStream(conn),

@@ -13,6 +13,14 @@ export type DropReason =
   | 'not-for-us'
   | 'stream-error'
   | 'stream-limit'
+  /** Label check (memberlist ≥ 0.3 labels): no label where one is required… */
+  | 'label-missing'
+  /** …another label than ours (or any label, to an unlabelled node)… */
+  | 'label-mismatch'
+  /** …a label although `skipInboundLabelCheck` expects none… */
+  | 'label-unexpected'
+  /** …or a broken label header. */
+  | 'label-malformed'
   | 'other';
 
 export interface MetricsSnapshot {

@@ -1,12 +1,17 @@
 // Packet and stream handling (§5, §6, §1.5): sending with piggy-backed gossip, framing layers
 // chosen per peer version (CRC for PMax ≥ 5), ingesting datagrams (bad ones are counted and
 // dropped, never thrown), serving streams (push/pull, reliable user messages, TCP pings) with
-// error replies, and the client side of push/pull, TCP ping and reliable sends.
+// error replies, and the client side of push/pull, TCP ping and reliable sends. Labels
+// (memberlist ≥ 0.3): every datagram and every stream we dial starts with ours; input is checked
+// against it before anything else and refused silently (counted, and a `labelRefused` event).
 
 import { bytesToIp, joinHostPort } from './address.js';
 import {
+  addLabelHeader,
   CodecError,
+  checkInboundLabel,
   decodePacket,
+  describeForeignProtocol,
   type EncryptionVersion,
   encodeErr,
   encodeMessage,
@@ -15,10 +20,18 @@ import {
   encodeStreamMessage,
   encodeUserStream,
   encryptionOverhead,
+  identifyForeignProtocol,
+  LabelError,
+  type LabelPolicy,
+  type LabelRefusalReason,
+  labelOverhead,
+  labelText,
   MessageType,
   type PacketMessage,
   type Ping,
   packCompounds,
+  quoteLabel,
+  readLabelHeader,
   type StreamMessage,
   StreamMessageParser,
   unpackMessages,
@@ -45,7 +58,19 @@ export class StreamError extends Error {
   }
 }
 
+/** A datagram or stream refused by the label check (the `labelRefused` event). */
+export interface LabelRefusal {
+  via: 'packet' | 'stream';
+  /** `host:port` the bytes came from. */
+  from: string;
+  reason: LabelRefusalReason;
+  /** The label the peer sent (as text), null if it sent none. */
+  label: string | null;
+  message: string;
+}
+
 function dropReasonOf(err: unknown): DropReason {
+  if (err instanceof LabelError) return `label-${err.reason}`;
   if (!(err instanceof CodecError)) return 'other';
   switch (err.code) {
     case 'crc-mismatch':
@@ -69,6 +94,9 @@ function dropReasonOf(err: unknown): DropReason {
 
 export class NetLayer {
   private servingPushPulls = 0;
+  /** `config.label` as bytes, recomputed only if the text changes. */
+  private labelSource = '';
+  private labelBytes = new Uint8Array(0);
 
   constructor(
     private readonly ctx: Context,
@@ -82,6 +110,42 @@ export class NetLayer {
 
   private get encryptionVersion(): EncryptionVersion {
     return this.ctx.config.protocolVersion < 2 ? 0 : 1;
+  }
+
+  /** This node's label as UTF-8 bytes (empty = none). */
+  private get label(): Uint8Array {
+    const text = this.ctx.config.label;
+    if (text !== this.labelSource) {
+      this.labelSource = text;
+      this.labelBytes = new TextEncoder().encode(text);
+    }
+    return this.labelBytes;
+  }
+
+  private get labelPolicy(): LabelPolicy {
+    return { label: this.label, skipInboundCheck: this.ctx.config.skipInboundLabelCheck };
+  }
+
+  /** Bytes the label header adds to each datagram (Go subtracts them from the gossip budget). */
+  labelOverhead(): number {
+    return labelOverhead(this.label);
+  }
+
+  /** Counts a label refusal and tells the application; never throws. */
+  private refuseByLabel(err: LabelError, via: 'packet' | 'stream', from: string): void {
+    this.ctx.metrics.drop(`label-${err.reason}`);
+    const refusal: LabelRefusal = {
+      via,
+      from,
+      reason: err.reason,
+      label: err.received === null ? null : labelText(err.received),
+      message: err.message,
+    };
+    try {
+      this.ctx.events.emit('labelRefused', refusal);
+    } catch {
+      this.ctx.metrics.callbackErrors++;
+    }
   }
 
   /** Bytes the encryption layer adds; `requireOutgoing` false counts it whenever keys exist. */
@@ -123,7 +187,12 @@ export class NetLayer {
   /** Sends a message with queued gossip piggy-backed if there is room (§5.6). */
   sendMsg(to: string, msg: PacketMessage, node?: NodeRecord): Promise<void> {
     const bytes = encodeMessage(msg);
-    const avail = this.ctx.config.udpBufferSize - bytes.length - 2 - this.encryptionOverhead(true);
+    const avail =
+      this.ctx.config.udpBufferSize -
+      bytes.length -
+      2 -
+      this.encryptionOverhead(true) -
+      this.labelOverhead();
     const extra = avail > 0 ? this.getBroadcasts(2, avail) : [];
     if (extra.length === 0) return this.sendRaw(to, bytes, node);
     // A compound holds at most 127 parts (Go mis-splits more); tiny application broadcasts
@@ -142,6 +211,7 @@ export class NetLayer {
       keyring: c.keyring ?? undefined,
       encrypt: this.encrypting,
       encryptionVersion: this.encryptionVersion,
+      label: this.label,
     });
     this.ctx.metrics.packetsOut++;
     this.ctx.metrics.bytesOut += datagram.length;
@@ -168,12 +238,14 @@ export class NetLayer {
       const plain = decodePacket(data, {
         keyring: c.keyring ?? undefined,
         verifyIncoming: c.gossipVerifyIncoming,
+        labelPolicy: this.labelPolicy,
       });
       const r = unpackMessages(plain);
       for (const d of r.dropped) m.drop(dropReasonOf(new CodecError(d.code, d.message)));
       messages = r.messages;
     } catch (err) {
-      m.drop(dropReasonOf(err));
+      if (err instanceof LabelError) this.refuseByLabel(err, 'packet', from);
+      else m.drop(dropReasonOf(err));
       return;
     }
     for (const msg of messages) {
@@ -247,21 +319,46 @@ export class NetLayer {
       keyring: c.keyring ?? undefined,
       encrypt: this.encrypting,
       encryptionVersion: this.encryptionVersion,
+      label: this.label,
     };
   }
 
-  private async writeStream(conn: StreamConn, plain: Uint8Array): Promise<void> {
-    const bytes = encodeStreamMessage(plain, this.streamOpts());
+  /**
+   * Writes one message. `opening`: the first message on a connection we dialed, which carries
+   * our label header in front (in the same write; Go writes it separately, which a reader
+   * cannot tell apart). Replies carry no header, but are sealed with the label all the same.
+   */
+  private async writeStream(conn: StreamConn, plain: Uint8Array, opening = false): Promise<void> {
+    const message = encodeStreamMessage(plain, this.streamOpts());
+    const bytes = opening ? addLabelHeader(this.label, message) : message;
     this.ctx.metrics.streamBytesOut += bytes.length;
     await conn.write(bytes);
   }
 
   /**
-   * Reads one stream message, closing the connection at `deadline` (clock time). Returns null
-   * if the peer closed before sending anything; throws CodecError on garbage, StreamError on
-   * timeout or a truncated message.
+   * Where the message starts after the label header of an accepted stream, or -1 while the
+   * header is incomplete. Throws `LabelError` if the label is refused.
    */
-  private async readStream(conn: StreamConn, deadline: number): Promise<StreamMessage | null> {
+  private acceptStreamLabel(buf: Uint8Array, complete: boolean): number {
+    const header = readLabelHeader(buf, complete, 'stream');
+    if (header === null) return -1;
+    checkInboundLabel(header.label, this.labelPolicy, 'stream');
+    return header.length;
+  }
+
+  /**
+   * Reads one stream message, closing the connection at `deadline` (clock time). Returns null
+   * if the peer closed before sending a message. `side` 'listener': the stream was accepted,
+   * so it starts with the peer's label header (checked first, throwing `LabelError`);
+   * 'dialer': it is the reply to our request, which has no header, and whose first byte tells
+   * whether the address speaks memberlist at all (StreamError `ERR_NOT_MEMBERLIST` if not).
+   * Throws CodecError on garbage, StreamError on timeout or a truncated message.
+   */
+  private async readStream(
+    conn: StreamConn,
+    deadline: number,
+    side: 'listener' | 'dialer',
+  ): Promise<StreamMessage | null> {
     const c = this.ctx.config;
     let timedOut = false;
     const timer = this.ctx.clock.setTimeout(
@@ -281,12 +378,17 @@ export class NetLayer {
         keyring: c.keyring ?? undefined,
         verifyIncoming: c.gossipVerifyIncoming,
         maxBytes: MAX_STREAM_BYTES,
+        label: this.label,
       });
+      // Where the message starts: after the label header (unknown yet: -1) on accepted streams.
+      let start = side === 'listener' ? -1 : 0;
       for (;;) {
         const chunk = await conn.read();
         if (chunk === null) {
           if (timedOut) throw new StreamError('stream read timed out', 'ERR_STREAM_TIMEOUT');
-          if (len === 0) return null;
+          // As in Go, a stream closed before its first byte counts as unlabelled.
+          if (start < 0) start = this.acceptStreamLabel(store.subarray(0, len), true);
+          if (len === start) return null;
           throw new StreamError(
             `stream ended inside a message (${len} bytes read)`,
             'ERR_STREAM_TRUNCATED',
@@ -301,9 +403,21 @@ export class NetLayer {
           store = grown;
         }
         store.set(chunk, len);
+        const first = len === 0;
         len += chunk.length;
-        const buf = store.subarray(0, len);
-        const r = parser.tryParse(buf);
+        if (start < 0) {
+          start = this.acceptStreamLabel(store.subarray(0, len), false);
+          if (start < 0) continue;
+        } else if (side === 'dialer' && first) {
+          const foreign = identifyForeignProtocol(store.subarray(0, len));
+          if (foreign) {
+            throw new StreamError(
+              describeForeignProtocol(conn.remoteAddr, foreign),
+              'ERR_NOT_MEMBERLIST',
+            );
+          }
+        }
+        const r = parser.tryParse(store.subarray(start, len));
         if (r) return r.message;
       }
     } finally {
@@ -318,9 +432,15 @@ export class NetLayer {
     const c = this.ctx.config;
     let msg: StreamMessage | null;
     try {
-      msg = await this.readStream(conn, this.ctx.clock.now() + c.tcpTimeoutMs);
+      msg = await this.readStream(conn, this.ctx.clock.now() + c.tcpTimeoutMs, 'listener');
     } catch (err) {
       m.streamErrors++;
+      if (err instanceof LabelError) {
+        // Refused on the label: closed without a word, as Go does.
+        this.refuseByLabel(err, 'stream', conn.remoteAddr);
+        conn.close();
+        return;
+      }
       m.drop(err instanceof CodecError ? dropReasonOf(err) : 'stream-error');
       // Framing errors get an error reply (as Go does); timeouts just close.
       if (err instanceof CodecError && !this.ctx.shutdown) {
@@ -405,10 +525,9 @@ export class NetLayer {
     let conn: StreamConn | null = null;
     try {
       conn = await this.ctx.transport.dialStream(addr, c.tcpTimeoutMs);
-      await this.writeStream(conn, this.localPushPull(join));
-      const reply = await this.readStream(conn, this.ctx.clock.now() + c.tcpTimeoutMs);
-      if (reply === null)
-        throw new StreamError(`${addr} closed the push/pull without a reply`, 'ERR_PUSH_PULL');
+      await this.writeStream(conn, this.localPushPull(join), true);
+      const reply = await this.readStream(conn, this.ctx.clock.now() + c.tcpTimeoutMs, 'dialer');
+      if (reply === null) throw new StreamError(this.noReplyMessage(addr), 'ERR_PUSH_PULL');
       if (reply.type === 'err')
         throw new StreamError(`${addr} replied with an error: ${reply.error}`, 'ERR_REMOTE');
       if (reply.type !== 'pushPull') {
@@ -427,6 +546,15 @@ export class NetLayer {
     }
   }
 
+  /** Labels are the usual reason a memberlist node hangs up without a word: say so. */
+  private noReplyMessage(addr: string): string {
+    const base = `${addr} closed the push/pull without a reply`;
+    if (this.label.length === 0) {
+      return `${base}: does it have a label? (a labelled node hangs up on unlabelled peers)`;
+    }
+    return `${base}: is its label ${quoteLabel(this.label)} too? (nodes with another label or none, and memberlist 0.2.2, hang up on it)`;
+  }
+
   /** TCP fallback ping (§9.4): true if the node acked `ping` over a stream before `deadline`. */
   async tcpPing(node: NodeRecord, ping: Ping, deadline: number): Promise<boolean> {
     const remaining = deadline - this.ctx.clock.now();
@@ -435,8 +563,8 @@ export class NetLayer {
     try {
       this.ctx.metrics.streamsOut++;
       conn = await this.ctx.transport.dialStream(joinHostPort(node.addr, node.port), remaining);
-      await this.writeStream(conn, encodeMessage({ type: MessageType.Ping, body: ping }));
-      const reply = await this.readStream(conn, deadline);
+      await this.writeStream(conn, encodeMessage({ type: MessageType.Ping, body: ping }), true);
+      const reply = await this.readStream(conn, deadline, 'dialer');
       return reply !== null && reply.type === 'ack' && reply.body.seqNo === ping.seqNo;
     } catch {
       return false;
@@ -450,7 +578,7 @@ export class NetLayer {
     this.ctx.metrics.streamsOut++;
     const conn = await this.ctx.transport.dialStream(addr, this.ctx.config.tcpTimeoutMs);
     try {
-      await this.writeStream(conn, encodeUserStream(payload));
+      await this.writeStream(conn, encodeUserStream(payload), true);
       this.ctx.metrics.userOut++;
     } finally {
       conn.close();

@@ -1,3 +1,4 @@
+// Over 600 lines on purpose: it mirrors Go memberlist's state.go, to be read side by side.
 // The protocol engine: the node table and its state machine (§8), probing with indirect probes,
 // nacks and the TCP fallback (§9), Lifeguard suspicion (§10), gossip rounds (§11), push/pull
 // scheduling (§7.4), reaping and dead-node reclaim. I/O goes through net.ts.
@@ -549,7 +550,8 @@ export class State {
       if (r.state === NodeStateType.Alive || r.state === NodeStateType.Suspect) return true;
       return r.state === NodeStateType.Dead && now - r.stateChange <= c.gossipToTheDeadTimeMs;
     });
-    const avail = c.udpBufferSize - 2 - this.net.encryptionOverhead(false);
+    const avail =
+      c.udpBufferSize - 2 - this.net.encryptionOverhead(false) - this.net.labelOverhead();
     for (const t of targets) {
       const msgs = this.net.getBroadcasts(2, avail);
       if (msgs.length === 0) return;

@@ -71,12 +71,14 @@ export type Expected =
 
 export interface WireCapture {
   file: string;
-  /** '' for the plain phase, or 'nocomp-', 'enc-', 'encv0-'. */
+  /** The capture phase: '' for the plain one, else the file name prefix that names it. */
   prefix: string;
   transport: 'udp' | 'tcp';
   bytes: Uint8Array;
   expected: Expected[];
   response?: { bytes: Uint8Array; expected: Expected[] };
+  /** The AES key named by a `# key:` line, if any. */
+  key?: Uint8Array;
 }
 
 function parseFields(body: string): Record<string, GoValue> {
@@ -95,7 +97,8 @@ function parseFields(body: string): Record<string, GoValue> {
   return fields;
 }
 
-function parseExpected(section: string): Expected[] {
+/** The decoded values listed in one section of a capture file, in order. */
+export function parseExpected(section: string): Expected[] {
   const out: Expected[] = [];
   for (const line of section.split('\n')) {
     let m = /^\s*=> header (\{.*\})\s*$/.exec(line);
@@ -130,18 +133,22 @@ function parseExpected(section: string): Expected[] {
 }
 
 export function loadWireCaptures(): WireCapture[] {
-  const dir = join(vectorsDir(), 'wire');
+  return loadCaptures(join(vectorsDir(), 'wire'), ['nocomp-', 'encv0-', 'enc-']);
+}
+
+/** Every `*.txt` capture in `dir`; `prefixes` (longest match first) name the phases. */
+export function loadCaptures(dir: string, prefixes: string[]): WireCapture[] {
   const out: WireCapture[] = [];
   for (const file of readdirSync(dir).sort()) {
     if (!file.endsWith('.txt')) continue;
     const text = readFileSync(join(dir, file), 'utf8');
-    const prefix = /^(nocomp-|encv0-|enc-)/.exec(file)?.[1] ?? '';
+    const prefix = prefixes.find((p) => file.startsWith(p)) ?? '';
     const transport = file.includes('-tcp-') || file.startsWith('tcp-') ? 'tcp' : 'udp';
     const cut = text.search(/^## response:/m);
     const request = cut < 0 ? text : text.slice(0, cut);
     const response = cut < 0 ? undefined : text.slice(cut);
     const hexOf = (s: string): Uint8Array => {
-      const m = /^hex: ([0-9a-f]+)\s*$/m.exec(s);
+      const m = /^hex: ([0-9a-f]*)\s*$/m.exec(s);
       if (!m) throw new Error(`${file}: no hex line`);
       return fromHex(m[1]);
     };
@@ -155,6 +162,8 @@ export function loadWireCaptures(): WireCapture[] {
     if (response !== undefined) {
       capture.response = { bytes: hexOf(response), expected: parseExpected(response) };
     }
+    const key = /^# key: (\S+)\s*$/m.exec(request)?.[1];
+    if (key !== undefined) capture.key = Uint8Array.from(Buffer.from(key, 'base64'));
     out.push(capture);
   }
   return out;

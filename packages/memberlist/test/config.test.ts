@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   ConfigError,
@@ -9,16 +8,16 @@ import {
   defaultWANConfig,
   validateConfig,
 } from '../src/config.js';
-import { skipWithoutVectors, vectorsDir } from './codec-fixtures.js';
 
-const skip = skipWithoutVectors();
-/** What Go 0.2.2's DefaultLocalConfig() serialises to (written by the Go code, shared facts). */
+/** What Go 0.2.2's DefaultLocalConfig() serialises to (written by the Go code, see vectors/). */
 const goLocal = (): Record<string, unknown> =>
-  JSON.parse(readFileSync(join(vectorsDir(), 'go-memberlist-config.json'), 'utf8'));
+  JSON.parse(
+    readFileSync(new URL('../../test/vectors/go-memberlist-config.json', import.meta.url), 'utf8'),
+  );
 const ms = (ns: unknown) => (ns as number) / 1e6;
 
 describe('configuration presets (spec §15)', () => {
-  it('defaultLocalConfig carries exactly the values Go 0.2.2 produces', { skip }, () => {
+  it('defaultLocalConfig carries exactly the values Go 0.2.2 produces', () => {
     const c = defaultLocalConfig();
     const go = goLocal();
     assert.equal(c.protocolVersion, go.ProtocolVersion);

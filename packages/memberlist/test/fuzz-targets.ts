@@ -20,16 +20,19 @@ import {
   encodeStreamMessage,
   encryptPayload,
   Keyring,
+  LABEL_HEADER_TYPE,
   lzwDecompress,
   MessageType,
   MsgpackReader,
   readCompress,
+  readLabelHeader,
   splitCompound,
   stripCrc,
   tryParseStreamMessage,
   unpackMessages,
 } from '../src/codec/index.js';
 import { captureKey, loadVectors, loadWireCaptures } from './codec-fixtures.js';
+import { loadLabelCaptures, TEAM1 } from './label-fixtures.js';
 
 /** Caps used while fuzzing: small, so hostile inputs are cheap and over-allocation is visible. */
 export const FUZZ_MAX_BYTES = 1 << 20;
@@ -43,6 +46,7 @@ const CODES = new Set([
   'too-large',
   'bad-compression',
   'policy',
+  'label',
 ]);
 
 const KEY = captureKey();
@@ -215,6 +219,29 @@ export const TARGETS: FuzzTarget[] = [
     },
   },
   {
+    // Labelled datagrams (memberlist ≥ 0.3) through the whole receive path, as team1.
+    name: 'packet-labelled',
+    pool: startsWith(LABEL_HEADER_TYPE),
+    run: (input) =>
+      unpack(
+        decodePacket(input, {
+          keyring: KEYRING,
+          verifyIncoming: false,
+          labelPolicy: { label: TEAM1, skipInboundCheck: input.length % 2 === 1 },
+        }),
+      ),
+  },
+  {
+    name: 'stream-label-header',
+    pool: startsWith(LABEL_HEADER_TYPE),
+    run: (input) => {
+      const h = readLabelHeader(input, input.length % 2 === 1, 'stream');
+      if (h && (h.length > input.length || (h.label?.length ?? 0) > 255)) {
+        throw new Error(`label header of ${h.length} bytes from ${input.length}`);
+      }
+    },
+  },
+  {
     name: 'msgpack-skip',
     run: (input) => {
       const r = new MsgpackReader(input);
@@ -252,6 +279,12 @@ function peel(buf: Uint8Array, out: Uint8Array[], depth = 0): void {
       buf[0] === MessageType.Encrypt
         ? [decryptPayload([KEY], buf.subarray(5), buf.subarray(0, 5))]
         : [],
+    // Labelled captures are sealed with the label (team1) as, or at the end of, the AAD.
+    () => [decryptPayload([KEY], buf, TEAM1)],
+    () =>
+      buf[0] === MessageType.Encrypt
+        ? [decryptPayload([KEY], buf.subarray(5), Buffer.concat([buf.subarray(0, 5), TEAM1]))]
+        : [],
     () => (buf[0] === MessageType.HasCrc ? [stripCrc(buf)] : []),
     () => (buf[0] === MessageType.Compound ? splitCompound(buf).parts : []),
     () => {
@@ -274,9 +307,12 @@ function peel(buf: Uint8Array, out: Uint8Array[], depth = 0): void {
 /** Seeds: every Go vector and capture, every layer inside them, and their bodies alone. */
 export function loadSeeds(): Uint8Array[] {
   const raw: Uint8Array[] = Object.values(loadVectors());
-  for (const c of loadWireCaptures()) {
+  for (const c of [...loadWireCaptures(), ...loadLabelCaptures()]) {
     raw.push(c.bytes);
     if (c.response) raw.push(c.response.bytes);
+    // What follows a label header, so the other targets see labelled traffic's layers too.
+    const h = readLabelHeader(c.bytes, true, 'packet');
+    if (h?.label) raw.push(c.bytes.subarray(h.length));
   }
   const seeds: Uint8Array[] = [];
   for (const r of raw) peel(r, seeds);

@@ -1,19 +1,61 @@
-export * from './client.js';
-export * from './console-port.js';
-export * from './coordinator.js';
-export * from './duration.js';
-export * from './errors.js';
-export * from './filter.js';
-export * from './handler.js';
-export * from './http-client.js';
-export * from './node-http.js';
-export * from './peer-process.js';
-export * from './protocol.js';
-export * from './report/html.js';
-export * from './report/junit.js';
-export * from './report/model.js';
-export * from './run.js';
-export * from './runner.js';
-export * from './script.js';
-export * from './server.js';
-export * from './test-commands.js';
+// @isopeer/testkit: multi-client end-to-end tests. Public API by role — the peer side (a test
+// client attached to a console), the test server (and its fetch handler, to host elsewhere),
+// the runner that starts peers and runs scripts, the scripts, the reports, durations and errors.
+export {
+  attachTestClient,
+  type LocalFilter,
+  type TestClient,
+  type TestClientEvents,
+  type TestClientOptions,
+} from './client.js';
+export type {
+  PortCommandSpec,
+  PortContext,
+  PortLine,
+  PortWriter,
+  TestConsole,
+} from './console-port.js';
+export {
+  type CoordinatorOptions,
+  DEFAULT_LINE_DEADLINE_MS,
+  ScriptNotFoundError,
+  TestCoordinator,
+} from './coordinator.js';
+export { formatDuration, parseDuration } from './duration.js';
+export {
+  BadRequestError,
+  ConflictError,
+  ScriptSyntaxError,
+  TestkitError,
+  TestServerError,
+} from './errors.js';
+export { countSatisfied, type FilterSpec, formatFilter } from './filter.js';
+export { createTestHandler, type FetchHandler } from './handler.js';
+export { DEFAULT_RUN_LIMITS, RunLimitError, type RunLimits } from './limits.js';
+export type { LogKind } from './protocol.js';
+export { closestLines, describeFilterFailure } from './report/expectation.js';
+export { toHtml } from './report/html.js';
+export { toJUnit } from './report/junit.js';
+export {
+  buildScriptReport,
+  buildTestReport,
+  type CaseStatus,
+  type FaultDetail,
+  type ReportCase,
+  type ScriptReport,
+  type TestReport,
+  toJsonReport,
+} from './report/model.js';
+export { type TimelineData, timelineData } from './report/timeline-data.js';
+export type { FilterRecord, LineRecord, LogRecord, TestRun, Timeline } from './run.js';
+export {
+  formatSummaryTable,
+  type LoadedScript,
+  loadScripts,
+  type PeerLaunch,
+  type RunnerEvents,
+  type RunnerOptions,
+  TestRunner,
+} from './runner.js';
+export { parseScript, RUNNER_PEER, type Script, type ScriptLine } from './script.js';
+export { createTestServer, type RunningTestServer, type TestServerOptions } from './server.js';

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startBootstrapServer } from '@isopeer/bootstrap';
+import { startBootstrapServer } from '@isopeer/bootstrap/server';
 import { formatDuration } from './duration.js';
 import { PeerProcess, type PeerSpawnSpec } from './peer-process.js';
 import type { LogKind, Status } from './protocol.js';
@@ -186,7 +186,16 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
     });
     const aborted = new Promise<void>((resolve) => {
       if (this.opts.signal?.aborted) resolve();
-      this.opts.signal?.addEventListener('abort', () => resolve(), { once: true });
+      // Closing the run at once (synchronously, inside abort()) hands out no further line: with
+      // `--bail` the line after the failed one must not start.
+      this.opts.signal?.addEventListener(
+        'abort',
+        () => {
+          run.close();
+          resolve();
+        },
+        { once: true },
+      );
     });
     const linesDone = new Promise<void>((resolve) => run.once('lines-done', resolve));
     let report: ScriptReport;

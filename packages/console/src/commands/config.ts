@@ -3,45 +3,51 @@ import { completePath } from '../complete-path.js';
 import type { ConfigProvider } from '../config-provider.js';
 import { fieldsOnNextCreate } from '../config-provider.js';
 import type { Console } from '../console.js';
-import { ConsoleError } from '../errors.js';
-import {
-  diffGoMemberlistConfig,
-  GO_FIELD_NAMES,
-  MAX_CONFIG_BYTES,
-  parseGoMemberlistConfig,
-  serializeGoMemberlistConfig,
-} from '../go-memberlist-config.js';
+import { ConsoleError, UsageError } from '../errors.js';
+import { closestNames } from '../suggest.js';
 import type { CommandSpec } from '../types.js';
 
-/** Registers `/showconfig`, `/saveconfig [file]`, `/loadconfig <file>` over `provider`. */
-export function registerConfigCommands(console: Console, provider: ConfigProvider): void {
-  const group = provider.group ?? 'memberlist';
-  const defaultFile = provider.defaultFile ?? 'memberlist-config.json';
-  const create = `/${provider.createCommand ?? 'memberlistcreate'}`;
+const DEFAULT_MAX_BYTES = 1024 * 1024;
+
+/** Registers `/showconfig [field...]`, `/saveconfig [file]`, `/loadconfig <file>` over `provider`. */
+export function registerConfigCommands<T>(console: Console, provider: ConfigProvider<T>): void {
+  const { format, group, defaultFile } = provider;
+  const create = `/${provider.createCommand}`;
+  const maxBytes = format.maxBytes ?? DEFAULT_MAX_BYTES;
   const commands: CommandSpec[] = [
     {
       name: 'showconfig',
       group,
-      usage: 'showconfig',
-      description: 'show the memberlist configuration (Go field names, durations in nanoseconds)',
-      maxArgs: 0,
-      run(_args, { out }) {
-        const config = provider.get();
-        // The key is a secret; the terminal and its scrollback are not the place for it.
-        const shown = config.SecretKey
-          ? { ...config, SecretKey: '(hidden; /saveconfig writes it)' }
-          : config;
-        for (const line of serializeGoMemberlistConfig(shown).trimEnd().split('\n')) out.text(line);
-        const later = fieldsOnNextCreate(provider, GO_FIELD_NAMES);
+      usage: 'showconfig [field...]',
+      description: `show the ${format.title} (${format.notation}), or what the named fields do`,
+      run(args, { out }) {
+        if (args.length > 0) {
+          for (const field of args) {
+            const doc = format.fields.includes(field) ? format.doc(field) : undefined;
+            if (doc === undefined) {
+              const near = closestNames(field, format.fields);
+              throw new UsageError(
+                `no field ${JSON.stringify(field)}${near.length ? `; did you mean ${near.join(', ')}?` : ''}`,
+              );
+            }
+            out.text(`${field}: ${doc}`);
+          }
+          return;
+        }
+        // Secrets do not belong on a terminal and its scrollback.
+        const shown = format.redact(provider.get(), '(hidden; /saveconfig writes it)');
+        for (const line of format.serialize(shown).trimEnd().split('\n')) out.text(line);
+        const later = fieldsOnNextCreate(provider, format.fields);
         if (later.length > 0)
           out.info(`take effect on the next ${create} only: ${later.join(', ')}`);
       },
+      complete: (_i, partial) => format.fields.filter((f) => f.startsWith(partial)),
     },
     {
       name: 'saveconfig',
       group,
       usage: 'saveconfig [file]',
-      description: `save the memberlist configuration as JSON in Go's format (default file ${defaultFile})`,
+      description: `save the ${format.title} to a file (default ${defaultFile})`,
       maxArgs: 1,
       async run(args, { out }) {
         const file = args[0] ?? defaultFile;
@@ -49,8 +55,8 @@ export function registerConfigCommands(console: Console, provider: ConfigProvide
         const tmp = `${file}.${process.pid}.tmp`;
         try {
           // Write then rename, so an interrupted save never leaves half a file behind.
-          await writeFile(tmp, serializeGoMemberlistConfig(config), {
-            mode: config.SecretKey ? 0o600 : 0o644,
+          await writeFile(tmp, format.serialize(config), {
+            mode: format.hasSecret(config) ? 0o600 : 0o644,
           });
           await rename(tmp, file);
         } catch (err) {
@@ -68,8 +74,7 @@ export function registerConfigCommands(console: Console, provider: ConfigProvide
       name: 'loadconfig',
       group,
       usage: 'loadconfig <file>',
-      description:
-        'load a memberlist configuration saved by /saveconfig or the Go prototype; fields not in the file keep their values',
+      description: `load a ${format.title} saved by /saveconfig; fields not in the file keep their values`,
       minArgs: 1,
       maxArgs: 1,
       async run(args, { out }) {
@@ -78,7 +83,7 @@ export function registerConfigCommands(console: Console, provider: ConfigProvide
         try {
           const st = await stat(file);
           if (!st.isFile()) throw new Error('not a regular file');
-          if (st.size > MAX_CONFIG_BYTES) throw new Error(`larger than ${MAX_CONFIG_BYTES} bytes`);
+          if (st.size > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
           text = await readFile(file, 'utf8');
         } catch (err) {
           throw new ConsoleError(
@@ -87,9 +92,9 @@ export function registerConfigCommands(console: Console, provider: ConfigProvide
           );
         }
         const current = provider.get();
-        const { config, warnings } = parseGoMemberlistConfig(text, { base: current, source: file });
+        const { config, warnings } = format.parse(text, { base: current, source: file });
         for (const w of warnings) out.warn(w);
-        const changed = diffGoMemberlistConfig(current, config);
+        const changed = format.diff(current, config);
         if (changed.length === 0) {
           out.info(`${file}: no setting differs from the current configuration`);
           return;

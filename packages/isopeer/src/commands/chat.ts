@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { BootstrapClient } from '@isopeer/bootstrap';
 import {
-  ChatPeer,
   type ConfigPreset,
+  createChatPeer,
   isValidChatName,
   parseKeyBase64,
   registerChatPeer,
@@ -21,6 +21,7 @@ import {
   chooseBootstrap,
   LOCAL_BOOTSTRAP_URL,
 } from '../chat/bootstrap-choice.js';
+import { chatErrorHint } from '../chat/error-hints.js';
 import { chatStateDir } from '../chat/state-dir.js';
 
 interface ChatFlags {
@@ -148,7 +149,11 @@ export function registerChat(program: Command): void {
 async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
   const stateDir = chatStateDir(flags.stateDir);
   await mkdir(stateDir, { recursive: true });
-  const console = new Console({ logFile: flags.log, historyFile: join(stateDir, 'history') });
+  const console = new Console({
+    logFile: flags.log,
+    historyFile: join(stateDir, 'history'),
+    errorHint: chatErrorHint,
+  });
   await console.ready;
 
   // The UI starts first so that it shows every line from here on. Without a TTY the input is fed
@@ -175,7 +180,7 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
     console.write('info', `bootstrap service ${choice.url}`, 'chat');
   }
 
-  const peer = new ChatPeer({
+  const peer = createChatPeer({
     name: opts.name,
     console,
     bootstrap: new BootstrapClient({

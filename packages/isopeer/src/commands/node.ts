@@ -25,6 +25,11 @@ export function registerNode(program: Command): void {
     .option('--config <preset>', 'local | lan | wan (Go memberlist presets)', 'local')
     .option('--meta <text>', 'node metadata (at most 512 bytes)')
     .option('--key <base64>', 'encryption key, repeatable, first is primary', collect)
+    .option('--label <text>', 'cluster label (memberlist >= 0.3), at most 255 bytes; default none')
+    .option(
+      '--skip-inbound-label-check',
+      'accept only unlabelled input, as if it carried --label (Go SkipInboundLabelCheck)',
+    )
     .option('--count <K>', 'run K nodes in this process: NAME-0 .. NAME-(K-1)')
     .addHelpText(
       'after',

@@ -6,6 +6,7 @@ import {
   defaultLocalConfig,
   defaultWANConfig,
   META_MAX_SIZE,
+  validateLabel,
 } from '@isopeer/memberlist';
 
 export type Preset = 'local' | 'lan' | 'wan';
@@ -19,6 +20,9 @@ export interface NodeOptions {
   meta: string;
   /** Decoded keys, primary first. */
   keys: Uint8Array[];
+  /** Cluster label ('' = none) and Go's SkipInboundLabelCheck. */
+  label: string;
+  skipInboundLabelCheck: boolean;
   /** Number of in-process nodes; undefined without --count. */
   count: number | undefined;
 }
@@ -78,6 +82,8 @@ export interface RawNodeFlags {
   config?: string;
   meta?: string;
   key?: string[];
+  label?: string;
+  skipInboundLabelCheck?: boolean;
   count?: string;
 }
 
@@ -94,6 +100,12 @@ export function parseNodeOptions(raw: RawNodeFlags, hostname: string): NodeOptio
       `--meta is ${Buffer.byteLength(meta)} bytes, the limit is ${META_MAX_SIZE}`,
     );
   }
+  const label = raw.label ?? '';
+  try {
+    validateLabel(label);
+  } catch (err) {
+    throw new NodeOptionError(`--label: ${(err as Error).message}`);
+  }
   const name = raw.name ?? hostname;
   if (name.length === 0) throw new NodeOptionError('--name must not be empty');
   return {
@@ -104,6 +116,8 @@ export function parseNodeOptions(raw: RawNodeFlags, hostname: string): NodeOptio
     config,
     meta,
     keys: (raw.key ?? []).map(decodeKey),
+    label,
+    skipInboundLabelCheck: raw.skipInboundLabelCheck === true,
     count,
   };
 }

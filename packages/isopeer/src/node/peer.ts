@@ -71,6 +71,8 @@ export class NodePeer {
       bindAddr: opts.bind,
       bindPort: port,
       keyring: opts.keys.length > 0 ? new Keyring(opts.keys) : null,
+      label: opts.label,
+      skipInboundLabelCheck: opts.skipInboundLabelCheck,
     };
     p.ml = await createMemberlist(config, {
       delegate: p.delegate(),
@@ -78,6 +80,8 @@ export class NodePeer {
         join: (n) => p.onMember('join', n),
         leave: (n) => p.onMember('leave', n),
         update: (n) => p.onMember('update', n),
+        // Each refusal, as Go logs each: a peer of another cluster (or none) is talking to us.
+        labelRefused: (r) => emit({ event: 'label-refused', self: name, ...r }),
       },
     });
     p.queue = new TransmitLimitedQueue(() => p.ml.numMembers(), config.retransmitMult);

@@ -15,7 +15,9 @@ export type CodecErrorCode =
   | 'too-large'
   | 'bad-compression'
   /** The input is well-formed but refused by configuration (e.g. plaintext when encryption is required). */
-  | 'policy';
+  | 'policy'
+  /** Refused by the label check (memberlist ≥ 0.3 labels); thrown as `LabelError`, see label.ts. */
+  | 'label';
 
 export class CodecError extends Error {
   readonly code: CodecErrorCode;

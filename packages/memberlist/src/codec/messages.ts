@@ -1,3 +1,4 @@
+// Over 600 lines on purpose: an encoder and decoder unrolled by hand per message (Go's bytes).
 /**
  * Message types and bodies of memberlist 0.2.2 (wire spec §2 and §4), with encoders that
  * produce Go-identical bytes and decoders that accept what a Go peer accepts.

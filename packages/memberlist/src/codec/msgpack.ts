@@ -1,3 +1,4 @@
+// Over 600 lines on purpose: msgpack reading and writing unrolled by hand per shape (Go's bytes).
 /**
  * The msgpack dialect of hashicorp/go-msgpack 0.5.5 with a zero-valued `MsgpackHandle{}`
  * (wire spec §3). Only the shapes memberlist uses are supported: flat structs written as maps

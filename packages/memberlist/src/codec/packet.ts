@@ -1,7 +1,7 @@
 /**
- * The UDP pipeline (wire spec §5.1). Sending: [compress if smaller] → [CRC] → [encrypt].
- * Receiving: [decrypt] → [verify/strip CRC] → dispatch, where compound and compress layers
- * nest (`unpackMessages`).
+ * The UDP pipeline (wire spec §5.1). Sending: [compress if smaller] → [CRC] → [encrypt, AAD =
+ * label] → [label header]. Receiving: [strip and check the label] → [decrypt] → [verify/strip
+ * CRC] → dispatch, where compound and compress layers nest (`unpackMessages`).
  */
 import { splitCompound } from './compound.js';
 import { compressMessage, decompressMessage, MAX_DECOMPRESSED_SIZE } from './compress.js';
@@ -9,6 +9,13 @@ import { addCrc, stripCrc } from './crc.js';
 import { decryptPayload, type EncryptionVersion, encryptPayload } from './encryption.js';
 import { CodecError, type CodecErrorCode } from './errors.js';
 import type { Keyring } from './keyring.js';
+import {
+  addLabelHeader,
+  checkInboundLabel,
+  type LabelPolicy,
+  NO_LABEL,
+  readLabelHeader,
+} from './label.js';
 import { decodeMessage, MessageType, type PacketMessage } from './messages.js';
 
 export interface EncodePacketOptions {
@@ -21,12 +28,18 @@ export interface EncodePacketOptions {
   encrypt: boolean;
   /** 1 for protocol ≥ 2, 0 for protocol 1. */
   encryptionVersion: EncryptionVersion;
+  /** This node's label: the GCM additional data and the header in front (none when empty). */
+  label?: Uint8Array;
+  /** Fixed nonce, ONLY to reproduce test vectors; real traffic uses a random one per message. */
+  nonce?: Uint8Array;
 }
 
 export interface DecodePacketOptions {
   keyring?: Keyring;
   /** When true, a datagram no key can open is dropped; when false it is tried as plaintext. */
   verifyIncoming: boolean;
+  /** This node's label and check mode; default: no label, checked (what Go ≥ 0.3 does). */
+  labelPolicy?: LabelPolicy;
 }
 
 /** Applies the send-side layers to a complete message (which may already be a compound). */
@@ -39,21 +52,34 @@ export function encodePacket(msg: Uint8Array, opts: EncodePacketOptions): Uint8A
   if (opts.crc) buf = addCrc(buf);
   if (opts.encrypt) {
     if (!opts.keyring) throw new CodecError('policy', 'encryption requested but no keyring given');
-    buf = encryptPayload(opts.encryptionVersion, opts.keyring.primaryKey, buf);
+    buf = encryptPayload(
+      opts.encryptionVersion,
+      opts.keyring.primaryKey,
+      buf,
+      opts.label,
+      opts.nonce,
+    );
   }
-  return buf;
+  return opts.label ? addLabelHeader(opts.label, buf) : buf;
 }
 
 /**
  * Removes the receive-side outer layers of one datagram and returns the plaintext message to
- * dispatch (still possibly compound/compressed; see `unpackMessages`).
+ * dispatch (still possibly compound/compressed; see `unpackMessages`). The label is checked
+ * before anything else is looked at; a refusal throws `LabelError`.
  */
 export function decodePacket(datagram: Uint8Array, opts: DecodePacketOptions): Uint8Array {
   if (datagram.length === 0) throw new CodecError('truncated', 'empty datagram');
-  let plain = datagram;
+  const policy = opts.labelPolicy ?? NO_LABEL;
+  const header = readLabelHeader(datagram, true, 'packet')!;
+  checkInboundLabel(header.label, policy, 'packet');
+  const body = datagram.subarray(header.length);
+  if (body.length === 0) throw new CodecError('truncated', 'label header with no message after it');
+  let plain = body;
   if (opts.keyring) {
     try {
-      plain = decryptPayload(opts.keyring, datagram);
+      // Accepted means the label is ours (or assumed ours), which the sender sealed with.
+      plain = decryptPayload(opts.keyring, body, policy.label);
     } catch (e) {
       // Rolling encryption out across a live cluster: with verification off, unencrypted
       // datagrams from not-yet-upgraded nodes are still accepted.

@@ -1,8 +1,9 @@
 /**
  * Stream (TCP) messages (wire spec §6, §7). Sending: [compress, always when enabled] →
- * [encrypted frame `0a | len | blob`, AAD = those 5 bytes]. Receiving is incremental: feed the
- * bytes read so far to a `StreamMessageParser`, which returns null until one whole message
- * is there.
+ * [encrypted frame `0a | len | blob`, AAD = those 5 bytes followed by the label]. Receiving is
+ * incremental: feed the bytes read so far to a `StreamMessageParser`, which returns null until
+ * one whole message is there. The label header a dialer writes first is handled by the caller
+ * (label.ts): it belongs to the connection, not to a message, and replies carry none.
  */
 import { compressMessage, MAX_DECOMPRESSED_SIZE, readCompressedBody } from './compress.js';
 import {
@@ -13,6 +14,7 @@ import {
 } from './encryption.js';
 import { CodecError } from './errors.js';
 import type { Keyring } from './keyring.js';
+import { quoteLabel } from './label.js';
 import {
   type AckResp,
   MessageType,
@@ -49,6 +51,8 @@ export interface EncodeStreamOptions {
   keyring?: Keyring;
   encrypt: boolean;
   encryptionVersion: EncryptionVersion;
+  /** This node's label, appended to the frame header as GCM additional data (none when empty). */
+  label?: Uint8Array;
   /** Fixed nonce, ONLY to reproduce test vectors; real traffic uses a random one per message. */
   nonce?: Uint8Array;
 }
@@ -59,6 +63,8 @@ export interface ParseStreamOptions {
   verifyIncoming: boolean;
   /** Largest message accepted, encrypted frame or plaintext (default 20 MiB). */
   maxBytes?: number;
+  /** This node's label: frames are authenticated with the frame header followed by it. */
+  label?: Uint8Array;
 }
 
 // ---- encoders: the plaintext of each stream message ----
@@ -124,13 +130,22 @@ export function encodeStreamMessage(plain: Uint8Array, opts: EncodeStreamOptions
     opts.encryptionVersion,
     opts.keyring.primaryKey,
     msg,
-    header,
+    frameAad(header, opts.label),
     opts.nonce,
   );
   const out = new Uint8Array(FRAME_HEADER_SIZE + blob.length);
   out.set(header);
   out.set(blob, FRAME_HEADER_SIZE);
   return out;
+}
+
+/** A frame's additional authenticated data: its 5 header bytes, then the label if any. */
+function frameAad(header: Uint8Array, label: Uint8Array | undefined): Uint8Array {
+  if (!label || label.length === 0) return header;
+  const aad = new Uint8Array(header.length + label.length);
+  aad.set(header);
+  aad.set(label, header.length);
+  return aad;
 }
 
 // ---- incremental parser ----
@@ -220,11 +235,14 @@ function parseEncrypted(
   }
   const end = FRAME_HEADER_SIZE + len;
   if (buf.length < end) return null;
-  const plain = decryptPayload(
-    opts.keyring,
-    buf.subarray(FRAME_HEADER_SIZE, end),
-    buf.subarray(0, FRAME_HEADER_SIZE),
-  );
+  const header = buf.subarray(0, FRAME_HEADER_SIZE);
+  const blob = buf.subarray(FRAME_HEADER_SIZE, end);
+  let plain: Uint8Array;
+  try {
+    plain = decryptPayload(opts.keyring, blob, frameAad(header, opts.label));
+  } catch (e) {
+    throw explainLabelAad(e, opts, header, blob);
+  }
   try {
     const parsed = parsePlain(plain, maxBytes, true);
     return { consumed: end, message: parsed.message };
@@ -235,6 +253,30 @@ function parseEncrypted(
     }
     throw e;
   }
+}
+
+/**
+ * A frame that a key opens only without our label in its AAD came from a node with no label
+ * (memberlist 0.2.2 answers a labelled dialer that way): say so instead of "no key".
+ */
+function explainLabelAad(
+  e: unknown,
+  opts: ParseStreamOptions,
+  header: Uint8Array,
+  blob: Uint8Array,
+): unknown {
+  if (!(e instanceof CodecError) || !opts.label || opts.label.length === 0 || !opts.keyring) {
+    return e;
+  }
+  try {
+    decryptPayload(opts.keyring, blob, header);
+  } catch {
+    return e;
+  }
+  return new CodecError(
+    'decrypt-failed',
+    `the stream is encrypted without this node's label ${quoteLabel(opts.label)} in its authenticated data: the peer has no label (or is memberlist 0.2.2)`,
+  );
 }
 
 /**
