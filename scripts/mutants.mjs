@@ -108,15 +108,20 @@ function build(copy) {
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 }
 
+let running; // the test run in progress, ended if this script is interrupted
+
 /** One run of scripts/run-tests.mjs in the copy: passed or not, and the failing test names. */
 function runTests(copy, fragments) {
   const env = { ...process.env, CI: '1' };
   // Set when this script itself runs under node --test; it would redirect the nested runner.
   delete env.NODE_TEST_CONTEXT;
+  // Its own process group, so an interrupt can end the runner and every test process under it.
   const child = spawn(process.execPath, [join(copy, 'scripts', 'run-tests.mjs'), ...fragments], {
     cwd: copy,
     env,
+    detached: true,
   });
+  running = child;
   let out = '';
   child.stdout.on('data', (d) => {
     out += d;
@@ -158,6 +163,13 @@ function mutate(text, m) {
 
 const { base, copy } = makeCopy();
 log(`copy of ${root} in ${copy}`);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (running?.exitCode === null) process.kill(-running.pid, 'SIGKILL');
+    rmSync(base, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
 const results = [];
 try {
   const first = build(copy);
