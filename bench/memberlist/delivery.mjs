@@ -17,7 +17,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goPeerBinary } from '../../tests/dist/support/go-peer.js';
 import { closeAll, LineNode, waitForStates } from '../../tests/dist/support/line-node.js';
-import { load, options, runHarness, saveRecord, startRecord } from './run-meta.mjs';
+import { describeRun } from '../lib/run-meta.mjs';
+import { options, runHarness, saveRecord, startRecord } from './harness.mjs';
 import { summarize } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -118,15 +119,12 @@ async function main() {
   for (const kind of impls) {
     record.results[kind].summary = summarize(record.results[kind].runs.map((r) => r.delivered));
   }
-  record.loadAfter = load();
   const file = saveRecord(join(here, 'results'), record);
   const lines = impls.map((k) => {
     const s = record.results[k].summary;
     return `${k}: delivered of ${record.results[k].runs[0]?.possible ?? '?'}: min ${s.min}, median ${s.median}, max ${s.max} (${s.runs} runs, ${s.missing} failed)`;
   });
-  process.stdout.write(
-    `${lines.join('\n')}\nload before: ${record.loadBefore}\nload after: ${record.loadAfter}\n${file}\n`,
-  );
+  process.stdout.write(`${lines.join('\n')}\n${describeRun(record.meta)}\n${file}\n`);
 }
 
 runHarness('delivery bench', main, closeAll);

@@ -15,15 +15,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goPeerBinary } from '../../tests/dist/support/go-peer.js';
 import { closeAll, LineNode } from '../../tests/dist/support/line-node.js';
+import { describeRun } from '../lib/run-meta.mjs';
 import {
-  load,
   options,
   procCpuSeconds,
   procMemMiB,
   runHarness,
   saveRecord,
   startRecord,
-} from './run-meta.mjs';
+} from './harness.mjs';
 import { summarize } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -124,11 +124,8 @@ async function main() {
       lines.push(`${impl}: RSS per added node (N=${lo}→${hi}, medians) ${slope.toFixed(3)} MiB`);
     }
   }
-  record.loadAfter = load();
   const file = saveRecord(join(here, 'results'), record);
-  process.stdout.write(
-    `${lines.join('\n')}\nload before: ${record.loadBefore}\nload after: ${record.loadAfter}\n${file}\n`,
-  );
+  process.stdout.write(`${lines.join('\n')}\n${describeRun(record.meta)}\n${file}\n`);
 }
 
 runHarness('idle bench', main, closeAll);

@@ -18,7 +18,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goPeerBinary } from '../../tests/dist/support/go-peer.js';
 import { closeAll, LineNode } from '../../tests/dist/support/line-node.js';
-import { load, procCpuSeconds, procMemMiB, saveRecord, startRecord } from './run-meta.mjs';
+import { describeRun, finishRun, startRun } from '../lib/run-meta.mjs';
+import { procCpuSeconds, procMemMiB, saveRecord } from './harness.mjs';
 import { fmtMs, summarize } from './stats.mjs';
 import { boxPlotSvg } from './svg.mjs';
 
@@ -211,7 +212,8 @@ async function main() {
   }
   if (impls.includes('go')) await goPeerBinary();
   const results = {
-    ...startRecord(outName ?? 'run'),
+    meta: startRun(outName ?? 'memberlist'),
+    date: new Date().toISOString(),
     config: 'DefaultLocalConfig (--config local) on 127.0.0.1, real UDP/TCP',
     params: { runs, sizes, fdSizes, fdRuns, gossipRuns, gossipSize, idleSeconds, capMs, impls },
     convergence: {},
@@ -224,6 +226,7 @@ async function main() {
       saveRecord(join(here, 'results'), results);
       return;
     }
+    finishRun(results.meta);
     mkdirSync(join(here, 'results'), { recursive: true });
     const text = `${JSON.stringify(results, null, 2)}\n`;
     writeFileSync(join(here, 'results', 'latest.json'), text);
@@ -309,13 +312,12 @@ async function main() {
     }
   }
 
-  results.loadAfter = load();
   save();
   if (!outName) {
     writeFileSync(join(here, 'results', 'latest.md'), tables(results));
     writePlots(results);
   }
-  progress(`load before: ${results.loadBefore}; after: ${results.loadAfter}`);
+  progress(describeRun(results.meta));
   progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.stdout.write(tables(results));
 }
@@ -327,7 +329,8 @@ function row(label, s) {
 function tables(r) {
   const head =
     '| case | runs | min | p25 | median | p75 | max | not finished |\n|---|---|---|---|---|---|---|---|';
-  const out = [`Run ${r.date}, ${r.machine.cpus} CPUs, ${r.machine.node}; ${r.config}.`, ''];
+  const m = r.meta ?? { machine: r.machine ?? {}, node: r.machine?.node };
+  const out = [`Run ${r.date}, ${m.machine.cpus} CPUs, ${m.node}; ${r.config}.`, ''];
   if (Object.keys(r.convergence).length) {
     out.push('### Convergence (last node ready → every node sees N alive)', '', head);
     for (const [k, c] of Object.entries(r.convergence)) if (c.summary) out.push(row(k, c.summary));

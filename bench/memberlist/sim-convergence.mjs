@@ -21,6 +21,7 @@ import {
   seededRandom,
   VirtualClock,
 } from '../../packages/memberlist/dist/src/index.js';
+import { finishRun, startRun } from '../lib/run-meta.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -97,6 +98,9 @@ async function run(n, seed) {
   return { ok, convergedAt, detectMs, pushPulls };
 }
 
+// Results are in virtual milliseconds (load does not change them); the record still ties them
+// to a commit and a command. It is a `#` line, which readers of the JSON lines skip.
+const meta = startRun('memberlist-sim-convergence');
 console.log(
   `# in-memory sim: runs=${runs} loss=${loss} stagger=${stagger}ms catchUp=${catchUp} goScheduling=${goScheduling} compression=${compression} fail=${fail} cfg=${JSON.stringify(overrides)}`,
 );
@@ -129,3 +133,4 @@ for (const n of sizes) {
     }),
   );
 }
+console.log(`# run ${JSON.stringify(finishRun(meta))}`);
