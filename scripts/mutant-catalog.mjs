@@ -76,8 +76,21 @@ export const MUTANTS = [
     why: 'a 32-byte string is written as str16 (da 00 20), not as a fixstr',
   },
 
-  // ---- chat: bootstrap duties ----
-  // To add once the chat package split has landed and its duty unit tests exist: the refill
-  // duty taken by every member instead of the m longest-running ones (issue #18), with the
-  // duty unit tests and the end-to-end duty test as `tests`.
+  // ---- chat: bootstrap duties (issue #18) ----
+  // Caught by the duty unit tests (real memberlist nodes on the in-memory network, a counting
+  // bootstrap client); the end-to-end duty test in tests/src/chat-e2e catches it too, slowly.
+  {
+    name: 'chat-refill-every-member',
+    file: 'packages/chat/src/bootstrap-duty.ts',
+    edits: [
+      {
+        search:
+          "if (!refillCandidates(liveRecords, m).includes(this.ctx.nodeName)) return 'not-candidate';",
+        replace:
+          "if (!refillCandidates(liveRecords, liveRecords.length).includes(this.ctx.nodeName)) return 'not-candidate';",
+      },
+    ],
+    tests: ['chat/dist/test/departure-duty'],
+    why: 'only the minrefillcandidates longest-running members talk to the service when a member departs',
+  },
 ];
