@@ -95,10 +95,6 @@ function makeCopy() {
       symlinkSync(readlinkSync(link), join(copy, 'node_modules', '@isopeer', name));
     }
   }
-  // The memberlist vector tests read ../shared next to the repository (as long as the vectors
-  // live outside it); give the copy the same neighbour.
-  const shared = join(root, '..', 'shared');
-  if (existsSync(shared)) symlinkSync(shared, join(base, 'shared'));
   return { base, copy };
 }
 

@@ -1,6 +1,6 @@
 // Configuration of one memberlist node. Field names are camelCase versions of Go memberlist's
 // `Config`; durations are milliseconds (suffix `Ms`). Every field says what it trades off, so an
-// operator can tune a preset instead of guessing. Presets carry Go 0.2.2's exact values (§15).
+// operator can tune a preset instead of guessing. Presets carry Go 0.2.2's exact values (docs/spec/memberlist-wire.md §15).
 import { hostname } from 'node:os';
 import { parseCidr } from './address.js';
 import {

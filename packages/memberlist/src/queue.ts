@@ -1,4 +1,4 @@
-// The transmit-limited broadcast queue (§11.3): every queued message is piggy-backed or gossiped
+// The transmit-limited broadcast queue (docs/spec/memberlist-wire.md §11.3): every queued message is piggy-backed or gossiped
 // at most retransmitMult × ceil(log10(n+1)) times, fresher and larger messages first. Exported
 // for applications, which use it to feed the delegate's `getBroadcasts`.
 import { retransmitLimit } from './suspicion.js';

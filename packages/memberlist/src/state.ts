@@ -1,5 +1,5 @@
 // Over 600 lines on purpose: it mirrors Go memberlist's state.go, to be read side by side.
-// The protocol engine: the node table and its state machine (§8), probing with indirect probes,
+// The protocol engine: the node table and its state machine (docs/spec/memberlist-wire.md §8), probing with indirect probes,
 // nacks and the TCP fallback (§9), Lifeguard suspicion (§10), gossip rounds (§11), push/pull
 // scheduling (§7.4), reaping and dead-node reclaim. I/O goes through net.ts.
 import { bytesToIp, type Cidr, cidrContains, joinHostPort, parseCidr } from './address.js';

@@ -1,12 +1,11 @@
 /**
- * Loads the Go-produced test data shared with the team: the vectors of memberlist-0.2.2.json
+ * Loads the Go-produced test data kept in test/vectors/: the vectors of memberlist-0.2.2.json
  * and the captures of real Go traffic in wire/*.txt (hex plus the reference decoder's
  * layer-by-layer output, which the tests compare against).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { partMissing } from '@isopeer/test-support';
 
 /** The repository root: the nearest ancestor of this file holding both package.json and packages/. */
 export function repoRoot(): string {
@@ -19,23 +18,9 @@ export function repoRoot(): string {
   }
 }
 
-/** `/work/shared` is `../shared` from the repository root. */
+/** The Go-produced vectors, kept in the repository (see vectors/README.md for their origin). */
 export function vectorsDir(): string {
-  return join(repoRoot(), '..', 'shared', 'vectors');
-}
-
-/**
- * Why the shared vectors cannot be used, or null if they can. In CI a missing vector set is a
- * failure (the caller throws); locally the test skips with this reason.
- */
-export function vectorsMissing(): string | null {
-  const f = join(vectorsDir(), 'memberlist-0.2.2.json');
-  return existsSync(f) ? null : `shared vectors not found at ${f}`;
-}
-
-/** Throws in CI, returns a skip reason locally, false when the vectors are there. */
-export function skipWithoutVectors(): string | false {
-  return partMissing(vectorsMissing());
+  return join(repoRoot(), 'packages', 'memberlist', 'test', 'vectors');
 }
 
 export function fromHex(hex: string): Uint8Array {

@@ -28,14 +28,12 @@ import {
   readSuspectOrDead,
   readUserMsgHeader,
 } from '../src/codec/index.js';
-import { loadVectors, repoRoot, skipWithoutVectors, toHex } from './codec-fixtures.js';
+import { loadVectors, repoRoot, toHex } from './codec-fixtures.js';
 import { mutate, Rng } from './fuzz-targets.js';
 
 const GO_MSGPACK = '/usr/share/gocode/src/github.com/hashicorp/go-msgpack/codec';
 
 function skipReason(): string | false {
-  const vectors = skipWithoutVectors();
-  if (vectors) return vectors;
   const go = spawnSync('go', ['version'], { encoding: 'utf8' });
   const missing =
     go.status !== 0
