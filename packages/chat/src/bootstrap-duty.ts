@@ -12,6 +12,7 @@ import {
   type PeerRecord,
   type SelfIdentity,
 } from '@isopeer/bootstrap';
+import type { SubLogger } from '@isopeer/console';
 import { joinHostPort, type MemberNode } from '@isopeer/memberlist';
 import { type BootstrapApi, isTransientBootstrapError } from './bootstrap-api.js';
 import { ChatError } from './errors.js';
@@ -35,6 +36,8 @@ export interface BootstrapDutyOptions {
   signal: AbortSignal;
   /** Unix seconds at peer start, the `timestamp` of the peer record. */
   startedAt: string;
+  /** The `bootstrap` log subsystem: every request, its outcome and time. */
+  log: SubLogger;
 }
 
 /** Why a join failed, without the address memberlist puts first (the caller names the peer). */
@@ -98,20 +101,36 @@ export class BootstrapDuty {
   /** Runs a bootstrap request with retries (backoff) for transient failures. */
   call<T>(what: string, fn: (bs: BootstrapApi) => Promise<T>): Promise<T> {
     const bs = this.requireService();
-    return withBackoff(() => fn(bs), {
-      attempts: this.opts.retry.attempts,
-      baseDelayMs: this.opts.retry.baseDelayMs,
-      maxDelayMs: 5_000,
-      signal: this.opts.signal,
-      retryable: isTransientBootstrapError,
-      onRetry: (err, attempt, delay) =>
-        this.ctx.log.info('bootstrap retry', {
-          what,
-          attempt,
-          delayMs: delay,
-          error: String((err as Error).message),
-        }),
-    });
+    return this.#logged(what, bs, () =>
+      withBackoff(() => fn(bs), {
+        attempts: this.opts.retry.attempts,
+        baseDelayMs: this.opts.retry.baseDelayMs,
+        maxDelayMs: 5_000,
+        signal: this.opts.signal,
+        retryable: isTransientBootstrapError,
+        onRetry: (err, attempt, delay) =>
+          this.opts.log.info('bootstrap retry', {
+            what,
+            attempt,
+            delayMs: delay,
+            error: String((err as Error).message),
+          }),
+      }),
+    );
+  }
+
+  /** Every request to the service leaves one record: what, where, outcome and time. */
+  async #logged<T>(what: string, bs: BootstrapApi, request: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const fields = () => ({ what, url: bs.url, ms: Date.now() - started });
+    try {
+      const result = await request();
+      this.opts.log.info('bootstrap request', { ...fields(), ok: true });
+      return result;
+    } catch (e) {
+      this.opts.log.warn('bootstrap request failed', { ...fields(), error: (e as Error).message });
+      throw e;
+    }
   }
 
   /** A request whose answer becomes the local copy (`bootstraplistlocal` shows it). */
@@ -251,13 +270,14 @@ export class BootstrapDuty {
 
   /** Takes this peer off the list when it quits: one request, no retries (it is going away). */
   async leaveService(): Promise<void> {
-    this.#data = await this.requireService().leave(this.ctx.id);
+    const bs = this.requireService();
+    this.#data = await this.#logged('leave', bs, () => bs.leave(this.ctx.id));
   }
 
   /** The bootstrap list from the service, for finding the group again: its addresses. */
   async refreshContacts(): Promise<string[]> {
-    const service = this.requireService();
-    this.#data = await service.list();
+    const bs = this.requireService();
+    this.#data = await this.#logged('list', bs, () => bs.list());
     return this.contactAddresses() ?? [];
   }
 }

@@ -219,6 +219,7 @@ export class ChatMembers {
     if (!back) return;
     this.#departed.delete(node.name);
     this.#records.set(node.name, back);
+    this.ctx.log.info('chat member back', { node: node.name });
     this.ctx.out.info(`<info> ${displayNameOf(node.name, node.meta)} is back`);
   }
 
@@ -230,11 +231,6 @@ export class ChatMembers {
   /** memberlist saw a node fail (`failed`) or leave: its record goes, and is kept if it failed. */
   nodeGone(node: MemberNode, failed: boolean): void {
     const who = displayNameOf(node.name, node.meta);
-    this.ctx.log.info('member gone', {
-      name: node.name,
-      state: node.state,
-      chatMember: this.#records.has(node.name),
-    });
     this.ctx.console.write('warn', `<left> ${who} has ${failed ? 'failed' : 'left'}`, 'chat');
     const record = this.#records.get(node.name);
     if (record) {
@@ -306,6 +302,11 @@ export class ChatMembers {
           result.delivered.push(who);
         } catch (e) {
           result.failed.push({ name: who, error: (e as Error).message });
+          this.ctx.log.warn('chat line not delivered', {
+            to: who,
+            address: m.sender,
+            error: (e as Error).message,
+          });
         }
       }),
     );

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { BootstrapData, PeerRecord } from '@isopeer/bootstrap';
-import type { Console, LineWriter } from '@isopeer/console';
+import type { Console, LineWriter, SubLogger } from '@isopeer/console';
 import {
   type GoMemberlistConfig,
   joinHostPort,
@@ -31,6 +31,7 @@ import type { KvUpdate } from './kv-update.js';
 import { MemberCache } from './member-cache.js';
 import { type ChatMemberRecord, decodeMemberRecord } from './member-record.js';
 import { type ConfigPreset, MemberlistNode } from './memberlist-node.js';
+import { logMembership } from './membership-log.js';
 import { Partitions } from './partitions.js';
 import { type PeerContext, requireMemberlist } from './peer-context.js';
 import { displayNameOf, isValidChatName, nodeNameFor } from './peer-name.js';
@@ -64,6 +65,13 @@ export interface ChatPeerOptions {
   rejoinDelayMs?: { min: number; max: number };
   /** memberlist encryption keys (AES, 16/24/32 bytes); the first is primary. Default: none. */
   keys?: Uint8Array[];
+  /** Cluster label (memberlist ≥ 0.3); default '' (none, as memberlist 0.2.2). */
+  label?: string;
+  /**
+   * Longest time `quit` takes to leave (bootstrap leave, telling the members, memberlist leave)
+   * before it stops anyway; default 5000 ms.
+   */
+  quitTimeoutMs?: number;
 }
 
 export interface ChatPeerEvents {
@@ -73,6 +81,8 @@ export interface ChatPeerEvents {
 
 /** Members joining in a burst are written to the cache file once. */
 const CACHE_SAVE_DELAY_MS = 1_000;
+/** Part of the quit time given to memberlist's leave (gossiping the LEAVE). */
+const MEMBERLIST_LEAVE_MS = 2_000;
 
 export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   readonly name: string;
@@ -95,6 +105,9 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   readonly #node: MemberlistNode;
   readonly #cache: MemberCache | undefined;
   readonly #closer = new AbortController();
+  readonly #quitTimeoutMs: number;
+  /** The `memberlist` log subsystem, known to `/loglevel` from the start. */
+  readonly #memberlistLog: SubLogger;
   #quitting = false;
   #closed = false;
 
@@ -113,6 +126,8 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     this.startedAt = String(Math.floor(Date.now() / 1000));
     this.console = opts.console;
     this.preset = opts.preset ?? 'local';
+    this.#quitTimeoutMs = opts.quitTimeoutMs ?? 5_000;
+    this.#memberlistLog = opts.console.logger.child('memberlist');
     const bindAddr = opts.bindAddr ?? '127.0.0.1';
     this.#node = new MemberlistNode({
       nodeName: this.nodeName,
@@ -121,6 +136,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       bindPort: opts.bindPort ?? 0,
       advertiseAddr: opts.advertiseAddr ?? '',
       keys: opts.keys,
+      label: opts.label ?? '',
       isPartitioned: (address) => this.partitions.address(address),
     });
     this.#cache = opts.cacheFile ? new MemberCache(opts.cacheFile) : undefined;
@@ -163,6 +179,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       retry: opts.bootstrapRetry ?? { attempts: 3, baseDelayMs: 200 },
       signal: this.#closer.signal,
       startedAt: this.startedAt,
+      log: opts.console.logger.child('bootstrap'),
     });
     this.#rejoin = new Rejoin(this.#ctx, {
       delayMs: opts.rejoinDelayMs ?? { min: 1_000, max: 30_000 },
@@ -252,8 +269,8 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   }
 
   /** `memberlistcreate`: binds the node and starts probing; nobody else is known yet. */
-  create(): Promise<Memberlist> {
-    return this.#node.create({
+  async create(): Promise<Memberlist> {
+    const ml = await this.#node.create({
       delegate: {
         nodeMeta: () => Buffer.from(this.name),
         notifyMsg: (msg) => this.#onUserMessage(msg),
@@ -266,6 +283,8 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
         leave: (node) => this.#onNodeLeave(node),
       },
     });
+    logMembership(ml, this.#memberlistLog);
+    return ml;
   }
 
   requireMemberlist(): Memberlist {
@@ -378,11 +397,6 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   #onNodeJoin(node: MemberNode): void {
     if (node.name === this.nodeName) return;
     const address = joinHostPort(node.addr, node.port);
-    this.#ctx.log.info('member joined', {
-      name: node.name,
-      incarnation: node.incarnation,
-      back: this.#members.isReturning(node.name),
-    });
     this.partitions.noteAddress(address, node.name);
     this.#members.nodeJoined(node);
     this.#items.resendAll();
@@ -450,34 +464,60 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     for (const f of greeting.failed) out.warn(`could not greet ${f.name}: ${f.error}`);
   }
 
+  /** True once `quit` began. */
+  get quitting(): boolean {
+    return this.#quitting;
+  }
+
   /**
    * `quit`: the original's leave sequence — leave the bootstrap list, tell every chat member,
-   * announce LEAVE over gossip, leave memberlist — then emits `exit`.
+   * announce LEAVE over gossip, leave memberlist — then emits `exit`. It takes at most
+   * `quitTimeoutMs`; when that passes or `signal` aborts (a second Ctrl-C), the peer stops where
+   * the sequence stands, says so, and emits `exit` with code 1.
    */
-  async quit(out: LineWriter): Promise<void> {
+  async quit(out: LineWriter, signal?: AbortSignal): Promise<void> {
+    if (this.#quitting) throw new ChatError('CHAT_STATE', 'already leaving');
     this.#quitting = true;
     this.#rejoin.stop();
+    const stop = signal
+      ? AbortSignal.any([signal, AbortSignal.timeout(this.#quitTimeoutMs)])
+      : AbortSignal.timeout(this.#quitTimeoutMs);
+    const cut = new Promise<'cut'>((resolve) => {
+      if (stop.aborted) resolve('cut');
+      stop.addEventListener('abort', () => resolve('cut'), { once: true });
+    });
+    const outcome = await Promise.race([this.#leaveSteps(out).then(() => 'left' as const), cut]);
+    if (outcome === 'left') out.info(`${this.name} left`);
+    else {
+      const why = signal?.aborted ? 'interrupted' : `not done within ${this.#quitTimeoutMs} ms`;
+      out.warn(`${this.name} stopped before leaving completely (${why})`);
+      this.#ctx.log.warn('quit cut short', { why });
+    }
+    await this.close();
+    this.emit('exit', outcome === 'left' ? 0 : 1);
+  }
+
+  async #leaveSteps(out: LineWriter): Promise<void> {
     if (this.#duty.service && this.memberlist) {
       try {
         await this.#duty.leaveService();
       } catch (e) {
+        if (this.#closed) return;
         out.warn(`bootstrap leave failed: ${(e as Error).message}`);
       }
     }
+    if (this.#closed) return;
     const d = await this.sendToMembers(statusLine('left', `${this.name} is leaving`));
     for (const f of d.failed) out.warn(`could not tell ${f.name}: ${f.error}`);
     this.#members.announceLeave();
     const ml = this.memberlist;
-    if (ml) {
+    if (ml && !this.#closed) {
       try {
-        await ml.leave(2_000);
+        await ml.leave(MEMBERLIST_LEAVE_MS);
       } catch (e) {
-        out.warn(`memberlist leave: ${(e as Error).message}`);
+        if (!this.#closed) out.warn(`memberlist leave: ${(e as Error).message}`);
       }
     }
-    out.info(`${this.name} left`);
-    await this.close();
-    this.emit('exit', 0);
   }
 
   /** `exit`: releases everything without telling anyone, then emits `exit`. */

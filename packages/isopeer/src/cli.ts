@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `isopeer` command: argument parsing and wiring only; every behaviour lives in a library.
 import { Command } from 'commander';
+import { applyCliStyle } from './cli-style.js';
 
 type Register = (program: Command) => void;
 
@@ -16,9 +17,7 @@ const commands: Record<string, () => Promise<Register>> = {
   test: async () => (await import('./commands/test.js')).registerTest,
 };
 
-const program = new Command('isopeer')
-  .description('Build, run and test peer-to-peer applications')
-  .showHelpAfterError();
+const program = new Command('isopeer').description('Build, run and test peer-to-peer applications');
 
 const requested = process.argv[2];
 const selected =
@@ -26,5 +25,7 @@ const selected =
     ? [commands[requested]]
     : Object.values(commands);
 for (const load of selected) (await load())(program);
+// Usage errors, exit codes and help read alike in every subcommand (cli-style.ts).
+for (const cmd of [program, ...program.commands]) applyCliStyle(cmd);
 
 await program.parseAsync(process.argv);
