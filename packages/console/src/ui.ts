@@ -306,6 +306,8 @@ class TtySession extends Session {
   #rl: readline.Interface | undefined;
   #history: HistoryFile | undefined;
   #pending: string[] = [];
+  /** The last output lines drawn, for drawing the screen again after a resize. */
+  readonly #shown: string[] = [];
   #flushScheduled = false;
   #lastInterrupt = 0;
   #detachKeys: (() => void) | undefined;
@@ -349,6 +351,8 @@ class TtySession extends Session {
     const lines = this.#pending;
     this.#pending = [];
     if (lines.length === 0) return;
+    this.#shown.push(...lines);
+    if (this.#shown.length > REDRAW_LINES) this.#shown.splice(0, this.#shown.length - REDRAW_LINES);
     const rl = this.#rl;
     if (!rl) {
       this.write(`${lines.join('\n')}\n`);
@@ -373,17 +377,31 @@ class TtySession extends Session {
   }
 
   /**
-   * A terminal that changed its width has re-wrapped the input line (tmux, VTE, iTerm, kitty and
-   * Windows Terminal reflow soft-wrapped lines), so the cursor now sits on the row its position
-   * gives at the new width. readline redraws on `resize` by climbing the rows it counted at the
-   * old width: too many after widening (erasing lines above the input) and too few after
-   * narrowing (leaving a stale prompt). Runs before readline's own handler and tells it the row
-   * the cursor is really on.
+   * A terminal that changed its width re-wraps what it shows (tmux, VTE, iTerm, kitty and Windows
+   * Terminal reflow soft-wrapped rows) and may push rows into its scrollback to keep the cursor
+   * in place, so the rows the input line occupies, and where it starts, can no longer be
+   * worked out: readline's redraw, which climbs the rows it counted at the old width, erased
+   * lines above the input after widening and left stale prompts after narrowing. Instead the
+   * screen is drawn again from what this session showed: the last output lines that fit, then
+   * the input line.
    */
   #onResize = (): void => {
     const rl = this.#rl;
-    if (!rl) return;
-    (rl as unknown as { prevRows: number }).prevRows = rl.getCursorPos().rows;
+    const { columns, rows } = this.output as { columns?: number; rows?: number };
+    if (!rl || !columns || !rows) return;
+    const inputRows = Math.floor(visibleLength(rl.getPrompt() + rl.line) / columns) + 1;
+    let room = Math.max(0, rows - inputRows);
+    let first = this.#shown.length;
+    while (first > 0) {
+      const need = Math.max(1, Math.ceil(visibleLength(this.#shown[first - 1]!) / columns));
+      if (need > room) break;
+      room -= need;
+      first--;
+    }
+    const lines = this.#shown.slice(first);
+    this.write(`\x1b[H\x1b[2J${lines.map((l) => `${l}\n`).join('')}`);
+    (rl as unknown as { prevRows: number }).prevRows = 0;
+    rl.prompt(true);
   };
 
   /** Ctrl-D on an empty line asks to leave instead of letting readline close the input. */
@@ -409,6 +427,7 @@ class TtySession extends Session {
     const raw = this.input as RawInput;
     this.#wasRaw = raw.isRaw === true;
     raw.setRawMode?.(true);
+    const resizeListenersBefore = (this.output as NodeJS.EventEmitter).listeners('resize');
     const { keys, detach } = oneKeyPerChunk(this.input, this.#interceptKey);
     this.#detachKeys = detach;
     const rl = readline.createInterface({
@@ -433,7 +452,12 @@ class TtySession extends Session {
     });
     rl.on('SIGINT', () => this.#interrupt());
     rl.on('close', () => this.inputEnded());
-    (this.output as NodeJS.EventEmitter).prependListener('resize', this.#onResize);
+    // readline's own redraw on resize is replaced (see #onResize); closing it removes it anyway.
+    const out = this.output as NodeJS.EventEmitter;
+    for (const l of out.listeners('resize')) {
+      if (!resizeListenersBefore.includes(l)) out.off('resize', l as () => void);
+    }
+    out.on('resize', this.#onResize);
     rl.prompt();
   }
 
@@ -481,6 +505,14 @@ class TtySession extends Session {
     (this.input as RawInput).setRawMode?.(this.#wasRaw);
     await this.#history?.flush();
   }
+}
+
+/** Output lines kept for drawing the screen again after a resize (more than any screen holds). */
+const REDRAW_LINES = 500;
+
+/** Columns a rendered line takes: without its colour codes. */
+function visibleLength(rendered: string): number {
+  return rendered.replace(/\x1b\[[0-9;]*m/g, '').length;
 }
 
 /**

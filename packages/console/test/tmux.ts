@@ -53,6 +53,11 @@ export class TmuxSession {
     this.#tmux(['send-keys', '-t', 'main', ...names]);
   }
 
+  /** Resizes the window (and so the terminal the program runs in). */
+  resize(columns: number, rows: number): void {
+    this.#tmux(['resize-window', '-t', 'main', '-x', String(columns), '-y', String(rows)]);
+  }
+
   /** The visible screen, one string per row, trailing blanks removed; `escapes` keeps colours. */
   screen(escapes = false): string[] {
     const out = this.#tmux(['capture-pane', '-p', '-t', 'main', ...(escapes ? ['-e'] : [])]);
