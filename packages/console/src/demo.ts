@@ -81,8 +81,6 @@ async function main(): Promise<void> {
       console.write('message', l, 'feed'),
     );
   }
-  // The log file's "logging to" line comes first, whatever the machine's load.
-  await console.ready;
   await runInteractive(console, { prompt: values.prompt ?? '> ' });
   feed?.destroy();
   await console.close();
