@@ -1,53 +1,13 @@
 // `isopeer chat` on a real terminal (tmux): a chat line arriving while a command is half typed
 // leaves the typed text intact, history recall and tab completion of member names work.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isopeerCli } from '../support/paths.js';
+import { haveTmux, Tmux } from '../support/tmux.js';
 import { BootstrapProc, ChatProc, cleanEnv, until } from './chat-procs.js';
-
-const haveTmux = spawnSync('tmux', ['-V']).status === 0;
-
-/** A tmux server of our own (own socket), one session running the command. */
-class Tmux {
-  readonly socket = `isopeer-chat-tty-${process.pid}`;
-  constructor(command: string[]) {
-    this.run(['new-session', '-d', '-x', '110', '-y', '30', '-s', 'main', ...command]);
-  }
-  run(args: string[]): string {
-    const r = spawnSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], {
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`tmux ${args[0]}: ${r.stderr}`);
-    return r.stdout;
-  }
-  type(text: string): void {
-    this.run(['send-keys', '-t', 'main', '-l', text]);
-  }
-  keys(...names: string[]): void {
-    this.run(['send-keys', '-t', 'main', ...names]);
-  }
-  screen(): string[] {
-    return this.run(['capture-pane', '-p', '-t', 'main'])
-      .replace(/\n$/, '')
-      .split('\n')
-      .map((l) => l.trimEnd());
-  }
-  /** The input line: the last non-empty row of the screen. */
-  inputLine(): string {
-    return (
-      this.screen()
-        .filter((l) => l !== '')
-        .at(-1) ?? ''
-    );
-  }
-  kill(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server']);
-  }
-}
 
 describe('isopeer chat on a terminal', {
   skip: !haveTmux && process.env.CI !== 'true' ? 'SKIPPED: tmux is not installed' : false,

@@ -187,16 +187,19 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
   };
   // Ctrl-C twice, Ctrl-D, the end of piped input, SIGINT, SIGTERM and SIGHUP all leave the way
   // /quit does (bounded by QUIT_TIMEOUT_MS); asked again while leaving, the peer stops at once.
-  const leave = () => {
+  const leave = (why: string, again: string) => {
     if (!peer || peer.quitting) {
       void finish(peer ? 1 : 0);
       return;
     }
+    console.write('info', `${why}leaving the group (${again} to stop at once)`, 'chat');
     void console.execute('/quit').then((r) => {
       if (!r.ok) void finish(1);
     });
   };
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, leave);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => leave(`${sig}: `, 'send it again'));
+  }
 
   await console.ready;
   // The UI starts first so that it shows every line from here on. Without a TTY the input is fed
@@ -207,7 +210,7 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
     input,
     prompt: `${opts.name}> `,
     signal: session.signal,
-    onExitRequest: leave,
+    onExitRequest: () => leave('', 'press Ctrl-C again'),
   });
 
   let choice: BootstrapChoice;
