@@ -30,12 +30,16 @@ function startPeer(
   return new ChatProc(name, args, cleanEnv(env));
 }
 
-/** Node names listed by `/chatmembers` or `/memberlist` (second column of the member lines). */
-function nodeNames(lines: string[]): string[] {
-  return lines
-    .filter((l) => l.startsWith('  '))
-    .map((l) => l.trim().split(/\s+/)[1]!)
-    .sort();
+/** Node names of the chat members, from the raw form `/chatmembers --json` prints. */
+async function chatNodeNames(p: ChatProc): Promise<string[]> {
+  const [json] = await p.command('/chatmembers --json');
+  return Object.keys(JSON.parse(json!)).sort();
+}
+
+/** Node names of the live memberlist members, from `/memberlist --json`. */
+async function memberlistNodeNames(p: ChatProc): Promise<string[]> {
+  const [json] = await p.command('/memberlist --json');
+  return (JSON.parse(json!) as { name: string }[]).map((m) => m.name).sort();
 }
 
 async function startGroup(names: string[], url: string): Promise<ChatProc[]> {
@@ -94,8 +98,8 @@ describe('isopeer chat: three peers with a bootstrap server', () => {
   it('agrees on /chatmembers and /memberlist on every peer', async () => {
     let reference: string[] | undefined;
     for (const p of peers) {
-      const chat = nodeNames(await p.command('/chatmembers'));
-      const ml = nodeNames(await p.command('/memberlist'));
+      const chat = await chatNodeNames(p);
+      const ml = await memberlistNodeNames(p);
       assert.equal(chat.length, 3, `${p.name} /chatmembers`);
       assert.deepEqual(chat, ml, `${p.name}: chat members = memberlist members`);
       reference ??= chat;
@@ -131,7 +135,7 @@ describe('isopeer chat: three peers with a bootstrap server', () => {
       const d = await server.call('/list');
       return Object.values(d.Peers).some((p) => p.name.startsWith('carol-'));
     });
-    const chat = nodeNames(await peers[0]!.command('/chatmembers'));
+    const chat = await chatNodeNames(peers[0]!);
     assert.equal(chat.length, 2);
   });
 });

@@ -88,4 +88,90 @@ describe('isopeer chat on a terminal', {
     await until('history recall', () => tmux.inputLine().endsWith('half typed'));
     tmux.keys('C-u');
   });
+
+  /** The rows a command printed: from its header row to the next prompt. */
+  async function table(command: string, header: RegExp): Promise<string[]> {
+    tmux.keys('C-l');
+    tmux.type(command);
+    tmux.keys('Enter');
+    const rows = await found(`${command} printed`, () => {
+      const screen = tmux.screen();
+      const start = screen.findIndex((l) => header.test(l));
+      const end = screen.findIndex((l, i) => i > start && l.startsWith('alice>'));
+      return start >= 0 && end > start ? screen.slice(start, end) : undefined;
+    });
+    return rows;
+  }
+
+  /** Every row starts its cells where the header starts its column names. */
+  function assertAligned(rows: string[], columns: string[]): void {
+    const starts = columns.map((c) => rows[0]!.indexOf(c));
+    assert.ok(
+      starts.every((x, i) => x >= 0 && (i === 0 || x > starts[i - 1]!)),
+      rows[0],
+    );
+    for (const row of rows.slice(1)) {
+      for (const x of starts.slice(1)) {
+        assert.equal(
+          row.slice(x - 2, x),
+          '  ',
+          `a column gap before ${x} in ${JSON.stringify(row)}`,
+        );
+      }
+    }
+  }
+
+  it('shows /memberlist, /chatmembers, /bootstrappeers and /metrics as aligned tables', async () => {
+    const ml = await table('/memberlist', /^Name +Node +Address/);
+    assertAligned(ml, ['Name', 'Node', 'Address', 'Status', 'Incarnation', 'Protocol']);
+    assert.equal(ml.length, 3, ml.join('\n'));
+    assert.ok(ml.some((r) => /^alice +alice-/.test(r)) && ml.some((r) => /^bob +bob-/.test(r)));
+    const cm = await table('/chatmembers', /^Name +Node +Chat address/);
+    assertAligned(cm, ['Name', 'Node', 'Chat address', 'Record', 'Chatting since']);
+    assert.ok(
+      cm.slice(1).every((r) => / JOIN /.test(r)),
+      cm.join('\n'),
+    );
+    const bp = await table('/bootstrappeers', /^Node +Address +Running since/);
+    assertAligned(bp, ['Node', 'Address', 'Running since']);
+    assert.equal(bp.length, 3, bp.join('\n'));
+    const mt = await table('/metrics', /^Metric +Value$/);
+    assertAligned(mt, ['Metric', 'Value']);
+    assert.ok(
+      mt.some((r) => /^members +2 alive/.test(r)),
+      mt.join('\n'),
+    );
+    // The raw form for scripts: one JSON line.
+    const json = await bob.command('/chatmembers --json');
+    assert.equal(json.length, 1);
+    assert.equal(Object.keys(JSON.parse(json[0]!)).length, 2);
+  });
+
+  it('/help with an unknown name suggests close ones', async () => {
+    tmux.keys('C-l');
+    tmux.type('/help memberlst');
+    tmux.keys('Enter');
+    await until('the suggestion', () =>
+      tmux.screen().some((l) => /unknown command \/memberlst; did you mean \/memberlist\b/.test(l)),
+    );
+    tmux.type('/help bootstrp');
+    tmux.keys('Enter');
+    await until('names containing it', () =>
+      tmux.screen().some((l) => /unknown command \/bootstrp; did you mean .*\/bootstrap\b/.test(l)),
+    );
+  });
 });
+
+/** Polls `get` until it returns a value, and returns it. */
+async function found<T>(what: string, get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  let value: T | undefined;
+  await until(
+    what,
+    () => {
+      value = get();
+      return value !== undefined;
+    },
+    timeoutMs,
+  );
+  return value as T;
+}
