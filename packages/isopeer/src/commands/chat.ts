@@ -201,9 +201,9 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
     process.on(sig, () => leave(`${sig}: `, 'send it again'));
   }
 
-  await console.ready;
-  // The UI starts first so that it shows every line from here on. Without a TTY the input is fed
-  // through a pass-through stream, so `/init` runs first and the user's lines queue behind it.
+  // The UI starts first so that it shows every line from here on, the log file's "logging to"
+  // included. Without a TTY the input is fed through a pass-through stream, so `/init` runs first
+  // and the user's lines queue behind it.
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const input = tty ? process.stdin : new PassThrough();
   ui = runInteractive(console, {
@@ -212,6 +212,7 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
     signal: session.signal,
     onExitRequest: () => leave('', 'press Ctrl-C again'),
   });
+  await console.ready;
 
   let choice: BootstrapChoice;
   try {
