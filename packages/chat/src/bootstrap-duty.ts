@@ -46,6 +46,16 @@ function joinReason(r: PromiseRejectedResult): string {
   return msg.replace(/^join failed: [^ ]+: /, '');
 }
 
+/**
+ * Whether the address answered in another protocol (memberlist's `ERR_NOT_MEMBERLIST`, the cause
+ * of its `ERR_JOIN`): a bootstrap entry pointing at a web server, say. That is no refusal, and
+ * memberlist's message already says it in plain words.
+ */
+function notMemberlist(r: PromiseRejectedResult): boolean {
+  const cause = (r.reason as { cause?: { code?: unknown } })?.cause;
+  return cause?.code === 'ERR_NOT_MEMBERLIST';
+}
+
 /** Whether a TCP connection to host:port opens within the time (memberlist listens on TCP too). */
 function tcpReachable(host: string, port: number | string, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
@@ -206,9 +216,7 @@ export class BootstrapDuty {
     const dead = failed.filter((_f, i) => !reachable[i]).map((f) => f.p);
     const refused = failed.filter((_f, i) => reachable[i]);
     const { out } = this.ctx;
-    for (const f of refused) {
-      out.warn(`<warn> bootstrap peer ${f.p.name} refused the join: ${joinReason(f.r)}`);
-    }
+    for (const f of refused) out.warn(`<warn> ${this.#joinFailure(f.p, f.r)}`);
     if (dead.length > 0) {
       out.warn(
         `<warn> ${dead.length} bootstrap peer(s) did not answer: ${dead.map((p) => p.name).join(', ')}`,
@@ -223,12 +231,38 @@ export class BootstrapDuty {
       return ml.join(fromCache);
     }
     if (refused.length > 0) {
-      throw new ChatError(
-        'CHAT_NETWORK',
-        `every bootstrap peer refused the join: ${joinReason(refused[0]!.r)}; no cached member is known`,
-      );
+      const first = refused[0]!;
+      const why = this.#isNotMemberlist(first.p, first.r)
+        ? this.#joinFailure(first.p, first.r)
+        : `every bootstrap peer refused the join: ${joinReason(first.r)}`;
+      throw new ChatError('CHAT_NETWORK', `${why}; no cached member is known`);
     }
     throw new ChatError('CHAT_NETWORK', 'no bootstrap peer answered and no cached member is known');
+  }
+
+  /** Whether the peer's address is the bootstrap service's own (a slip when filling the list). */
+  #isService(p: PeerRecord): boolean {
+    const url = this.opts.service?.url;
+    if (!url) return false;
+    const u = new URL(url);
+    const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const local = (h: string) => h === 'localhost' || h === '127.0.0.1' || h === '::1';
+    return port === p.port && (host === p.ip || (local(host) && local(p.ip)));
+  }
+
+  #isNotMemberlist(p: PeerRecord, r: PromiseRejectedResult): boolean {
+    return notMemberlist(r) || this.#isService(p);
+  }
+
+  /** How a failed join to a bootstrap peer is told: what the address is, then why it failed. */
+  #joinFailure(p: PeerRecord, r: PromiseRejectedResult): string {
+    if (notMemberlist(r))
+      return `bootstrap peer ${p.name} is not a memberlist node: ${joinReason(r)}`;
+    if (this.#isService(p)) {
+      return `bootstrap peer ${p.name} is not a memberlist node: ${joinHostPort(p.ip, Number(p.port))} is the bootstrap service (${this.opts.service?.url}) itself`;
+    }
+    return `bootstrap peer ${p.name} refused the join: ${joinReason(r)}`;
   }
 
   /** Removes unreachable peers from the bootstrap list and offers this peer if there is room. */
