@@ -14,6 +14,7 @@ import {
   encodeLocalState,
   encodeMemberRecord,
   MsgType,
+  parseHostPort,
   timestampNow,
 } from './member-record.js';
 import type { Partitions } from './partitions.js';
@@ -84,6 +85,22 @@ export class ChatMembers {
       ?.allNodes()
       .find((n) => n.name === nodeName);
     return displayNameOf(nodeName, node?.meta);
+  }
+
+  /**
+   * Whether `ip` is the address of a member: a live memberlist member's, or a chat member's
+   * listener. Chat lines from other addresses are marked, and their connections get less room.
+   */
+  isMemberAddress(ip: string): boolean {
+    for (const r of this.#records.values()) {
+      if (r.sender && parseHostPort(r.sender)?.host === ip) return true;
+    }
+    return (
+      this.ctx
+        .memberlist()
+        ?.members()
+        .some((n) => n.addr === ip) ?? false
+    );
   }
 
   /** Finds a member by node name or by its short name. */

@@ -22,9 +22,9 @@ import {
 } from '@isopeer/memberlist';
 import type { BootstrapApi } from './bootstrap-api.js';
 import { BootstrapDuty, type BootstrapJoinResult } from './bootstrap-duty.js';
-import { lineKind, sanitizeLine, statusLine } from './chat-line.js';
+import { lineKind, sanitizeLine, statusLine, strangerLine } from './chat-line.js';
 import { ChatMembers, type Delivery } from './chat-members.js';
-import { ChatListener, type ChatListenerOptions } from './chat-transport.js';
+import { ChatListener, type ChatListenerOptions, plainIp } from './chat-transport.js';
 import { ChatError } from './errors.js';
 import { ReplicatedItems } from './kv-items.js';
 import type { KvUpdate } from './kv-update.js';
@@ -159,11 +159,23 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
         .find((n) => joinHostPort(n.addr, n.port) === address);
       return node?.name;
     });
-    this.listener = new ChatListener(opts.listener);
-    this.listener.on('line', ({ text }) => {
+    this.listener = new ChatListener({
+      ...opts.listener,
+      isMember: (ip) => this.#members.isMemberAddress(ip),
+    });
+    this.listener.on('line', ({ text, remote, member }) => {
       const line = sanitizeLine(text);
       if (this.partitions.line(line)) return;
-      this.console.write(lineKind(line), line, 'chat');
+      if (member) {
+        this.console.write(lineKind(line), line, 'chat');
+        return;
+      }
+      this.#ctx.log.warn('chat line from an address that is not a member', { remote });
+      this.console.write(
+        'message',
+        strangerLine(plainIp(remote.replace(/:\d+$/, '')), line),
+        'chat',
+      );
     });
     this.listener.on('ping', (remote) => this.#ctx.log.debug('reachability ping', { remote }));
     this.listener.on('rejected', (r) => this.#ctx.log.warn('chat connection rejected', r));
