@@ -47,6 +47,8 @@ export interface ChatMembersOptions {
   bindAddr: string;
   /** Time for one chat line to one member. */
   sendTimeoutMs: number;
+  /** Times a line refused by a full listener (reset) is sent again. */
+  sendRetries: number;
 }
 
 export class ChatMembers {
@@ -315,7 +317,10 @@ export class ChatMembers {
         const who = this.displayName(m.name);
         try {
           if (this.opts.partitions.node(m.name)) throw new Error('partitioned away (test)');
-          await sendChatLine(m.sender, line, { timeoutMs: this.opts.sendTimeoutMs });
+          await sendChatLine(m.sender, line, {
+            timeoutMs: this.opts.sendTimeoutMs,
+            retriesOnReset: this.opts.sendRetries,
+          });
           result.delivered.push(who);
         } catch (e) {
           result.failed.push({ name: who, error: (e as Error).message });

@@ -220,6 +220,12 @@ function reset(socket: net.Socket): void {
 
 export interface SendOptions {
   timeoutMs?: number;
+  /**
+   * How often a line is sent again when the listener resets the connection (`sendChatLine`
+   * only). A reset means the line was not read (the listener was full), so sending it again
+   * cannot show it twice. Waits 50, 100, 200 ... ms in between; default 0.
+   */
+  retriesOnReset?: number;
 }
 
 function target(address: string): { host: string; port: number } {
@@ -259,8 +265,22 @@ export async function sendRaw(
   });
 }
 
-export function sendChatLine(address: string, line: string, opts?: SendOptions): Promise<number> {
-  return sendRaw(address, line.endsWith('\n') ? line : `${line}\n`, opts);
+export async function sendChatLine(
+  address: string,
+  line: string,
+  opts: SendOptions = {},
+): Promise<number> {
+  const payload = line.endsWith('\n') ? line : `${line}\n`;
+  const retries = opts.retriesOnReset ?? 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await sendRaw(address, payload, opts);
+    } catch (e) {
+      const code = (e as { cause?: { code?: unknown } }).cause?.code;
+      if (code !== 'ECONNRESET' || attempt >= retries) throw e;
+      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
+  }
 }
 
 export function pingChatListener(address: string, opts?: SendOptions): Promise<number> {

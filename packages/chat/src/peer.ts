@@ -59,6 +59,11 @@ export interface ChatPeerOptions {
   listener?: ChatListenerOptions;
   /** Time for one chat line to one member; default 3000 ms. */
   sendTimeoutMs?: number;
+  /**
+   * Times a chat line is sent again when the member's listener refused it with a reset (it was
+   * full, say under a flood of idle connections); default 3.
+   */
+  sendRetries?: number;
   /** Bootstrap requests: attempts and first backoff delay; default 3 and 200 ms. */
   bootstrapRetry?: { attempts: number; baseDelayMs: number };
   /** Rejoin attempts when the peer finds itself alone: first and longest delay. */
@@ -184,6 +189,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       partitions: this.partitions,
       bindAddr,
       sendTimeoutMs: opts.sendTimeoutMs ?? 3_000,
+      sendRetries: opts.sendRetries ?? 3,
     });
     this.#items = new ReplicatedItems(this.#ctx);
     this.#duty = new BootstrapDuty(this.#ctx, {
