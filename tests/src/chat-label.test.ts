@@ -60,10 +60,7 @@ describe('isopeer chat --label', () => {
     ]);
     const file = join(dir, 'alice-config.json');
     await alice.command(`/saveconfig ${file}`);
-    assert.match(
-      readFileSync(file, 'utf8'),
-      /\t"CIDRsAllowed": null,\n\t"Label": "team1"\n}\n$/,
-    );
+    assert.match(readFileSync(file, 'utf8'), /\t"CIDRsAllowed": null,\n\t"Label": "team1"\n}\n$/);
     // Without a label the document is memberlist 0.2.2's: no label fields at all.
     const carol = peers[2]!;
     const lines = await carol.command('/showconfig');

@@ -4,11 +4,11 @@
 // capital letter.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { isopeerCli } from '../support/paths.js';
+import { isopeerCli, repoRoot } from '../support/paths.js';
 
 const SUBCOMMANDS = ['chat', 'node', 'bootstrap-server', 'test-server', 'test'];
 
@@ -140,4 +140,29 @@ describe('help', () => {
       }
     });
   }
+});
+
+describe('README', () => {
+  test('the usage block lists every flag of every subcommand', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const block = /```sh\n(isopeer chat <name>[\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, 'the usage block');
+    // Each subcommand's part: from its line to the next line that names another subcommand.
+    const parts = new Map<string, string>();
+    let current = '';
+    for (const line of block.split('\n')) {
+      const m = /^isopeer ([a-z-]+)/.exec(line);
+      if (m) current = m[1]!;
+      parts.set(current, `${parts.get(current) ?? ''}${line}\n`);
+    }
+    for (const cmd of SUBCOMMANDS) {
+      const flags = [...run([cmd, '--help']).stdout.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)/gm)]
+        .map((m) => m[1]!)
+        .filter((f) => f !== '--help');
+      assert.ok(flags.length > 0, cmd);
+      for (const flag of flags) {
+        assert.ok(parts.get(cmd)?.includes(flag), `README usage of isopeer ${cmd} lists ${flag}`);
+      }
+    }
+  });
 });
