@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { wordWrap } from '../src/ui.js';
 import { demoPath, tempDir } from './helpers.js';
 import { runToEnd } from './proc.js';
-import { haveTmux, TmuxSession } from './tmux.js';
+import { openFeed, skipWithoutTmux, TmuxSession } from './tmux.js';
 
 /**
  * What the terminal UI leaves on a real screen (tmux): resizing with a wrapped input line keeps
@@ -14,22 +13,11 @@ import { haveTmux, TmuxSession } from './tmux.js';
  * prompt; help text breaks between words. Every wait is on a screen condition.
  */
 describe('the screen under tmux', () => {
-  const skip = (t: { skip(msg: string): void }): boolean => {
-    if (haveTmux()) return false;
-    if (process.env.CI === 'true')
-      assert.fail('tmux is required for the terminal UI test (CI=true)');
-    t.skip('tmux is not installed; the terminal UI is untested here');
-    return true;
-  };
-
   test('resizing with a wrapped input line: every received line on screen exactly once', async (t) => {
-    if (skip(t)) return;
+    if (skipWithoutTmux(t)) return;
     const { dir, cleanup } = tempDir();
     t.after(cleanup);
-    const fifo = join(dir, 'feed');
-    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
-    const feed = openSync(fifo, 'r+');
-    t.after(() => closeSync(feed));
+    const { fifo, feed } = openFeed(t, dir);
     const tty = new TmuxSession(['env', 'NO_COLOR=1', process.execPath, demoPath, '--feed', fifo], {
       columns: 100,
       rows: 24,
@@ -87,7 +75,7 @@ describe('the screen under tmux', () => {
   });
 
   test('leaving leaves no stray prompt below the last line', async (t) => {
-    if (skip(t)) return;
+    if (skipWithoutTmux(t)) return;
     const { dir, cleanup } = tempDir();
     t.after(cleanup);
     const tty = new TmuxSession([
@@ -108,7 +96,7 @@ describe('the screen under tmux', () => {
   });
 
   test('help text breaks between words at the terminal edge', async (t) => {
-    if (skip(t)) return;
+    if (skipWithoutTmux(t)) return;
     // The same text without a terminal: one line per entry, as the console wrote it.
     const plain = await runToEnd(process.execPath, [demoPath], '/help\n/help groups cli\n');
     const words = plain.stdout.split(/\s+/).filter(Boolean).sort();
