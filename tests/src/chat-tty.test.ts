@@ -89,6 +89,40 @@ describe('isopeer chat on a terminal', {
     tmux.keys('C-u');
   });
 
+  it('keeps every received line on screen exactly once while the terminal is resized', async () => {
+    tmux.keys('C-l');
+    const typed = Array.from({ length: 28 }, (_, i) => `draft${i}`).join(' ');
+    tmux.type(typed);
+    await until('the draft typed', () =>
+      tmux.screen().join('').replace(/ /g, '').endsWith(typed.replace(/ /g, '')),
+    );
+    const received = ['resize one', 'resize two', 'resize three'];
+    for (const l of received) bob.send(l);
+    await until('the lines arrived', () => tmux.screen().includes('<bob> resize three'));
+    for (const columns of [40, 110, 40, 90]) {
+      tmux.resize(columns, 30);
+      const input = (`alice> ${typed}`.match(new RegExp(`.{1,${columns}}`, 'g')) ?? []).map((r) =>
+        r.trimEnd(),
+      );
+      // The terminal reflows at once and the peer redraws a moment later: wait for the end state.
+      const settled = (rows: string[]) =>
+        rows
+          .filter((r) => r !== '')
+          .slice(-input.length)
+          .join('\n') === input.join('\n') &&
+        received.every((l) => rows.filter((r) => r === `<bob> ${l}`).length === 1) &&
+        rows.filter((r) => r.startsWith('alice> ')).length === 1;
+      await until(`the screen redrawn at ${columns} columns, each line once`, () =>
+        settled(tmux.screen()),
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; screen:\n${tmux.screen().join('\n')}`);
+      });
+    }
+    tmux.resize(110, 30);
+    tmux.keys('C-e', 'C-u');
+    await until('input cleared', () => tmux.inputLine() === 'alice>');
+  });
+
   /** The rows a command printed: from its header row to the next prompt. */
   async function table(command: string, header: RegExp): Promise<string[]> {
     tmux.keys('C-l');
@@ -143,7 +177,7 @@ describe('isopeer chat on a terminal', {
     );
     // The raw form for scripts: one JSON line.
     const json = await bob.command('/chatmembers --json');
-    assert.equal(json.length, 1);
+    assert.equal(json.length, 1, json.join('\n'));
     assert.equal(Object.keys(JSON.parse(json[0]!)).length, 2);
   });
 
