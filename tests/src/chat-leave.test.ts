@@ -159,7 +159,7 @@ describe('leaving isopeer chat', () => {
       frank.kill('SIGTERM');
       await frank.done;
       const bounded = performance.now() - t0;
-      assert.equal(frank.exited?.code, 1);
+      assert.equal(frank.exited?.code, 1, frank.tail());
       assert.ok(
         frank.lines.some((l) =>
           /frank stopped before leaving completely \(not done within 5000 ms\)/.test(l.text),
@@ -173,7 +173,7 @@ describe('leaving isopeer chat', () => {
       t0 = performance.now();
       grace.kill('SIGTERM');
       await grace.done;
-      assert.equal(grace.exited?.code, 1);
+      assert.equal(grace.exited?.code, 1, grace.tail());
       assert.ok(performance.now() - t0 < 3_000, 'the second signal ends it at once');
     } finally {
       stuck.kill('SIGCONT');

@@ -99,6 +99,7 @@ describe('isopeer chat on a terminal', {
     const received = ['resize one', 'resize two', 'resize three'];
     for (const l of received) bob.send(l);
     await until('the lines arrived', () => tmux.screen().includes('<bob> resize three'));
+    await bob.waitFor('<bob> resize three'); // bob's own echo, so later commands start clean
     for (const columns of [40, 110, 40, 90]) {
       tmux.resize(columns, 30);
       const input = (`alice> ${typed}`.match(new RegExp(`.{1,${columns}}`, 'g')) ?? []).map((r) =>

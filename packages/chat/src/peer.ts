@@ -497,17 +497,18 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     if (this.#quitting) throw new ChatError('CHAT_STATE', 'already leaving');
     this.#quitting = true;
     this.#rejoin.stop();
-    const stop = signal
-      ? AbortSignal.any([signal, AbortSignal.timeout(this.#quitTimeoutMs)])
-      : AbortSignal.timeout(this.#quitTimeoutMs);
-    const cut = new Promise<'cut'>((resolve) => {
-      if (stop.aborted) resolve('cut');
-      stop.addEventListener('abort', () => resolve('cut'), { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const cut = new Promise<'interrupted' | 'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.#quitTimeoutMs);
+      if (signal?.aborted) resolve('interrupted');
+      signal?.addEventListener('abort', () => resolve('interrupted'), { once: true });
     });
     const outcome = await Promise.race([this.#leaveSteps(out).then(() => 'left' as const), cut]);
+    clearTimeout(timer);
     if (outcome === 'left') out.info(`${this.name} left`);
     else {
-      const why = signal?.aborted ? 'interrupted' : `not done within ${this.#quitTimeoutMs} ms`;
+      const why =
+        outcome === 'interrupted' ? 'interrupted' : `not done within ${this.#quitTimeoutMs} ms`;
       out.warn(`${this.name} stopped before leaving completely (${why})`);
       this.#ctx.log.warn('quit cut short', { why });
     }
