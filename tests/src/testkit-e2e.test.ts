@@ -1,27 +1,17 @@
 // `isopeer test` end to end: real runner process, real `isopeer chat` peers, real bootstrap and
-// test servers on loopback. The examples must pass; failures must be reported and exit 1.
+// test servers (on loopback, or in network namespaces when run as root). The examples must pass;
+// failures must be reported and exit 1.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { chromium } from 'playwright-core';
-import { isopeerCli, repoRoot } from '../support/index.js';
+import { launchChromium, layoutProblems } from '../support/chromium.js';
+import { isopeerCli, isopeerTest, repoRoot } from '../support/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const EXAMPLES = ['default', 'start', 'leave', 'crash', 'pause', 'partition'].map((n) =>
   join(repoRoot, 'examples/tests', `${n}.cmd`),
 );
@@ -34,42 +24,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Ran {
-  code: number | null;
-  out: string;
-  ms: number;
-}
-
-/** Runs `isopeer test ...`; the runner must exit on its own well within `limitMs`. */
-function isopeerTest(args: string[], limitMs = 150_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [isopeerCli, 'test', ...args], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`isopeer test did not finish within ${limitMs} ms:\n${out}`));
-    }, limitMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, ms: Date.now() - t0 });
-    });
-  });
-}
-
 /** Peer processes still alive that were started against one of the test servers in `out`. */
 async function leftoverPeers(out: string): Promise<number[]> {
-  const urls = [...out.matchAll(/test server (http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
+  const urls = [...out.matchAll(/test server (http:\/\/[\d.]+:\d+)/g)].map((m) => m[1]);
   assert.ok(urls.length > 0, 'the runner names its test servers');
   const pids: number[] = [];
   for (const p of await readdir('/proc')) {
@@ -101,7 +58,11 @@ test('every example passes; JUnit, JSON and HTML agree; no peer is left running'
   ]);
   assert.equal(r.code, 0, r.out);
   for (const n of ['default', 'start', 'leave', 'crash', 'pause', 'partition']) {
-    assert.match(r.out, new RegExp(`^PASSED  ${n} `, 'm'), `${n} passed`);
+    assert.match(
+      r.out,
+      new RegExp(`^PASSED +${n} \\(.*\\) {2}\\d+ passed {2}`, 'm'),
+      `${n} passed`,
+    );
   }
   assert.match(
     r.out,
@@ -140,15 +101,13 @@ test('every example passes; JUnit, JSON and HTML agree; no peer is left running'
   assert.equal(def.cases.filter((c: { kind: string }) => c.kind === 'command').length, 12);
   assert.equal(def.cases.filter((c: { kind: string }) => c.kind === 'event').length, 6);
 
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI === 'true') assert.fail(`${CHROMIUM} is missing`);
-    t.diagnostic(`LOUD SKIP: ${CHROMIUM} not installed; HTML report not opened`);
-    return;
-  }
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const browser = await launchChromium(t);
+  if (!browser) return;
   try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1400, height: 1000 });
     await page.goto(`file://${html}`);
+    await page.locator('svg.timeline').first().waitFor();
     await page.screenshot({ path: join(dir, 'examples.png'), fullPage: true });
     const crash = page.locator('section.script[data-script="crash"]');
     assert.deepEqual(
@@ -173,6 +132,15 @@ test('every example passes; JUnit, JSON and HTML agree; no peer is left running'
     assert.ok((await crash.locator('g.member[data-kind="joined"]').count()) >= 2);
     assert.equal(await page.locator('g.cmd[data-status="FAILED"]').count(), 0);
     assert.equal(await page.locator('section.script').count(), 6);
+    assert.equal(await page.locator('nav.toc a.script-link').count(), 6);
+    // The real report, wide and narrow: no text box overlaps another or sticks out.
+    assert.deepEqual(await layoutProblems(page), []);
+    await page.setViewportSize({ width: 390, height: 844 });
+    // Drawn again for the new width (the svg's own width attribute follows).
+    await page.waitForFunction(
+      () => Number(document.querySelector('svg.timeline')!.getAttribute('width')) < 400,
+    );
+    assert.deepEqual(await layoutProblems(page), []);
   } finally {
     await browser.close();
   }
@@ -182,23 +150,26 @@ test('a failing script exits 1 and names its failed lines', async () => {
   const file = join(dir, 'failing.cmd');
   await writeFile(
     file,
-    'alice init\nbob init\nalice testfilter messagesView 1 "<bob> never sent"\nbob nosuchcommand\nbob msg hello\n',
+    'alice init\nbob init\nalice testfilter messagesView 1 "<bob> hello world"\nbob nosuchcommand\nbob msg hello wrld\n',
   );
   const json = join(dir, 'failing.json');
   const r = await isopeerTest([file, '--settle', '500ms', '--json', json]);
   assert.equal(r.code, 1, r.out);
-  assert.match(r.out, /^ {2}FAILED L4 +bob +command nosuchcommand/m);
+  // Live, then once more among the failures at the end, with what the peer showed instead.
+  assert.equal(r.out.match(/^ {2}FAILED +L4 +bob +nosuchcommand/gm)?.length, 2, r.out);
+  const recap = r.out.slice(r.out.indexOf('\nFailures:\n'));
   assert.match(
-    r.out,
-    /^ {2}FAILED +alice +event +messagesView 1 <bob> never sent .*received 0, expected 1/m,
+    recap,
+    /^ {2}FAILED +alice expected 1 line starting "<bob> hello world", saw 0; closest: "<bob> hello wrld"$/m,
   );
-  assert.match(r.out, /^FAILED: 1 script\(s\), 6 cases, 2 failed/m);
+  assert.doesNotMatch(recap, /^ {2}OK/m, 'only failures are repeated');
+  assert.match(r.out, /^FAILED: 1 script, 4 passed, 2 failed, 0 cancelled, /m);
   const report = JSON.parse(await readFile(json, 'utf8'));
   assert.deepEqual(
     report.scripts[0].cases
       .filter((c: { status: string }) => c.status === 'FAILED')
       .map((c: { peer: string; test: string }) => `${c.peer} ${c.test}`),
-    ['bob nosuchcommand', 'alice messagesView 1 <bob> never sent'],
+    ['bob nosuchcommand', 'alice messagesView 1 <bob> hello world'],
   );
 });
 
@@ -230,12 +201,34 @@ test('a peer killed while its line is pending: that line FAILS (at the latest at
   assert.match(r.out, /! bob exited on its own/);
 });
 
+test('--grep runs only matching scripts; --bail stops at the first failure, the rest cancelled', async () => {
+  const bailing = join(dir, 'bailing.cmd');
+  const other = join(dir, 'other.cmd');
+  await writeFile(bailing, 'alice init\nalice nosuchcommand\nalice msg never\n');
+  await writeFile(other, 'zed init\n');
+  const r = await isopeerTest([other, bailing, '--grep', '^bail', '--bail', '--settle', '500ms']);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /^--grep \^bail: running 1 of 2 scripts$/m);
+  assert.doesNotMatch(r.out, /zed|other\.cmd/);
+  assert.match(r.out, /^bail: bailing line 2 failed; stopping \(--bail\)$/m);
+  assert.match(r.out, /^ {2}CANCELLED L3 +alice +msg never {2}- not reached$/m);
+  assert.match(r.out, /^FAILED: 1 script, 1 passed, 1 failed, 1 cancelled, /m);
+});
+
 test('unusable scripts exit 2 before anything starts, naming file and line', async () => {
   const file = join(dir, 'typo.cmd');
   await writeFile(file, 'alice init\nalice testfilter messagesView lots <bob> hi\n');
   const r = await isopeerTest([file]);
   assert.equal(r.code, 2);
   assert.match(r.out, /typo\.cmd:2: testfilter: bad count "lots"/);
+  const fine = join(dir, 'fine.cmd');
+  await writeFile(fine, 'alice init\n');
+  const badGrep = await isopeerTest([fine, '--grep', '(']);
+  assert.equal(badGrep.code, 2);
+  assert.match(badGrep.out, /--grep: Invalid regular expression/);
+  const noMatch = await isopeerTest([fine, '--grep', 'nothing-like-it']);
+  assert.equal(noMatch.code, 2);
+  assert.match(noMatch.out, /--grep nothing-like-it: no script matches/);
   const missing = await isopeerTest([join(dir, 'nope.cmd')]);
   assert.equal(missing.code, 2);
   assert.match(missing.out, /no such script: .*nope\.cmd/);
@@ -272,6 +265,7 @@ test('Ctrl-C stops every peer, still reports, and exits 130', async () => {
     report.scripts[0].cases.map(
       (c: { status: string; result: string }) => `${c.status} ${c.result}`,
     ),
-    ['OK completed', 'FAILED did not finish'],
+    ['OK completed', 'CANCELLED did not finish'],
   );
+  assert.match(out, /^CANCELLED: 1 script, 1 passed, 0 failed, 1 cancelled, /m);
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
-import { startBootstrapServer } from '@isopeer/bootstrap';
+import { startBootstrapServer } from '@isopeer/bootstrap/server';
 import { isopeerCli } from '../support/index.js';
 
 let dir: string;
@@ -90,12 +90,30 @@ test('test-server serves a script to peers started by hand and writes the run fi
       results.CommandResults.map((r) => r.status),
       ['OK', 'OK', 'OK', 'OK', 'OK'],
     );
-    // alice's testsummaryprepare wrote her evaluations (her four earlier lines and her filter).
-    const summary = JSON.parse(await readFile(join(dir, run.id, 'testSummary.json'), 'utf8'));
+    // At the end each peer asks for its own summary, as the original client does: with no
+    // runner, /getsummary becomes complete by itself (alice's own testsummaryprepare line only
+    // covered her lines before it).
+    type Entry = { peer: string; kind: string; status: string; test: string };
+    const complete = (s: Entry[]) => s.some((e) => e.peer === 'bob') && s.length === 6;
+    let summary: Entry[] = [];
+    const until = Date.now() + 20_000;
+    while (!complete(summary) && Date.now() < until) {
+      summary = (await (await fetch(`${url}/getsummary`)).json()) as Entry[];
+      if (!complete(summary)) await new Promise((r) => setTimeout(r, 100));
+    }
     assert.deepEqual(
-      summary.map((e: { kind: string; status: string }) => `${e.kind} ${e.status}`),
-      ['command OK', 'command OK', 'event OK'],
+      summary.map((e) => `${e.peer} ${e.kind} ${e.status} ${e.test}`),
+      [
+        'alice command OK init',
+        'alice command OK testfilter messagesView 1 "<bob> hi"',
+        'alice command OK testsummaryprepare',
+        'alice event OK messagesView 1 <bob> hi',
+        'bob command OK init',
+        'bob command OK msg hi',
+      ],
     );
+    const file = JSON.parse(await readFile(join(dir, run.id, 'testSummary.json'), 'utf8'));
+    assert.deepEqual(file, summary, 'the run files hold the complete summary');
   } finally {
     for (const c of children.slice(1)) c.kill('SIGTERM');
     await bootstrap.close();

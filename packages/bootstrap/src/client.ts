@@ -192,14 +192,16 @@ export class BootstrapClient {
 }
 
 /**
- * Refuses, before any request, a value that cannot travel in a space-separated body (it would
- * shift the fields). Everything else (port range, protocol...) is the server's to judge, and its
- * one-line reason reaches the caller as BootstrapHttpError.serverMessage.
+ * Refuses, before any request, a value that cannot travel in a space-separated body: a space or
+ * control character would shift the fields. An empty value travels (the original client sends an
+ * empty status); whether the server stores it (an empty id or ip it refuses), like the port
+ * range, is the server's to judge, and its one-line reason reaches the caller as
+ * BootstrapHttpError.serverMessage.
  */
 function wireField(name: string, value: string): string {
-  if (value === '' || /[\s\u0000-\u001f\u007f]/.test(value)) {
+  if (/[\s\u0000-\u001f\u007f]/.test(value)) {
     throw new BootstrapProtocolError(
-      `${name} ${JSON.stringify(value)} cannot be sent: it is empty or contains a space or control character`,
+      `${name} ${JSON.stringify(value)} cannot be sent: it contains a space or control character`,
     );
   }
   return value;

@@ -6,8 +6,9 @@ import type { BootstrapConfig, BootstrapData, PeerRecord } from './types.js';
  * Go's encoding/json writes it (MarshalIndent with two spaces, struct fields in declaration
  * order, map keys sorted, `omitempty` leaving out "" and 0, HTML-safe string escaping).
  *
- * Parsers are strict where the original was careless (it answered 500 or stored garbage) and
- * throw BootstrapProtocolError with a one-line message saying what was wrong.
+ * Parsers accept every body the original client sends and refuse only what would corrupt the
+ * stored document or leave a useless entry, with a BootstrapProtocolError whose one-line message
+ * says what was wrong (the original answered 500 for some of these or stored garbage).
  */
 
 /** Largest request body the service accepts. */
@@ -15,9 +16,8 @@ export const MAX_BODY_BYTES = 4096;
 
 /** Largest value accepted for `maxpeers` / `minrefillcandidates` (fits every store's integer). */
 export const MAX_CONFIG_VALUE = 2_147_483_647;
-
-/** Protocols a peer may announce. */
-export const PEER_PROTOCOLS: readonly string[] = ['tcp', 'udp'];
+/** Smallest value accepted for `maxpeers` / `minrefillcandidates` (fits every store's integer). */
+export const MIN_CONFIG_VALUE = -2_147_483_648;
 
 /** The seven fields of a peer line, in wire order. */
 export const PEER_FIELDS = ['id', 'name', 'ip', 'port', 'protocol', 'status', 'timestamp'] as const;
@@ -45,19 +45,29 @@ export function decodeBody(bytes: Uint8Array): string {
   }
 }
 
-// Any C0 control character or DEL; fields are printable text.
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/**
- * Splits a body into exactly `names.length` single-space-separated, non-empty fields. One
- * trailing line break is tolerated (shells and `curl --data-binary @file` add one).
+/*
+ * What the parsers check, and why (docs/bootstrap.md "Which requests are refused"): the original
+ * server stored any field content, and the original client leaves `status` empty on /refill. So a
+ * request is refused only when no original client sends it AND storing it would corrupt the
+ * document or leave a useless entry: a field count that lets fields shift, an empty id, an empty
+ * ip or a port that is no TCP/UDP port (nobody could contact the entry), a NUL character
+ * (PostgreSQL cannot store it, so the stores would disagree), invalid UTF-8 (it cannot be stored
+ * as sent), an oversized body. Everything else is stored as sent; values that cannot work are
+ * reported by `peerHints`/`configHints` (hints.ts) for the log.
  */
+
+const NUL = '\u0000';
+
+/** The body without one trailing line break (shells and `curl --data-binary @file` add one). */
+function withoutLineBreak(body: string): string {
+  if (body.endsWith('\r\n')) return body.slice(0, -2);
+  if (body.endsWith('\n')) return body.slice(0, -1);
+  return body;
+}
+
+/** Splits a body into exactly `names.length` single-space-separated fields (empty ones allowed). */
 function splitFields(body: string, names: readonly string[], usage: string): string[] {
-  const text = body.endsWith('\r\n')
-    ? body.slice(0, -2)
-    : body.endsWith('\n')
-      ? body.slice(0, -1)
-      : body;
+  const text = withoutLineBreak(body);
   const fields = text.split(' ');
   if (text === '' || fields.length !== names.length) {
     const got = text === '' ? 0 : fields.length;
@@ -66,36 +76,37 @@ function splitFields(body: string, names: readonly string[], usage: string): str
     );
   }
   for (let i = 0; i < fields.length; i++) {
-    if (fields[i] === '') {
-      throw new BootstrapProtocolError(`field ${i + 1} (${names[i]}) is empty`);
-    }
-    if (CONTROL.test(fields[i])) {
-      throw new BootstrapProtocolError(`field ${i + 1} (${names[i]}) contains a control character`);
+    if (fields[i].includes(NUL)) {
+      throw new BootstrapProtocolError(`field ${i + 1} (${names[i]}) contains a NUL character`);
     }
   }
   return fields;
 }
 
+function requireNonEmpty(fields: readonly string[], names: readonly string[], index: number): void {
+  if (fields[index] === '') {
+    throw new BootstrapProtocolError(`field ${index + 1} (${names[index]}) is empty`);
+  }
+}
+
 const PEER_USAGE = 'ID NAME IP PORT PROTOCOL STATUS TIMESTAMP';
 
-/** Parses the 7-field body of `/join` and `/refill`. */
+/**
+ * Parses the 7-field body of `/join` and `/refill`. Checked: the field count, a non-empty id and
+ * ip, a port in 1-65535. `name`, `protocol`, `status` and `timestamp` are stored as sent, also
+ * empty (the original client sends an empty status on /refill).
+ */
 export function parsePeerLine(body: string): PeerRecord {
-  const [id, name, ip, port, protocol, status, timestamp] = splitFields(
-    body,
-    PEER_FIELDS,
-    PEER_USAGE,
-  );
+  const fields = splitFields(body, PEER_FIELDS, PEER_USAGE);
+  requireNonEmpty(fields, PEER_FIELDS, 0);
+  requireNonEmpty(fields, PEER_FIELDS, 2);
+  const [id, name, ip, port, protocol, status, timestamp] = fields;
   if (!/^[0-9]+$/.test(port)) {
     throw new BootstrapProtocolError(`port ${quote(port)} is not a number`);
   }
   const portNumber = Number(port);
   if (portNumber < 1 || portNumber > 65535) {
     throw new BootstrapProtocolError(`port ${port} is out of range 1-65535`);
-  }
-  if (!PEER_PROTOCOLS.includes(protocol)) {
-    throw new BootstrapProtocolError(
-      `protocol ${quote(protocol)} is unknown (expected ${PEER_PROTOCOLS.join(' or ')})`,
-    );
   }
   return { id, name, ip, port, protocol, status, timestamp };
 }
@@ -105,9 +116,15 @@ export function formatPeerLine(peer: PeerRecord): string {
   return PEER_FIELDS.map((f) => peer[f]).join(' ');
 }
 
-/** Parses the body of `/leave`: one peer id. */
+/**
+ * Parses the body of `/leave`: the peer id, the whole body as the original server took it. Only
+ * an empty id (it names no entry) and a NUL character are refused.
+ */
 export function parseLeaveLine(body: string): string {
-  return splitFields(body, ['id'], 'ID')[0];
+  const id = withoutLineBreak(body);
+  if (id === '') throw new BootstrapProtocolError('expected the peer id (ID), got an empty body');
+  if (id.includes(NUL)) throw new BootstrapProtocolError('the peer id contains a NUL character');
+  return id;
 }
 
 export interface ConfigValues {
@@ -115,19 +132,24 @@ export interface ConfigValues {
   minrefillcandidates: number;
 }
 
-/** Parses the body of `/config`: `MAXPEERS MINREFILLCANDIDATES`, non-negative integers. */
+/**
+ * Parses the body of `/config`: `MAXPEERS MINREFILLCANDIDATES`, integers in the syntax Go's
+ * strconv.Atoi reads. Refused: a count other than two, a value that is not an integer, or one
+ * outside the 32-bit range every store holds. A negative value is stored (the original client
+ * can send one); `configHints` reports that it cannot work.
+ */
 export function parseConfigLine(body: string): ConfigValues {
   const names = ['maxpeers', 'minrefillcandidates'];
   const fields = splitFields(body, names, 'MAXPEERS MINREFILLCANDIDATES');
   const values = fields.map((text, i) => {
-    // The syntax Go's strconv.Atoi accepts (optional sign, decimal digits).
     if (!/^[+-]?[0-9]+$/.test(text)) {
       throw new BootstrapProtocolError(`${names[i]} ${quote(text)} is not a number`);
     }
     const n = Number(text);
-    if (n < 0) throw new BootstrapProtocolError(`${names[i]} ${text} is negative`);
-    if (n > MAX_CONFIG_VALUE) {
-      throw new BootstrapProtocolError(`${names[i]} ${text} is over ${MAX_CONFIG_VALUE}`);
+    if (n > MAX_CONFIG_VALUE || n < MIN_CONFIG_VALUE) {
+      throw new BootstrapProtocolError(
+        `${names[i]} ${text} is outside ${MIN_CONFIG_VALUE}..${MAX_CONFIG_VALUE}`,
+      );
     }
     return n === 0 ? 0 : n; // normalise -0
   });

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import {
   BootstrapProtocolError,
   decodeBody,
@@ -7,6 +8,8 @@ import {
   parseLeaveLine,
   parsePeerLine,
 } from './codec.js';
+import { configHints, peerHints } from './hints.js';
+import { refusal, type ServiceResponse, TEXT_PLAIN } from './response.js';
 import { type Store, StoreUnavailableError } from './store.js';
 import { isThenable } from './thenable.js';
 import type { BootstrapData } from './types.js';
@@ -37,6 +40,19 @@ export interface BootstrapHandlerOptions {
   now?: () => number;
   /** Called once per answered request; must not throw. */
   log?: (entry: BootstrapLogEntry) => void;
+  /**
+   * Called for each stored value that cannot work (an ip that is no IP address, minrefillcandidates
+   * above maxpeers...); the request still succeeds. Must not throw.
+   */
+  warn?: (warning: BootstrapWarning) => void;
+}
+
+/** A value the service stored although it cannot work, for the operator's log. */
+export interface BootstrapWarning {
+  /** The endpoint that received it, e.g. `/join`. */
+  path: string;
+  /** One line saying what cannot work and why. */
+  message: string;
 }
 
 /** A request reduced to what the protocol looks at. */
@@ -51,13 +67,6 @@ export interface ServiceRequest {
   tooLarge?: boolean;
 }
 
-export interface ServiceResponse {
-  status: number;
-  contentType: string;
-  body: string;
-  headers?: Record<string, string>;
-}
-
 export interface BootstrapService {
   /**
    * Answers a request: at once when no store operation is needed (/ping, refusals), else through
@@ -69,9 +78,8 @@ export interface BootstrapService {
 
 const ENDPOINTS = new Set(['/ping', '/join', '/leave', '/refill', '/list', '/reset', '/config']);
 const ADMIN_ENDPOINTS = new Set(['/reset', '/config']);
-const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
-const PONG: ServiceResponse = { status: 200, contentType: TEXT, body: 'OK' };
+const PONG: ServiceResponse = { status: 200, contentType: TEXT_PLAIN, body: 'OK' };
 
 /** A request the service refuses, with its status and one-line reason. */
 class Refusal extends Error {
@@ -84,26 +92,17 @@ class Refusal extends Error {
   }
 }
 
-function refusal(status: number, message: string, headers?: Record<string, string>) {
-  return {
-    status,
-    contentType: TEXT,
-    body: `${message}\n`,
-    headers: { 'x-content-type-options': 'nosniff', ...headers },
-  };
-}
-
-/** Compares in time independent of where the strings differ. */
+/**
+ * Compares secrets in constant time: both are hashed first, so timingSafeEqual gets equal-length
+ * inputs and neither where they differ nor the token's length shows in the time taken.
+ */
 function sameSecret(given: string, expected: string): boolean {
-  let diff = given.length ^ expected.length;
-  for (let i = 0; i < expected.length; i++) {
-    diff |= (given.charCodeAt(i % (given.length || 1)) || 0) ^ expected.charCodeAt(i);
-  }
-  return diff === 0;
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 export function createBootstrapService(opts: BootstrapHandlerOptions): BootstrapService {
-  const { store, adminToken, log } = opts;
+  const { store, adminToken, log, warn } = opts;
   const now = opts.now ?? Date.now;
   // Stores hand out the same snapshot object until the state changes, and /list answers it many
   // times in a row: format it once, and answer with the same (never mutated) response objects so
@@ -150,19 +149,37 @@ export function createBootstrapService(opts: BootstrapHandlerOptions): Bootstrap
     const t = now();
     switch (path) {
       case '/join':
-        return store.join(parsePeerLine(decodeBody(req.body)), t).then(answerDocument);
+        return store.join(checkedPeer(req), t).then(answerDocument);
       case '/refill':
-        return store.refill(parsePeerLine(decodeBody(req.body)), t).then(answerDocument);
+        return store.refill(checkedPeer(req), t).then(answerDocument);
       case '/leave':
         return store.leave(parseLeaveLine(decodeBody(req.body)), t).then(answerDocument);
       case '/config': {
         const c = parseConfigLine(decodeBody(req.body));
+        warnAll(path, configHints(c));
         return store.config(c.maxpeers, c.minrefillcandidates, t).then(answerDocument);
       }
       case '/reset':
         return store.reset(t).then(answerDocument);
       default:
         return store.list(t).then(answerList);
+    }
+  }
+
+  function checkedPeer(req: ServiceRequest) {
+    const peer = parsePeerLine(decodeBody(req.body));
+    warnAll(req.path, peerHints(peer));
+    return peer;
+  }
+
+  function warnAll(path: string, messages: string[]): void {
+    if (warn === undefined) return;
+    for (const message of messages) {
+      try {
+        warn({ path, message });
+      } catch {
+        // A failing logger must not refuse a request.
+      }
     }
   }
 

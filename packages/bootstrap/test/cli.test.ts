@@ -85,3 +85,35 @@ test('--peer-ttl drops peers that are not refreshed', async () => {
     await s.stop();
   }
 });
+
+test('values that cannot work are stored and logged as warning lines', async () => {
+  const s = await startCliServer(['--store', 'memory']);
+  try {
+    const join = await fetch(`${s.url}/join`, {
+      method: 'POST',
+      body: 'a n not-an-ip 7946 tcp 0 1557509977',
+    });
+    assert.equal(join.status, 200);
+    assert.equal(parseDocument(await join.text()).Peers.a.ip, 'not-an-ip');
+    await s.waitForLine(/ warning \/join ip "not-an-ip" is not an IP address/);
+    const config = await fetch(`${s.url}/config`, { method: 'POST', body: '2 5' });
+    assert.equal(config.status, 200);
+    await s.waitForLine(
+      / warning \/config minrefillcandidates 5 is larger than maxpeers 2: more peers refill than the list holds$/,
+    );
+    const fine = await fetch(`${s.url}/join`, {
+      method: 'POST',
+      body: 'b n 127.0.0.1 7947 tcp 0 1557509977',
+    });
+    assert.equal(fine.status, 200);
+    // The request's log line follows its warnings: once both joins are logged, all are in.
+    const deadline = Date.now() + 10_000;
+    while (s.lines.filter((l) => / POST \/join 200 /.test(l)).length < 2) {
+      assert.ok(Date.now() < deadline, `second /join not logged: ${s.lines.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(s.lines.filter((l) => l.includes(' warning ')).length, 2, s.lines.join('\n'));
+  } finally {
+    await s.stop();
+  }
+});

@@ -76,7 +76,16 @@ describe('BootstrapClient against isopeer bootstrap-server', () => {
     const err = await client.join({ ...peer('x'), name: 'two words' }).catch((e: unknown) => e);
     assert.ok(err instanceof BootstrapProtocolError);
     assert.match(err.message, /^name "two words" cannot be sent/);
-    await assert.rejects(client.leave(''), BootstrapProtocolError);
+    // An empty value travels; the server judges it (an empty id names no entry).
+    const empty = await client.leave('').catch((e: unknown) => e);
+    assert.ok(empty instanceof BootstrapHttpError, String(empty));
+    assert.match(empty.serverMessage, /empty body/);
+  });
+
+  test('a refill with an empty status, as the original client sends it, is stored', async () => {
+    await client.reset();
+    const d = await client.refill({ ...peer('quiet', '300'), status: '' });
+    assert.deepEqual({ ...d.Peers.quiet }, { ...peer('quiet', '300'), status: '' });
   });
 
   test('401 without the admin token and 404 for a wrong base path', async () => {

@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { formatDocument, parseDocument } from '../src/codec.js';
 import { applyOp, type BootstrapOp, initialData } from '../src/semantics.js';
 import type { BootstrapData, PeerRecord } from '../src/types.js';
+import { inputRuleTests } from './conformance-input.js';
 
 export interface ConformanceServer {
   url: string;
@@ -410,42 +411,12 @@ export function runConformanceSuite(name: string, start: () => Promise<Conforman
       assert.ok(order.every((i) => i > 0));
     });
 
-    const bad: Array<[string, string | Uint8Array, RegExp]> = [
-      ['/join', '', /expected 7 space-separated fields .*got 0/],
-      ['/join', 'a b c', /expected 7 .*got 3/],
-      ['/join', 'a n 127.0.0.1 1 tcp 0 1 extra', /got 8/],
-      ['/join', 'a  127.0.0.1 1 tcp 0 1', /field 2 \(name\) is empty/],
-      ['/join', ' n 127.0.0.1 1 tcp 0 1', /field 1 \(id\) is empty/],
-      ['/join', 'a n 127.0.0.1 http tcp 0 1', /port "http" is not a number/],
-      ['/join', 'a n 127.0.0.1 70000 tcp 0 1', /port 70000 is out of range 1-65535/],
-      ['/join', 'a n 127.0.0.1 0 tcp 0 1', /out of range/],
-      ['/join', 'a n 127.0.0.1 1 sctp 0 1', /protocol "sctp" is unknown/],
-      ['/join', 'a n\u0007 127.0.0.1 1 tcp 0 1', /field 2 \(name\) contains a control character/],
-      ['/join', new Uint8Array([0x61, 0xff, 0x20]), /not valid UTF-8/],
-      ['/join', `a ${'n'.repeat(5000)} 127.0.0.1 1 tcp 0 1`, /body is over 4096 bytes/],
-      ['/refill', 'a n 127.0.0.1 1 tcp 0', /expected 7 .*got 6/],
-      ['/refill', 'a n 127.0.0.1 -5 tcp 0 1', /not a number/],
-      ['/leave', '', /expected 1 space-separated field .*got 0/],
-      ['/leave', 'a b', /got 2/],
-      ['/config', '3', /expected 2 .*got 1/],
-      ['/config', 'three 1', /maxpeers "three" is not a number/],
-      ['/config', '3 x', /minrefillcandidates "x" is not a number/],
-      ['/config', '-1 2', /maxpeers -1 is negative/],
-      ['/config', '99999999999 1', /is over/],
-    ];
-    for (const [path, body, message] of bad) {
-      const shown = typeof body === 'string' ? JSON.stringify(body.slice(0, 40)) : 'bytes';
-      test(`bad input ${path} ${shown} → 400 "${message.source}", state unchanged`, async () => {
-        await fresh(2, 2);
-        await doc('/join', line(peer('keep')));
-        const before = (await post('/list')).text;
-        const r = await post(path, body);
-        assert.equal(r.status, 400, r.text);
-        assert.match(r.text, message);
-        assert.match(r.text, /^[^\n]+\n$/, 'one line');
-        assert.equal((await post('/list')).text, before);
-      });
-    }
+    inputRuleTests({
+      url: () => server.url,
+      adminHeaders: () => admin,
+      post,
+      fresh,
+    });
 
     test('unknown paths answer 404, other methods 405, never 500', async () => {
       for (const path of ['/', '/joinx', '/join/', '/peers.json', '/JOIN']) {

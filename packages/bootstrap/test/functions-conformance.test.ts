@@ -1,4 +1,4 @@
-// The Cloud Functions entry points (src/deploy/functions.ts) over the PostgreSQL store: the
+// The Cloud Functions entry points (src/adapter/gcf.ts) over the PostgreSQL store: the
 // conformance suite, unchanged, against a real functions-framework process serving `bootstrap`;
 // a per-endpoint target through the framework; and every per-endpoint export.
 import assert from 'node:assert/strict';
@@ -31,7 +31,7 @@ const FRAMEWORK = join(
   dirname(createRequire(import.meta.url).resolve('@google-cloud/functions-framework')),
   'main.js',
 );
-const SOURCE = fileURLToPath(new URL('../src/deploy/functions.js', import.meta.url));
+const SOURCE = fileURLToPath(new URL('../src/adapter/gcf.js', import.meta.url));
 
 /** A port free right now (the framework cannot report a kernel-chosen one). */
 function freePort(): Promise<number> {
@@ -45,7 +45,7 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Spawns `functions-framework --target=T --source=functions.js` on a free port. */
+/** Spawns `functions-framework --target=T --source=gcf.js` on a free port. */
 async function startFramework(target: string, env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(
@@ -89,7 +89,7 @@ if (skip) {
       const env = databaseEnv('fn_exports');
       const saved = { ...process.env };
       Object.assign(process.env, env);
-      const fns = await import('../src/deploy/functions.js');
+      const fns = await import('../src/adapter/gcf.js');
       const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>> = {
         join: fns.join,
         leave: fns.leave,

@@ -179,8 +179,22 @@ const refusals: Array<[string, string, number, RegExp]> = [
     'endless chunk size line',
     `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;${'e'.repeat(2000)}`,
     400,
-    /chunk size line is too long/,
+    /chunk size line is over 1024 bytes/,
   ],
+  [
+    'a 60 KB chunk extension arriving in one read, CRLF included',
+    `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;${'e'.repeat(60_000)}\r\na\r\n0\r\n\r\n`,
+    400,
+    /chunk size line is over 1024 bytes/,
+  ],
+  [
+    'an HTTP/0.9 request line, alone',
+    'GET /\r\n',
+    505,
+    /"GET \/" has no HTTP version \(HTTP\/0\.9\)/,
+  ],
+  ['an HTTP/0.9 request line with an empty line', 'GET /x\r\n\r\n', 505, /HTTP\/0\.9/],
+  ['9 empty lines before a request line', '\r\n'.repeat(9), 400, /more than 8 empty lines/],
   [
     'malformed trailer',
     'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n',
@@ -208,6 +222,29 @@ const refusals: Array<[string, string, number, RegExp]> = [
     /malformed header line/,
   ],
 ];
+
+test('limits are configurable: chunk-size line length and empty lines before a request', () => {
+  const requests: ParsedRequest[] = [];
+  const parser = new RequestParser(
+    { maxBodyBytes: MAX_BODY, maxChunkLineBytes: 100_000, maxEmptyLines: 20 },
+    { onRequest: (r) => requests.push(r) },
+  );
+  parser.push(
+    Buffer.from(
+      `${'\r\n'.repeat(20)}POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;${'e'.repeat(60_000)}\r\na\r\n0\r\n\r\n`,
+      'latin1',
+    ),
+  );
+  assert.equal(requests.length, 1);
+  assert.equal(requests[0].body.toString(), 'a');
+  // Up to the default bound, empty lines between requests are ignored.
+  assert.equal(
+    parseAll(
+      `\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n${'\r\n'.repeat(8)}GET /2 HTTP/1.1\r\nHost: h\r\n\r\n`,
+    ).length,
+    2,
+  );
+});
 
 for (const [name, text, status, message] of refusals) {
   test(`refused: ${name} → ${status}`, () => {

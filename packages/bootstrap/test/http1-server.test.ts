@@ -4,142 +4,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { connect, type Socket } from 'node:net';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { runInNewContext } from 'node:vm';
-import type { HttpRequestError, ParsedRequest } from '../src/http1/request-parser.js';
-import {
-  createHttp1Server,
-  type Http1Handler,
-  type Http1Response,
-  type Http1ServerOptions,
-} from '../src/http1/server.js';
-
-const running: Array<() => Promise<void>> = [];
-after(async () => {
-  for (const stop of running) await stop();
-});
-
-async function serve(handler: Http1Handler, opts: Partial<Http1ServerOptions> = {}) {
-  const errors: HttpRequestError[] = [];
-  const server = createHttp1Server({
-    maxBodyBytes: 64,
-    onRequestError: (e) => errors.push(e),
-    ...opts,
-    handler,
-  });
-  const { port } = await server.listen(0, '127.0.0.1');
-  let stopped: Promise<void> | undefined;
-  const stop = () => {
-    stopped ??= server.close(100);
-    return stopped;
-  };
-  running.push(stop);
-  return { port, errors, stop };
-}
-
-const text = (body: string, status = 200): Http1Response => ({
-  status,
-  contentType: 'text/plain',
-  body,
-});
-
-const echo: Http1Handler = (req) =>
-  text(`${req.method} ${req.path} ${req.body.toString()}${req.bodyTooLarge ? ' (too large)' : ''}`);
-
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** A socket that sends raw bytes and reads responses one by one, with deadlines. */
-class RawClient {
-  private data = Buffer.alloc(0);
-  private wake: (() => void) | undefined;
-  closed = false;
-
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (d: Buffer) => {
-      this.data = Buffer.concat([this.data, d]);
-      this.wake?.();
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake?.();
-    });
-  }
-
-  static connect(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => resolve(new RawClient(s)));
-      s.once('error', reject);
-    });
-  }
-
-  send(bytes: string): void {
-    this.socket.write(Buffer.from(bytes, 'latin1'));
-  }
-
-  private async until<T>(what: string, check: () => T | undefined, ms = 5000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = check();
-      if (v !== undefined) return v;
-      const left = deadline - Date.now();
-      if (left <= 0)
-        throw new Error(
-          `timed out waiting for ${what}; have ${JSON.stringify(this.data.toString('latin1'))}`,
-        );
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
-  }
-
-  /** The next complete response; `noBody` for answers to HEAD. */
-  response(noBody = false): Promise<RawResponse> {
-    return this.until('a response', () => {
-      const end = this.data.indexOf('\r\n\r\n');
-      if (end === -1) return undefined;
-      const [statusLine, ...lines] = this.data.toString('latin1', 0, end).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const l of lines) {
-        const i = l.indexOf(':');
-        headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
-      }
-      const length = noBody ? 0 : Number(headers['content-length'] ?? 0);
-      if (this.data.length < end + 4 + length) return undefined;
-      const body = this.data.toString('utf8', end + 4, end + 4 + length);
-      this.data = this.data.subarray(end + 4 + length);
-      return { status: Number(statusLine.split(' ')[1]), headers, body };
-    });
-  }
-
-  /** Resolves when the server has closed the connection. */
-  closedByServer(ms = 5000): Promise<true> {
-    return this.until('the connection to close', () => (this.closed ? true : undefined), ms);
-  }
-
-  get pending(): string {
-    return this.data.toString('latin1');
-  }
-}
-
-const GET = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
+import type { ParsedRequest } from '../src/http1/request-parser.js';
+import type { ServiceResponse } from '../src/response.js';
+import { deferred, echo, GET, RawClient, serve, text } from './http1-fixtures.js';
 
 test('keep-alive: several requests on one connection, with Date and Keep-Alive headers', async () => {
   const { port } = await serve(echo);
@@ -159,7 +28,7 @@ test('keep-alive: several requests on one connection, with Date and Keep-Alive h
 });
 
 test('pipelined requests are answered in request order even when the first is slowest', async () => {
-  const first = deferred<Http1Response>();
+  const first = deferred<ServiceResponse>();
   const { port } = await serve((req) => (req.path === '/slow' ? first.promise : echo(req)));
   const c = await RawClient.connect(port);
   c.send(GET('/slow') + GET('/fast1') + GET('/fast2'));
@@ -209,7 +78,7 @@ test('no more than maxPipelined requests of one connection are in the handler at
 });
 
 test('answers done at once but waiting behind a slow one count towards maxPipelined', async () => {
-  const slow = deferred<Http1Response>();
+  const slow = deferred<ServiceResponse>();
   let calls = 0;
   const { port } = await serve(
     (req) => {
@@ -352,7 +221,7 @@ test('a request that does not complete in time gets 408 and the connection close
 });
 
 test('close(): idle connections end at once, a busy one gets its answer with Connection: close', async () => {
-  const slow = deferred<Http1Response>();
+  const slow = deferred<ServiceResponse>();
   const arrived = deferred<void>();
   const { port, stop } = await serve((req) => {
     if (req.path !== '/slow') return echo(req);
@@ -381,7 +250,7 @@ test('a handler may answer with any thenable, e.g. a promise of another realm', 
     runInNewContext('new Promise((resolve) => setImmediate(() => resolve(answer)))', {
       setImmediate,
       answer: text('from a thenable'),
-    }) as PromiseLike<Http1Response>;
+    }) as PromiseLike<ServiceResponse>;
   assert.equal(thenable() instanceof Promise, false);
   const { port } = await serve(thenable);
   const c = await RawClient.connect(port);

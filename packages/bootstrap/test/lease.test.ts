@@ -1,8 +1,8 @@
 // The lease with a controlled clock, through the Node adapter and a real socket.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { startBootstrapServer } from '../src/adapter/node.js';
 import { parseDocument } from '../src/codec.js';
-import { startBootstrapServer } from '../src/node-server.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import { line, peer, raw } from './conformance.js';
 

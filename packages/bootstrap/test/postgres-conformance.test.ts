@@ -1,7 +1,7 @@
 // The protocol conformance suite, unchanged, against the PostgreSQL store: behind the Node server
 // in this process, and behind a real `isopeer bootstrap-server --store postgres://...` process.
 import { test } from 'node:test';
-import { startBootstrapServer } from '../src/node-server.js';
+import { startBootstrapServer } from '../src/adapter/node.js';
 import { createPostgresStore } from '../src/stores/postgres.js';
 import { startCliServer } from './cli-server.js';
 import { runConformanceSuite } from './conformance.js';

@@ -4,7 +4,7 @@
  * Env: BOOTSTRAP_ADMIN_TOKEN, PG_CONNECT_TIMEOUT_MS, PG_STATEMENT_TIMEOUT_MS.
  * Prints `LISTENING <url>` once it serves; SIGTERM closes it gracefully.
  */
-import { startBootstrapServer } from '../src/node-server.js';
+import { startBootstrapServer } from '../src/adapter/node.js';
 import { createPostgresStore } from '../src/stores/postgres.js';
 
 const url = process.argv[2];

@@ -6,11 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  BootstrapClient,
-  type RunningBootstrapServer,
-  startBootstrapServer,
-} from '@isopeer/bootstrap';
+import { BootstrapClient } from '@isopeer/bootstrap';
+import { type RunningBootstrapServer, startBootstrapServer } from '@isopeer/bootstrap/server';
 import { Console, type OutputLine } from '@isopeer/console';
 import { registerChatPeer } from '../src/commands/index.js';
 import { ChatPeer } from '../src/peer.js';

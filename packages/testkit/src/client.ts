@@ -4,7 +4,7 @@ import type { PortLine, TestConsole } from './console-port.js';
 import { TestServerError } from './errors.js';
 import { countSatisfied, type FilterSpec, filterMatches, formatFilter } from './filter.js';
 import { TestServerClient } from './http-client.js';
-import type { Dispatch, LogKind, RunDocument, Status } from './protocol.js';
+import type { Dispatch, LogKind, RunDocument, Status, SummaryEntry } from './protocol.js';
 import { TEST_COMMAND_NAMES, testCommands } from './test-commands.js';
 
 export interface TestClientOptions {
@@ -22,6 +22,11 @@ export interface TestClientOptions {
   connectTimeoutMs?: number;
   /** How long polling may fail in a row before the client gives up (run over); default 30 s. */
   lostServerMs?: number;
+  /**
+   * At the end of a run, how long the client waits for this peer's filters to reach their
+   * counts before it asks the server to prepare its summary; default 5 s (as the runner's settle).
+   */
+  summarySettleMs?: number;
 }
 
 export interface LocalFilter {
@@ -44,7 +49,9 @@ export interface TestClientEvents {
   dispatch: [Dispatch];
   /** A line finished and its result was reported. */
   result: [Dispatch, Status, string | undefined];
-  /** The run has no more lines. */
+  /** This peer's summary was prepared on the server at the end of the run (its entries). */
+  summary: [SummaryEntry[]];
+  /** The run has no more lines (and this peer's summary was asked for). */
   done: [];
   /** Something went wrong talking to the server (the client keeps going). */
   error: [Error];
@@ -167,6 +174,7 @@ export class TestClient extends EventEmitter<TestClientEvents> {
         continue;
       }
       if (d === 'end') {
+        await this.prepareOwnSummary();
         this.emit('done');
         return;
       }
@@ -174,6 +182,50 @@ export class TestClient extends EventEmitter<TestClientEvents> {
       if (d.type === 'line') after = d.seq;
       await this.execute(d);
     }
+  }
+
+  /**
+   * What the original client does once the run is empty: ask the server to prepare this peer's
+   * summary, so that `/getsummary` is complete in runs without a runner (and in runs that mix
+   * original clients with ours). First lets this peer's filters reach their counts, for at most
+   * `summarySettleMs`, and sends the events it already saw.
+   */
+  private async prepareOwnSummary(): Promise<void> {
+    await this.localFiltersSettled(this.opts.summarySettleMs ?? 5000);
+    await this.flush();
+    if (this.closer.signal.aborted) return;
+    try {
+      this.emit('summary', await this.server.prepareSummary(this.peerName, this.run.id));
+    } catch (err) {
+      // 409: the run was reset or replaced meanwhile; there is nothing to summarise.
+      const gone = err instanceof TestServerError && err.status === 409;
+      if (!gone && !this.closer.signal.aborted) this.fail(err as Error);
+    }
+  }
+
+  /** Resolves once every local filter has its count and keeps it for 100 ms, or after `maxMs`. */
+  private localFiltersSettled(maxMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      let quiet: NodeJS.Timeout | undefined;
+      const finish = () => {
+        clearTimeout(quiet);
+        clearTimeout(limit);
+        this.seenWaiters.delete(check);
+        this.closer.signal.removeEventListener('abort', finish);
+        resolve();
+      };
+      const limit = setTimeout(finish, maxMs);
+      const check = () => {
+        clearTimeout(quiet);
+        quiet = undefined;
+        if (this.filters.every((f) => countSatisfied(f.spec.count, f.received))) {
+          quiet = setTimeout(finish, 100);
+        }
+      };
+      this.closer.signal.addEventListener('abort', finish, { once: true });
+      this.seenWaiters.add(check);
+      check();
+    });
   }
 
   private async execute(d: Dispatch): Promise<void> {

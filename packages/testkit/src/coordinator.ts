@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConflictError, TestkitError } from './errors.js';
+import { BadRequestError, ConflictError, TestkitError } from './errors.js';
+import type { RunLimits } from './limits.js';
 import type { SummaryEntry } from './protocol.js';
 import { TestRun } from './run.js';
 import { parseScript, RUNNER_PEER, SCRIPT_NAME, type Script } from './script.js';
@@ -20,6 +21,8 @@ export interface CoordinatorOptions {
   lineDeadlineMs?: number;
   /** Extra time a peer that has not polled yet gets before its line's deadline starts; 10 s. */
   peerStartupMs?: number;
+  /** What one run may store of what clients send; see `DEFAULT_RUN_LIMITS`. */
+  limits?: Partial<RunLimits>;
 }
 
 export const DEFAULT_LINE_DEADLINE_MS = 30_000;
@@ -34,14 +37,17 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   readonly dir: string;
   readonly lineDeadlineMs: number;
   readonly peerStartupMs: number | undefined;
+  readonly limits: Partial<RunLimits>;
   private current: TestRun | undefined;
   private summaries = new Map<string, SummaryEntry[]>();
+  private writing: Promise<unknown> = Promise.resolve();
 
   constructor(opts: CoordinatorOptions) {
     super();
     this.dir = opts.dir;
     this.lineDeadlineMs = opts.lineDeadlineMs ?? DEFAULT_LINE_DEADLINE_MS;
     this.peerStartupMs = opts.peerStartupMs;
+    this.limits = opts.limits ?? {};
   }
 
   get run(): TestRun | undefined {
@@ -54,16 +60,23 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   }
 
   /**
-   * `/init NAME`: the first call loads `<dir>/NAME.cmd` into a new run; later calls for the same
-   * name answer that run. Another name replaces a finished run but not an active one.
+   * `/init NAME` (or `NAME.cmd`): the first call loads `<dir>/NAME.cmd` into a new run; later
+   * calls for the same name answer that run. Another name replaces a finished run but not an active one.
    */
-  async init(name: string): Promise<TestRun> {
+  async init(given: string): Promise<TestRun> {
+    // `cli-chat -testfile=NAME.cmd` names the file; the test is the same one.
+    const name = given.endsWith('.cmd') ? given.slice(0, -'.cmd'.length) : given;
+    // A malformed name (`../x`, `a/b`) is a bad request whatever the run's state.
+    if (!SCRIPT_NAME.test(name)) {
+      throw new BadRequestError(
+        `bad test name ${JSON.stringify(name)}: use letters, digits, _ . -`,
+      );
+    }
     const cur = this.current;
     if (cur && cur.name === name) return cur;
     if (cur && !cur.done) {
       throw new ConflictError(`run ${cur.name} is still active; /resetrun first`);
     }
-    if (!SCRIPT_NAME.test(name)) throw new ConflictError(`bad test name ${JSON.stringify(name)}`);
     const file = join(this.dir, `${name}.cmd`);
     let text: string;
     try {
@@ -84,7 +97,7 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   createRun(script: Script): TestRun {
     this.current?.close();
     this.summaries = new Map();
-    this.current = new TestRun(script, this.lineDeadlineMs, this.peerStartupMs);
+    this.current = new TestRun(script, this.lineDeadlineMs, this.peerStartupMs, this.limits);
     this.emit('run', this.current);
     return this.current;
   }
@@ -98,7 +111,12 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   /** Builds the evaluations of `peer` (all peers when absent) and writes the run files. */
   async prepareSummary(peer?: string): Promise<SummaryEntry[]> {
     const run = this.requireRun();
-    const peers = peer ? [peer] : [...run.peers, RUNNER_PEER];
+    const known = [...run.peers, RUNNER_PEER];
+    // Only the run's own peers: a summary per made-up name would grow without bound.
+    if (peer && !known.includes(peer)) {
+      throw new ConflictError(`${peer} is not a peer of run ${run.name}`);
+    }
+    const peers = peer ? [peer] : known;
     for (const p of peers) this.summaries.set(p, run.summary(p));
     await this.writeRunFiles(run);
     return peers.flatMap((p) => this.summaries.get(p) ?? []);
@@ -112,7 +130,15 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   }
 
   /** `testRun.json`, `testEventFilters.json`, `testSummary.json` (original) and `timeline.json`. */
-  async writeRunFiles(run: TestRun): Promise<string> {
+  writeRunFiles(run: TestRun): Promise<string> {
+    // One write at a time: peers and the runner prepare summaries at the same moment, and the
+    // files must end up with the last summary, never with a half-renamed mix.
+    const written = this.writing.then(() => this.writeRunFilesNow(run));
+    this.writing = written.catch(() => {});
+    return written;
+  }
+
+  private async writeRunFilesNow(run: TestRun): Promise<string> {
     const dir = join(this.dir, run.id);
     await mkdir(dir, { recursive: true });
     const files: Record<string, unknown> = {

@@ -1,5 +1,6 @@
 import type { TestCoordinator } from './coordinator.js';
 import { BadRequestError, ConflictError, ScriptSyntaxError, TestkitError } from './errors.js';
+import { RunLimitError } from './limits.js';
 import {
   parseCompletionBody,
   parseEventFilterBody,
@@ -55,7 +56,12 @@ export function createTestHandler(coord: TestCoordinator): FetchHandler {
       return json(doc);
     },
     '/getevents': async () => json(coord.run?.eventFilters() ?? []),
-    '/preparesummary': async (req) => {
+    '/preparesummary': async (req, url) => {
+      // Ours: `?run=ID` keeps a peer of an earlier run from summarising the next one.
+      const asked = url.searchParams.get('run');
+      if (asked && asked !== coord.run?.id) {
+        throw new ConflictError(`run ${asked} is not the current run`);
+      }
       const body = (await req.text()).trim();
       return json(await coord.prepareSummary(body ? parsePeerName(body) : undefined));
     },
@@ -72,6 +78,8 @@ export function createTestHandler(coord: TestCoordinator): FetchHandler {
       const asked = url.searchParams.get('run');
       if (asked && asked !== coord.run?.id) return json({ type: 'end', id: asked });
       const run = coord.requireRun();
+      // A name the script does not use has no lines here; it is not remembered either.
+      if (!run.peers.includes(peer)) return json({ type: 'end', id: run.id, name: run.name });
       const d = await run.next(peer, after, wait, req.signal);
       if (d === 'none') return new Response(null, { status: 204 });
       return json(d === 'end' ? { type: 'end', id: run.id, name: run.name } : d);
@@ -80,7 +88,13 @@ export function createTestHandler(coord: TestCoordinator): FetchHandler {
       coord.requireRun().complete(parseCompletionBody(await req.text()));
       return json({ ok: true });
     },
-    '/putlog': async (req) => json(coord.requireRun().putLog(parseLogBody(await req.text()))),
+    '/putlog': async (req) => {
+      const run = coord.requireRun();
+      const entry = parseLogBody(await req.text());
+      // Client logs count against the run's limits; the runner's own are bounded by the script.
+      run.budget.charge(0, 1, [entry.text]);
+      return json(run.putLog(entry));
+    },
     '/timeline': async () => json(coord.requireRun().timeline()),
   };
 
@@ -113,7 +127,9 @@ function errorResponse(err: unknown): Response {
   if (err instanceof BadRequestError || err instanceof ScriptSyntaxError) {
     return text(oneLine(err.message), 400);
   }
-  if (err instanceof ConflictError) return text(oneLine(err.message), 409);
+  if (err instanceof ConflictError || err instanceof RunLimitError) {
+    return text(oneLine(err.message), 409);
+  }
   if (err instanceof TestkitError && err.code === 'SCRIPT_NOT_FOUND') return text(err.message, 404);
   return text(`internal error: ${oneLine(err instanceof Error ? err.message : String(err))}`, 500);
 }

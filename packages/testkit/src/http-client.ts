@@ -103,8 +103,10 @@ export class TestServerClient {
     return this.json('/getsummary');
   }
 
-  prepareSummary(peer?: string): Promise<SummaryEntry[]> {
-    return this.json('/preparesummary', peer ?? '');
+  /** `runId` makes the server refuse (409) when another run has replaced that one. */
+  prepareSummary(peer?: string, runId?: string): Promise<SummaryEntry[]> {
+    const run = runId ? `?run=${encodeURIComponent(runId)}` : '';
+    return this.json(`/preparesummary${run}`, peer ?? '');
   }
 
   async resetRun(): Promise<void> {

@@ -2,6 +2,7 @@
 // summary) keep its field names and Go's `omitempty` behaviour; the rest is ours.
 import { BadRequestError } from './errors.js';
 import { parseCount } from './filter.js';
+import type { FaultDetail } from './report/model.js';
 
 export type Status = 'OK' | 'FAILED';
 export const RUN_READY = 'READY';
@@ -92,7 +93,10 @@ export type LogKind =
   | 'exited'
   | 'connected'
   | 'partitioned'
-  | 'healed';
+  | 'healed'
+  | 'isolated'
+  | 'lossy'
+  | 'throttled';
 export const LOG_KINDS: readonly LogKind[] = [
   'joined',
   'left',
@@ -105,6 +109,9 @@ export const LOG_KINDS: readonly LogKind[] = [
   'connected',
   'partitioned',
   'healed',
+  'isolated',
+  'lossy',
+  'throttled',
 ];
 
 /** Body of `/putlog`. */
@@ -115,6 +122,8 @@ export interface LogEntry {
   text: string;
   /** Milliseconds since the epoch, set by the server when absent. */
   ts?: number;
+  /** Set by the runner on the entries of a network fault (never read from `/putlog`). */
+  fault?: FaultDetail;
 }
 
 /** Go's `omitempty`: drops empty strings, zero numbers, false, null and empty arrays. */

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { formatDuration } from './duration.js';
 import { ConflictError } from './errors.js';
 import { type CountSpec, countSatisfied, parseCount } from './filter.js';
+import { RunBudget, type RunLimits } from './limits.js';
 import {
   type Completion,
   type Dispatch,
@@ -17,6 +18,7 @@ import {
   type Status,
   type SummaryEntry,
 } from './protocol.js';
+import type { FaultDetail } from './report/model.js';
 import { RUNNER_PEER, type RunnerLine, type Script } from './script.js';
 
 /** One script line and, once it finished, its outcome. */
@@ -59,6 +61,8 @@ export interface LogRecord {
   kind: LogKind;
   text: string;
   ts: number;
+  /** What a network fault did (runner entries only). */
+  fault?: FaultDetail;
 }
 
 /** Everything the reports draw: a run with timestamps. Served as `/timeline`. */
@@ -134,13 +138,21 @@ export class TestRun extends EventEmitter<RunEvents> {
   private readonly controls = new Map<number, Control>();
   private nextControlId = 1;
   private closed = false;
+  /** Bounds what clients can make this run store (filters, events, logs). */
+  readonly budget: RunBudget;
 
   /**
    * `peerStartupMs` is added to the deadline of a line whose peer has not polled yet (a process
    * still starting); its deadline restarts in full when the peer first polls.
    */
-  constructor(script: Script, defaultDeadlineMs: number, peerStartupMs = DEFAULT_PEER_STARTUP_MS) {
+  constructor(
+    script: Script,
+    defaultDeadlineMs: number,
+    peerStartupMs = DEFAULT_PEER_STARTUP_MS,
+    limits: Partial<RunLimits> = {},
+  ) {
     super();
+    this.budget = new RunBudget(limits);
     this.peerStartupMs = peerStartupMs;
     this.script = script;
     this.name = script.name;
@@ -539,6 +551,8 @@ export class TestRun extends EventEmitter<RunEvents> {
     const filter = doc.filter!;
     const key = `${peer}\0${source}\0${filter}`;
     let rec = this.filters.get(key);
+    // Refused before anything changes, so a refusal leaves the counts as they were.
+    this.budget.charge(rec ? 0 : 1, doc.event ? 1 : 0, [rec ? '' : key, doc.event]);
     if (!rec) {
       const count = doc.expected
         ? parseCount(doc.expected)
@@ -565,6 +579,7 @@ export class TestRun extends EventEmitter<RunEvents> {
       kind: entry.kind,
       text: entry.text,
       ts: entry.ts ?? Date.now(),
+      ...(entry.fault ? { fault: entry.fault } : {}),
     };
     this.logs.push(rec);
     this.emit('log', rec);

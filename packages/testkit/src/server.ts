@@ -1,8 +1,8 @@
 import { type CoordinatorOptions, TestCoordinator } from './coordinator.js';
 import { createTestHandler, type FetchHandler } from './handler.js';
-import { serveHandler } from './node-http.js';
+import { type ServeOptions, serveHandler } from './node-http.js';
 
-export interface TestServerOptions extends CoordinatorOptions {
+export interface TestServerOptions extends CoordinatorOptions, ServeOptions {
   /** Interface to listen on; default 127.0.0.1. */
   host?: string;
   /** TCP port; default 8081 as the original, 0 picks a free one. */
@@ -22,7 +22,12 @@ export interface RunningTestServer {
 export async function createTestServer(opts: TestServerOptions): Promise<RunningTestServer> {
   const coordinator = new TestCoordinator(opts);
   const handler = createTestHandler(coordinator);
-  const served = await serveHandler(handler, { host: opts.host, port: opts.port ?? 8081 });
+  const served = await serveHandler(handler, {
+    host: opts.host,
+    port: opts.port ?? 8081,
+    maxBodyBytes: opts.maxBodyBytes,
+    maxConnections: opts.maxConnections,
+  });
   return {
     url: served.url,
     port: served.port,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -162,6 +162,40 @@ test('the test group commands work interactively too', async () => {
   }
 });
 
+test('without a runner, each peer prepares its own summary at the end: /getsummary is complete', async () => {
+  await writeFile(join(dir, 'selfsum.cmd'), DEFAULT);
+  await fetch(`${server.url}/resetrun`, { method: 'POST' });
+  // Delivery after 50 ms: the last message arrives after the last line ended, so a peer that
+  // prepared at once would miss it.
+  const peers = fakePeers(['alice', 'bob', 'charly'], server.url, 'selfsum', 50);
+  try {
+    await Promise.all(peers.map((p) => new Promise<void>((r) => p.client.once('done', () => r()))));
+    // 'done' comes after a peer's own /preparesummary (once its filters had their counts).
+    // Nobody else asked: what /getsummary answers was prepared by the peers themselves.
+    const summary = (await (await fetch(`${server.url}/getsummary`)).json()) as {
+      peer: string;
+      kind: string;
+      status: string;
+    }[];
+    const per = (peer: string, kind: string) =>
+      summary.filter((e) => e.peer === peer && e.kind === kind).length;
+    for (const p of ['alice', 'bob', 'charly']) {
+      assert.equal(per(p, 'command'), 4, `${p}: init, two testfilters, msg`);
+      assert.equal(per(p, 'event'), 2, `${p}: both filters`);
+    }
+    assert.equal(summary.length, 18);
+    assert.deepEqual(
+      summary.filter((e) => e.status !== 'OK'),
+      [],
+    );
+    const run = server.coordinator.requireRun();
+    const file = JSON.parse(await readFile(join(dir, run.id, 'testSummary.json'), 'utf8'));
+    assert.equal(file.length, 18, 'the run files hold the complete summary too');
+  } finally {
+    await Promise.all(peers.map((p) => p.close()));
+  }
+});
+
 test('membership lines are classified for the report', () => {
   assert.equal(membershipKind('<joined> bob has joined'), 'joined');
   assert.equal(membershipKind('<left> bob has left'), 'left');
@@ -171,7 +205,8 @@ test('membership lines are classified for the report', () => {
 
 test('a client whose server disappears gives up after lostServerMs and says so', async () => {
   const own = await createTestServer({ dir, port: 0 });
-  await writeFile(join(dir, 'lost.cmd'), 'alice init\n');
+  // zed waits behind ghost's line, which nobody runs, so his poll is pending when the server goes.
+  await writeFile(join(dir, 'lost.cmd'), 'ghost init\nzed init\n');
   const console = new Console();
   const errors: string[] = [];
   console.on('line', (l) => {

@@ -22,6 +22,17 @@ console.register([
     run: (_args, ctx) => ctx.out.message(ctx.rawArgs),
   },
   {
+    name: 'later',
+    group: 'development',
+    usage: 'later <ms> <text>',
+    description: 'finish at once, write <text> after <ms> (a message arriving late)',
+    minArgs: 2,
+    run: (args, ctx) => {
+      const text = ctx.rawArgs.slice(args[0].length).trim();
+      setTimeout(() => console.write('message', text), Number(args[0]));
+    },
+  },
+  {
     name: 'hang',
     group: 'development',
     usage: 'hang',

@@ -46,7 +46,18 @@ export interface RequestParserLimits {
   maxHeadBytes?: number;
   /** Largest body kept, in bytes; a larger one yields a request with `bodyTooLarge`. */
   maxBodyBytes: number;
+  /** Longest chunk-size line (size plus extensions), in bytes; over it → 400. Default 1024. */
+  maxChunkLineBytes?: number;
+  /**
+   * Empty lines accepted before a request line (RFC 9112 §2.2 asks to ignore at least one); more
+   * → 400. Default 8. Bounded so that a client cannot hold a connection with a CRLF drip.
+   */
+  maxEmptyLines?: number;
 }
+
+export const DEFAULT_MAX_HEAD_BYTES = 16 * 1024;
+export const DEFAULT_MAX_CHUNK_LINE_BYTES = 1024;
+export const DEFAULT_MAX_EMPTY_LINES = 8;
 
 export interface RequestParserEvents {
   /** A complete request. */
@@ -77,11 +88,11 @@ const DONE = 6;
 const CRLF = Buffer.from('\r\n');
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const EMPTY = Buffer.alloc(0);
-/** A chunk-size line with extensions longer than this is refused (no legitimate client needs it). */
-const MAX_CHUNK_LINE = 1024;
 
 // RFC 9110 token: the characters of a method and of a field name.
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
+/** An HTTP/0.9 request line: method and target, no version. */
+const HTTP09_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ [\x21-\x7e]+$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const LFLF = Buffer.from('\n\n');
@@ -94,9 +105,22 @@ function shown(text: string): string {
   return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text);
 }
 
+/** Refuses an HTTP/0.9 request line: such a client reads no status line, but others might. */
+function refuseHttp09(line: string): void {
+  if (HTTP09_LINE.test(line)) {
+    throw new HttpRequestError(505, `request line ${shown(line)} has no HTTP version (HTTP/0.9)`);
+  }
+}
+
 export class RequestParser {
   private readonly maxHead: number;
   private readonly maxBody: number;
+  private readonly maxChunkLine: number;
+  private readonly maxEmptyLines: number;
+  /** Empty lines received before the next request line. */
+  private emptyLines = 0;
+  /** The current head's first line was checked for the HTTP/0.9 form. */
+  private firstLineChecked = false;
   private state = HEAD;
   /** Unconsumed input; `pos` is the first unconsumed byte. */
   private buf: Buffer = EMPTY;
@@ -116,13 +140,21 @@ export class RequestParser {
     limits: RequestParserLimits,
     private readonly events: RequestParserEvents,
   ) {
-    this.maxHead = limits.maxHeadBytes ?? 16 * 1024;
+    this.maxHead = limits.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
     this.maxBody = limits.maxBodyBytes;
+    this.maxChunkLine = limits.maxChunkLineBytes ?? DEFAULT_MAX_CHUNK_LINE_BYTES;
+    this.maxEmptyLines = limits.maxEmptyLines ?? DEFAULT_MAX_EMPTY_LINES;
   }
 
-  /** True while part of a request has arrived but not all of it. */
+  /**
+   * True while part of a request has arrived but not all of it. Empty lines before a request
+   * line count as its start, so they run the request-arrival clock.
+   */
   get inMessage(): boolean {
-    return this.state !== DONE && (this.state !== HEAD || this.pos < this.buf.length);
+    return (
+      this.state !== DONE &&
+      (this.state !== HEAD || this.pos < this.buf.length || this.emptyLines > 0)
+    );
   }
 
   /** True once the parser ignores input (after a refusal or a last request). */
@@ -200,14 +232,30 @@ export class RequestParser {
 
   private readHead(): boolean {
     const buf = this.buf;
-    // A client may send empty lines between requests (RFC 9112 §2.2).
-    while (buf[this.pos] === 13 && buf[this.pos + 1] === 10) this.pos += 2;
+    // A client may send empty lines between requests (RFC 9112 §2.2), but only a few.
+    while (buf[this.pos] === 13 && buf[this.pos + 1] === 10) {
+      this.pos += 2;
+      if (++this.emptyLines > this.maxEmptyLines) {
+        throw new HttpRequestError(
+          400,
+          `more than ${this.maxEmptyLines} empty lines before the request line`,
+        );
+      }
+    }
     if (this.pos >= buf.length) return false;
     const from = Math.max(this.scanFrom, this.pos);
     const end = buf.indexOf(CRLFCRLF, from);
     if (end === -1) {
       if (buf.length - this.pos > this.maxHead) {
         throw new HttpRequestError(431, `request head is over ${this.maxHead} bytes`);
+      }
+      if (!this.firstLineChecked) {
+        // An HTTP/0.9 client sends one line and waits: answer it now, not at a timeout.
+        const lineEnd = buf.indexOf(CRLF, this.pos);
+        if (lineEnd !== -1) {
+          this.firstLineChecked = true;
+          refuseHttp09(buf.toString('latin1', this.pos, lineEnd));
+        }
       }
       // Without this, a client ending lines in bare LF would wait for a timeout.
       if (buf.indexOf(LFLF, from) !== -1) {
@@ -222,6 +270,8 @@ export class RequestParser {
     const head = buf.toString('latin1', this.pos, end);
     this.pos = end + 4;
     this.scanFrom = 0;
+    this.emptyLines = 0;
+    this.firstLineChecked = false;
     this.startRequest(head);
     return true;
   }
@@ -231,7 +281,10 @@ export class RequestParser {
     const firstEnd = head.indexOf('\r\n');
     const requestLine = firstEnd === -1 ? head : head.slice(0, firstEnd);
     const m = REQUEST_LINE.exec(requestLine);
-    if (m === null) throw new HttpRequestError(400, `malformed request line ${shown(requestLine)}`);
+    if (m === null) {
+      refuseHttp09(requestLine);
+      throw new HttpRequestError(400, `malformed request line ${shown(requestLine)}`);
+    }
     if (m[3] !== '1') throw new HttpRequestError(505, `HTTP/${m[3]}.${m[4]} is not supported`);
     const minorVersion = +m[4];
     const headers: string[] = [];
@@ -363,12 +416,11 @@ export class RequestParser {
 
   private readChunkSize(): boolean {
     const end = this.buf.indexOf(CRLF, this.pos);
-    if (end === -1) {
-      if (this.buf.length - this.pos > MAX_CHUNK_LINE) {
-        throw new HttpRequestError(400, 'chunk size line is too long');
-      }
-      return false;
+    // Checked also when the whole line arrived in one read.
+    if ((end === -1 ? this.buf.length : end) - this.pos > this.maxChunkLine) {
+      throw new HttpRequestError(400, `chunk size line is over ${this.maxChunkLine} bytes`);
     }
+    if (end === -1) return false;
     const line = this.buf.toString('latin1', this.pos, end);
     const m = CHUNK_LINE.exec(line);
     if (m === null) throw new HttpRequestError(400, `malformed chunk size line ${shown(line)}`);

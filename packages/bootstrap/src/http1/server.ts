@@ -9,25 +9,16 @@
  * What it does not do, on purpose: chunked or streamed responses, upgrades, HTTP/2, TLS. Those
  * belong to a general-purpose server; the bootstrap protocol needs none of them.
  */
-import { STATUS_CODES } from 'node:http';
-import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
-import { isThenable } from '../thenable.js';
-import { HttpRequestError, type ParsedRequest, RequestParser } from './request-parser.js';
+import { type AddressInfo, createServer, type Server } from 'node:net';
+import { Connection, type ConnectionLimits, type Http1Handler } from './connection.js';
+import {
+  DEFAULT_MAX_CHUNK_LINE_BYTES,
+  DEFAULT_MAX_EMPTY_LINES,
+  DEFAULT_MAX_HEAD_BYTES,
+  type HttpRequestError,
+} from './request-parser.js';
 
-export interface Http1Response {
-  status: number;
-  contentType: string;
-  body: string;
-  /** Extra header fields; names and values must not contain CR or LF. */
-  headers?: Record<string, string>;
-}
-
-/**
- * Answers a request, at once or through a promise. The server may cache the encoded bytes of a
- * response object it has sent (for up to a second, the Date header's resolution): return the same
- * object for the same answer to benefit, and never mutate one after returning it.
- */
-export type Http1Handler = (req: ParsedRequest) => Http1Response | PromiseLike<Http1Response>;
+export type { Http1Handler } from './connection.js';
 
 export interface Http1ServerOptions {
   handler: Http1Handler;
@@ -35,6 +26,10 @@ export interface Http1ServerOptions {
   maxBodyBytes: number;
   /** Largest request line plus headers; default 16 KiB (as Node's http). Over it → 431. */
   maxHeadBytes?: number;
+  /** Longest chunk-size line of a chunked body (size plus extensions); default 1024. Over it → 400. */
+  maxChunkLineBytes?: number;
+  /** Empty lines accepted before a request line; default 8. More → 400. */
+  maxEmptyLines?: number;
   /**
    * An idle keep-alive connection is closed after this long; default 5000 ms. Longer saves
    * reconnects for slow clients, shorter frees sockets sooner. Announced in `Keep-Alive: timeout`
@@ -49,6 +44,12 @@ export interface Http1ServerOptions {
    * unbounded work.
    */
   maxPipelined?: number;
+  /**
+   * Once the server has decided to close a connection (after its last answer, a refusal, or
+   * shutdown), the socket is destroyed after this long at the latest, even if the client neither
+   * reads the answer nor closes its side; default 2000 ms.
+   */
+  closeTimeoutMs?: number;
   /** Called for each request refused by the parser (it never reaches the handler); must not throw. */
   onRequestError?: (err: HttpRequestError) => void;
 }
@@ -60,303 +61,23 @@ export interface Http1Server {
    * `Connection: close`); after `graceMs` the rest are cut. Resolves when every connection is gone.
    */
   close(graceMs: number): Promise<void>;
-}
-
-const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
-const SAFE_FIELD = /^[^\r\n]*$/;
-
-let dateSecond = -1;
-let dateText = '';
-/** The Date header, formatted once per second. */
-function httpDate(): string {
-  const second = Math.floor(Date.now() / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateText = new Date(second * 1000).toUTCString();
-  }
-  return dateText;
-}
-
-function formatResponse(
-  res: Http1Response,
-  method: string,
-  close: boolean,
-  keepAliveSeconds: number,
-): string {
-  let head = `HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? 'Status'}\r\nContent-Type: ${res.contentType}\r\nContent-Length: ${Buffer.byteLength(res.body)}\r\nDate: ${httpDate()}\r\n`;
-  if (res.headers !== undefined) {
-    for (const name in res.headers) {
-      const value = res.headers[name];
-      // A handler bug must not become header injection.
-      if (!SAFE_FIELD.test(name) || !SAFE_FIELD.test(value)) {
-        throw new Error(`header ${JSON.stringify(name)} contains CR or LF`);
-      }
-      head += `${name}: ${value}\r\n`;
-    }
-  }
-  head += close
-    ? 'Connection: close\r\n\r\n'
-    : `Connection: keep-alive\r\nKeep-Alive: timeout=${keepAliveSeconds}\r\n\r\n`;
-  // A HEAD answer carries the length of the body it leaves out.
-  return method === 'HEAD' ? head : head + res.body;
-}
-
-/** Encoded answers of response objects seen in the current second, with and without close. */
-interface EncodedAnswer {
-  second: number;
-  keepAlive?: string;
-  close?: string;
-}
-const encodedAnswers = new WeakMap<Http1Response, EncodedAnswer>();
-
-function responseText(
-  res: Http1Response,
-  method: string,
-  close: boolean,
-  keepAliveSeconds: number,
-): string {
-  if (method === 'HEAD') return formatResponse(res, method, close, keepAliveSeconds);
-  const second = Math.floor(Date.now() / 1000);
-  let e = encodedAnswers.get(res);
-  if (e === undefined || e.second !== second) {
-    e = { second };
-    encodedAnswers.set(res, e);
-  }
-  if (close) {
-    e.close ??= formatResponse(res, method, true, keepAliveSeconds);
-    return e.close;
-  }
-  e.keepAlive ??= formatResponse(res, method, false, keepAliveSeconds);
-  return e.keepAlive;
-}
-
-function errorResponse(status: number, message: string): Http1Response {
-  return {
-    status,
-    contentType: 'text/plain; charset=utf-8',
-    body: `${message}\n`,
-    headers: { 'x-content-type-options': 'nosniff' },
-  };
-}
-
-/** One answer to write, in request order; `text` is undefined until the handler is done. */
-interface Slot {
-  text: string | undefined;
-  /** The connection ends after this answer. */
-  close: boolean;
-}
-
-interface Limits {
-  handler: Http1Handler;
-  maxBodyBytes: number;
-  maxHeadBytes: number;
-  keepAliveTimeoutMs: number;
-  keepAliveSeconds: number;
-  requestTimeoutMs: number;
-  maxPipelined: number;
-  onRequestError?: (err: HttpRequestError) => void;
-}
-
-class Connection {
-  private readonly parser: RequestParser;
-  private readonly queue: Slot[] = [];
-  /** No request after the queued ones will be answered; end once the queue is written. */
-  private lastQueued = false;
-  private ended = false;
-  private paused = false;
-  private writesBlocked = false;
-  /** When the request being received started (0 when none is partial). */
-  private partialSince = 0;
-  private requests = 0;
-
-  constructor(
-    private readonly socket: Socket,
-    private readonly limits: Limits,
-    onGone: (c: Connection) => void,
-  ) {
-    this.parser = new RequestParser(
-      { maxBodyBytes: limits.maxBodyBytes, maxHeadBytes: limits.maxHeadBytes },
-      { onRequest: (req) => this.onRequest(req), onContinue: () => this.onContinue() },
-    );
-    socket.setTimeout(limits.keepAliveTimeoutMs);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.onEnd());
-    socket.on('timeout', () => this.onTimeout());
-    socket.on('drain', () => {
-      this.writesBlocked = false;
-      this.updateFlow();
-    });
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => onGone(this));
-  }
-
-  /** Idle connections end now; busy ones after their queued answers. */
-  shutdown(): void {
-    this.lastQueued = true;
-    if (this.queue.length === 0) this.socket.destroy();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  private onData(chunk: Buffer): void {
-    const before = this.requests;
-    try {
-      this.parser.push(chunk);
-    } catch (err) {
-      this.refuse(err);
-      return;
-    }
-    if (!this.parser.inMessage) this.partialSince = 0;
-    else if (this.partialSince === 0 || this.requests !== before) this.partialSince = Date.now();
-    else if (Date.now() - this.partialSince > this.limits.requestTimeoutMs) this.refuseSlow();
-  }
-
-  private onRequest(req: ParsedRequest): void {
-    this.requests++;
-    if (this.lastQueued) return;
-    const slot: Slot = { text: undefined, close: !req.keepAlive };
-    if (slot.close) this.lastQueued = true;
-    this.queue.push(slot);
-    const answer = (res: Http1Response) => {
-      const close = slot.close || this.lastQueued;
-      try {
-        slot.text = responseText(res, req.method, close, this.limits.keepAliveSeconds);
-      } catch (err) {
-        slot.text = formatResponse(
-          errorResponse(500, `internal error: ${(err as Error).message}`),
-          req.method,
-          close,
-          this.limits.keepAliveSeconds,
-        );
-      }
-      slot.close = close;
-      this.flush();
-    };
-    const failed = (err: unknown) =>
-      answer(errorResponse(500, `internal error: ${String((err as Error)?.message ?? err)}`));
-    let res: Http1Response | PromiseLike<Http1Response>;
-    try {
-      res = this.limits.handler(req);
-    } catch (err) {
-      failed(err);
-      return;
-    }
-    if (isThenable(res)) {
-      res.then(answer, failed);
-      this.updateFlow();
-    } else answer(res);
-  }
-
-  private onContinue(): void {
-    this.queue.push({ text: CONTINUE, close: false });
-    this.flush();
-  }
-
-  private refuse(err: unknown): void {
-    const e =
-      err instanceof HttpRequestError
-        ? err
-        : new HttpRequestError(400, `bad request: ${String(err)}`);
-    try {
-      this.limits.onRequestError?.(e);
-    } catch {
-      // A failing logger must not keep the connection open.
-    }
-    this.lastQueued = true;
-    this.queue.push({
-      text: formatResponse(errorResponse(e.status, e.message), 'POST', true, 0),
-      close: true,
-    });
-    this.flush();
-  }
-
-  private refuseSlow(): void {
-    this.refuse(
-      new HttpRequestError(408, `request not complete within ${this.limits.requestTimeoutMs} ms`),
-    );
-  }
-
-  private flush(): void {
-    const { socket, queue } = this;
-    if (socket.destroyed || this.ended) return;
-    let ready = 0;
-    while (ready < queue.length && queue[ready].text !== undefined) ready++;
-    if (ready === 0) {
-      // Answers done at once still hold a place behind a slow one: they count towards the limit.
-      this.updateFlow();
-      return;
-    }
-    if (ready > 1) socket.cork();
-    for (let i = 0; i < ready; i++) {
-      const slot = queue[i];
-      if (!socket.write(slot.text as string)) this.writesBlocked = true;
-      if (slot.close) {
-        this.ended = true;
-        break;
-      }
-    }
-    if (ready > 1) socket.uncork();
-    queue.splice(0, ready);
-    if (this.ended || (this.lastQueued && queue.length === 0)) {
-      this.ended = true;
-      queue.length = 0;
-      socket.end();
-      return;
-    }
-    this.updateFlow();
-  }
-
-  /** Stops reading while too many answers are pending or the client does not read its answers. */
-  private updateFlow(): void {
-    const stop = this.writesBlocked || this.queue.length >= this.limits.maxPipelined;
-    if (stop && !this.paused) {
-      this.paused = true;
-      this.parser.pause();
-      this.socket.pause();
-    } else if (!stop && this.paused) {
-      this.paused = false;
-      this.socket.resume();
-      try {
-        this.parser.resume();
-      } catch (err) {
-        this.refuse(err);
-      }
-    }
-  }
-
-  /** The client sent FIN: answer what was asked, then close. */
-  private onEnd(): void {
-    this.lastQueued = true;
-    if (this.queue.length === 0 && !this.ended) {
-      this.ended = true;
-      this.socket.end();
-    }
-  }
-
-  private onTimeout(): void {
-    // Waiting for the handler: the answer's write re-arms the timer.
-    if (this.queue.length > 0) return;
-    if (this.parser.inMessage) {
-      if (Date.now() - this.partialSince >= this.limits.requestTimeoutMs) this.refuseSlow();
-      else this.socket.setTimeout(this.limits.keepAliveTimeoutMs);
-      return;
-    }
-    this.socket.destroy();
-  }
+  /** Open client connections. */
+  connectionCount(): number;
 }
 
 export function createHttp1Server(opts: Http1ServerOptions): Http1Server {
   const keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 5000;
-  const limits: Limits = {
+  const limits: ConnectionLimits = {
     handler: opts.handler,
     maxBodyBytes: opts.maxBodyBytes,
-    maxHeadBytes: opts.maxHeadBytes ?? 16 * 1024,
+    maxHeadBytes: opts.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES,
+    maxChunkLineBytes: opts.maxChunkLineBytes ?? DEFAULT_MAX_CHUNK_LINE_BYTES,
+    maxEmptyLines: opts.maxEmptyLines ?? DEFAULT_MAX_EMPTY_LINES,
     keepAliveTimeoutMs,
     keepAliveSeconds: Math.max(1, Math.floor(keepAliveTimeoutMs / 1000)),
     requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
     maxPipelined: opts.maxPipelined ?? 64,
+    closeTimeoutMs: opts.closeTimeoutMs ?? 2000,
     onRequestError: opts.onRequestError,
   };
   const connections = new Set<Connection>();
@@ -390,5 +111,6 @@ export function createHttp1Server(opts: Http1ServerOptions): Http1Server {
       grace.unref();
       return closed.finally(() => clearTimeout(grace));
     },
+    connectionCount: () => connections.size,
   };
 }

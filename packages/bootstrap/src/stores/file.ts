@@ -1,4 +1,4 @@
-import { type FileHandle, open, readFile, rename, unlink } from 'node:fs/promises';
+import * as nodeFs from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { formatDocument, parseDocument } from '../codec.js';
 import {
@@ -11,6 +11,29 @@ import {
 } from '../semantics.js';
 import { type Store, type StoreOptions, StoreUnavailableError } from '../store.js';
 import type { BootstrapData, PeerRecord } from '../types.js';
+
+/**
+ * The file-system calls the file store makes, so tests can inject a failure or a crash at each
+ * step of a write. Node's `fs/promises` is the default and the only production implementation.
+ */
+export interface FileStoreFs {
+  readFile(path: string, encoding: 'utf8'): Promise<string>;
+  /** `w` creates or truncates a file for writing; `r` opens (also a directory) for fsync. */
+  open(path: string, flags: 'r' | 'w', mode?: number): Promise<FileStoreHandle>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+}
+
+export interface FileStoreHandle {
+  writeFile(data: string): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface FileStoreOptions extends StoreOptions {
+  /** File-system calls; default node:fs/promises. For fault-injection tests. */
+  fs?: FileStoreFs;
+}
 
 interface Pending {
   op: BootstrapOp;
@@ -50,8 +73,9 @@ export class FileStore implements Store {
   private constructor(
     readonly path: string,
     initial: BootstrapData,
-    private readonly dir: FileHandle,
+    private readonly dir: FileStoreHandle,
     private readonly ttlMs: number,
+    private readonly fs: FileStoreFs,
   ) {
     this.committed = initial;
     this.tmpPath = join(dirname(path), `.${basename(path)}.tmp`);
@@ -62,11 +86,12 @@ export class FileStore implements Store {
    * the original left behind when it crashed mid-write — counts as "no state yet". A file that
    * is not a bootstrap document is refused rather than overwritten.
    */
-  static async open(path: string, opts: StoreOptions = {}): Promise<FileStore> {
+  static async open(path: string, opts: FileStoreOptions = {}): Promise<FileStore> {
+    const fs = opts.fs ?? nodeFs;
     const full = resolve(path);
     let text: string | undefined;
     try {
-      text = await readFile(full, 'utf8');
+      text = await fs.readFile(full, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
         throw new StoreUnavailableError(`cannot read ${full}: ${(err as Error).message}`, {
@@ -85,9 +110,9 @@ export class FileStore implements Store {
         );
       }
     }
-    let dir: FileHandle;
+    let dir: FileStoreHandle;
     try {
-      dir = await open(dirname(full), 'r');
+      dir = await fs.open(dirname(full), 'r');
     } catch (err) {
       throw new StoreUnavailableError(
         `cannot open directory of ${full}: ${(err as Error).message}`,
@@ -96,9 +121,9 @@ export class FileStore implements Store {
         },
       );
     }
-    const store = new FileStore(full, data, dir, opts.peerTtlMs ?? 0);
+    const store = new FileStore(full, data, dir, opts.peerTtlMs ?? 0, fs);
     // A temporary file left by a crash mid-write holds an unacknowledged state: discard it.
-    await unlink(store.tmpPath).catch(() => {});
+    await fs.unlink(store.tmpPath).catch(() => {});
     if (text === undefined || text.trim() === '') {
       try {
         await store.writeDurably(data);
@@ -147,15 +172,20 @@ export class FileStore implements Store {
     this.writer = undefined;
   }
 
+  /**
+   * Replaces the file so that a crash at any instant leaves the old or the new document, never a
+   * torn one: write a temporary file, fsync it (its data is on disk), rename it over the file,
+   * fsync the directory (the rename is on disk). Only then may the caller acknowledge.
+   */
   private async writeDurably(data: BootstrapData): Promise<void> {
-    let fh: FileHandle | undefined;
+    let fh: FileStoreHandle | undefined;
     try {
-      fh = await open(this.tmpPath, 'w', 0o600);
+      fh = await this.fs.open(this.tmpPath, 'w', 0o600);
       await fh.writeFile(`${formatDocument(data)}\n`);
       await fh.sync();
       await fh.close();
       fh = undefined;
-      await rename(this.tmpPath, this.path);
+      await this.fs.rename(this.tmpPath, this.path);
       await this.dir.sync();
     } catch (err) {
       await fh?.close().catch(() => {});
@@ -195,6 +225,6 @@ export class FileStore implements Store {
   }
 }
 
-export function createFileStore(path: string, opts: StoreOptions = {}): Promise<FileStore> {
+export function createFileStore(path: string, opts: FileStoreOptions = {}): Promise<Store> {
   return FileStore.open(path, opts);
 }

@@ -1,4 +1,4 @@
-import postgres, { type Sql, type TransactionSql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import {
   applyOp,
   type BootstrapOp,
@@ -98,6 +98,7 @@ export async function createPostgresStore(
     opts.operationTimeoutMs ?? connectTimeoutMs + statementTimeoutMs,
     'operationTimeoutMs',
   );
+  const postgres = await loadDriver();
   const makePool = () =>
     postgres(fromUrl.url, {
       max: opts.maxConnections ?? 10,
@@ -130,6 +131,21 @@ export async function createPostgresStore(
     throw asUnavailable(err) ?? err;
   }
   return new PostgresStore(sql, makePool, schema, opts.peerTtlMs ?? 0, operationTimeoutMs);
+}
+
+/**
+ * The driver is an optional peer dependency, loaded only when a PostgreSQL store is opened: a
+ * user of the client or of the memory and file stores need not install it.
+ */
+async function loadDriver(): Promise<typeof import('postgres')> {
+  try {
+    return (await import('postgres')).default;
+  } catch (err) {
+    throw new StoreUnavailableError(
+      'the PostgreSQL store needs the "postgres" package: npm install postgres',
+      { cause: err },
+    );
+  }
 }
 
 /**

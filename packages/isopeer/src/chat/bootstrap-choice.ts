@@ -3,7 +3,7 @@
 // answers /ping, else a bootstrap server started inside this process on that port (or any free
 // port when it is taken), with its file store in the state directory.
 import { join } from 'node:path';
-import { type RunningBootstrapServer, startBootstrapServer } from '@isopeer/bootstrap';
+import { type RunningBootstrapServer, startBootstrapServer } from '@isopeer/bootstrap/server';
 
 export const LOCAL_BOOTSTRAP_URL = 'http://localhost:8080';
 

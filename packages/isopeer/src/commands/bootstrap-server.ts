@@ -1,4 +1,9 @@
-import { type BootstrapLogEntry, STORE_SPEC_USAGE, startBootstrapServer } from '@isopeer/bootstrap';
+import {
+  type BootstrapLogEntry,
+  type BootstrapWarning,
+  STORE_SPEC_USAGE,
+} from '@isopeer/bootstrap';
+import { startBootstrapServer } from '@isopeer/bootstrap/server';
 import type { Command } from 'commander';
 import { OptionError, portNumber, seconds } from '../cli-options.js';
 import { usageError } from '../cli-style.js';
@@ -9,6 +14,8 @@ import { usageError } from '../cli-style.js';
  *   listening on http://HOST:PORT (store SPEC, peer-ttl off|Ns, admin token on|off)
  * then one line per answered request:
  *   ISO-TIME METHOD PATH STATUS DURATIONms[ - reason]
+ * and one line per stored value that cannot work (the request still succeeds):
+ *   ISO-TIME warning PATH message
  * and `shutting down` / `stopped` on SIGINT or SIGTERM. A bad option: one line and a hint on
  * stderr, exit 2; a server that cannot start: one line on stderr, exit 1.
  */
@@ -60,6 +67,10 @@ function isoNow(): string {
   return stamp;
 }
 
+function formatWarning(w: BootstrapWarning): string {
+  return `${isoNow()} warning ${w.path} ${w.message}`;
+}
+
 function formatEntry(e: BootstrapLogEntry): string {
   const base = `${isoNow()} ${e.method} ${e.path} ${e.status} ${e.durationMs.toFixed(1)}ms`;
   return e.error === undefined ? base : `${base} - ${e.error}`;
@@ -89,6 +100,7 @@ async function run(opts: Options, { port, peerTtlMs, adminToken }: Settings): Pr
     adminToken,
     peerTtlMs,
     onLog: (entry) => out.line(formatEntry(entry)),
+    onWarning: (warning) => out.line(formatWarning(warning)),
   });
   const ttl = peerTtlMs > 0 ? `${peerTtlMs / 1000}s` : 'off';
   out.line(

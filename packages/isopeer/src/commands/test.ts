@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  formatDuration,
-  formatSummaryTable,
+  type LoadedScript,
   loadScripts,
+  type NetMode,
+  type PeerTemplates,
   parseDuration,
-  RUNNER_PEER,
+  parsePeerTemplates,
+  parseRange,
   TestkitError,
   TestRunner,
   toHtml,
@@ -15,12 +17,13 @@ import {
   toJUnit,
 } from '@isopeer/testkit';
 import type { Command } from 'commander';
+import { bailOnFailure, explainFailures, formatFinal, showProgress } from './test-output.js';
 
 /*
  * `isopeer test <script.cmd>...`: runs test scripts end to end and exits 0 only if every command
  * and every expected event is OK (1 if any failed, 2 for unusable arguments or scripts).
- * Output: one line per script start, one per finished line (status, line, peer, command,
- * duration), then the summary table and where the reports and peer logs are.
+ * Output (test-output.ts): live progress, then one line per script, the failures again and
+ * the totals, and where the reports and peer logs are.
  */
 
 interface Options {
@@ -31,10 +34,19 @@ interface Options {
   deadline?: string;
   settle: string;
   grace: string;
+  bail?: boolean;
+  grep?: string;
+  peerCmd: string[];
+  net: string;
+  netRange?: string;
 }
 
+/** The chat peer, started by default: `isopeer` is this CLI (see `programs` below). */
+const CHAT_PEER =
+  'isopeer chat {name} --test {test} --test-server {test_server} --bootstrap {bootstrap} --state-dir {state_dir} --bind {addr}';
+const NET_MODES: NetMode[] = ['auto', 'netns', 'loopback'];
+
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
-const SLOW_LINE_MS = 2000;
 
 function usageError(message: string): never {
   process.stderr.write(`isopeer test: ${message}\n`);
@@ -60,6 +72,19 @@ async function writeReport(
   written.push(path);
 }
 
+/** `--grep`: the scripts whose test name or file path matches `pattern` (a regular expression). */
+function grep(loaded: LoadedScript[], pattern: string): LoadedScript[] {
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern);
+  } catch (err) {
+    usageError(`--grep: ${(err as Error).message}`);
+  }
+  const picked = loaded.filter((l) => re.test(l.script.name) || re.test(l.file));
+  if (picked.length === 0) usageError(`--grep ${pattern}: no script matches`);
+  return picked;
+}
+
 export function registerTest(program: Command): void {
   program
     .command('test')
@@ -77,10 +102,41 @@ export function registerTest(program: Command): void {
     )
     .option('--settle <duration>', 'longest wait for expected events after the last line', '5s')
     .option('--grace <duration>', 'how long peers get to exit after SIGTERM', '2s')
-    .action(async (files: string[], opts: Options) => {
-      for (const f of files) if (!existsSync(f)) usageError(`no such script: ${f}`);
+    .option('--bail', 'stop at the first failure; the lines not reached count as cancelled')
+    .option('--grep <pattern>', 'run only scripts whose name or file matches this regex')
+    .option(
+      '--peer-cmd <[name=]command>',
+      'start peers with this command (placeholders {name} {test} {test_server} {bootstrap} {addr} {state_dir}); NAME=... for one peer; repeatable (default: isopeer chat)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option(
+      '--net <mode>',
+      'peer network: netns (a namespace per peer, kernel faults; needs root, ip, nft), loopback, or auto',
+      'auto',
+    )
+    .option('--net-range <cidr>', 'addresses of the namespaces (default 198.18.0.0/15)')
+    .action(async (given: string[], opts: Options) => {
+      for (const f of given) if (!existsSync(f)) usageError(`no such script: ${f}`);
+      if (!NET_MODES.includes(opts.net as NetMode)) {
+        usageError(`--net must be one of ${NET_MODES.join(', ')}, got ${JSON.stringify(opts.net)}`);
+      }
+      if (opts.netRange !== undefined) {
+        try {
+          parseRange(opts.netRange);
+        } catch (err) {
+          usageError(`--net-range: ${(err as Error).message}`);
+        }
+      }
+      let templates: PeerTemplates = {};
       try {
-        await loadScripts(files);
+        templates = parsePeerTemplates(opts.peerCmd);
+      } catch (err) {
+        usageError(`--peer-cmd: ${(err as Error).message}`);
+      }
+      let loaded: LoadedScript[];
+      try {
+        loaded = await loadScripts(given);
       } catch (err) {
         usageError(
           err instanceof TestkitError
@@ -88,80 +144,55 @@ export function registerTest(program: Command): void {
             : `cannot read scripts: ${(err as Error).message}`,
         );
       }
-      const color = process.stdout.isTTY && !process.env.NO_COLOR;
-      const paint = (ok: boolean, s: string) => (color ? `\x1b[${ok ? 32 : 31}m${s}\x1b[0m` : s);
+      if (opts.grep !== undefined) loaded = grep(loaded, opts.grep);
+      const files = loaded.map((l) => l.file);
+      const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
       const out = (s: string) => process.stdout.write(`${s}\n`);
+      if (opts.grep !== undefined) {
+        out(`--grep ${opts.grep}: running ${files.length} of ${given.length} scripts`);
+      }
       const aborter = new AbortController();
+      let interrupted = false;
       const interrupt = () => {
+        interrupted = true;
         out('interrupted: stopping peers');
         aborter.abort();
       };
       process.once('SIGINT', interrupt);
       process.once('SIGTERM', interrupt);
+      const settleMs = duration('--settle', opts.settle);
       const runner = new TestRunner({
         scripts: files,
         outDir: opts.out,
         lineDeadlineMs: opts.deadline ? duration('--deadline', opts.deadline) : undefined,
-        settleMs: duration('--settle', opts.settle),
+        settleMs,
         stopGraceMs: duration('--grace', opts.grace),
         signal: aborter.signal,
-        // Each peer gets its own state directory inside the run, so member caches and history
-        // of other runs (or of the user's own chat) never leak into a test.
-        peerCommand: ({ peer, scriptName, testServerUrl, bootstrapUrl, runDir }) => ({
-          command: process.execPath,
-          args: [
-            CLI,
-            'chat',
-            peer,
-            '--test',
-            scriptName,
-            '--test-server',
-            testServerUrl,
-            '--bootstrap',
-            bootstrapUrl,
-            '--state-dir',
-            join(runDir, `${peer}.state`),
-          ],
-          env: {
-            ...process.env,
-            TEST_SIDECAR_SERVER: testServerUrl,
-            BOOTSTRAP_DATA_SERVER: bootstrapUrl,
-          },
-        }),
+        net: opts.net as NetMode,
+        netRange: opts.netRange,
+        // Each peer gets its own state directory inside the run (the chat peer's `--state-dir`),
+        // so member caches and history of other runs (or of the user's own chat) never leak in.
+        peerTemplates: { ...templates, default: templates.default ?? CHAT_PEER },
+        programs: { isopeer: [process.execPath, CLI] },
       });
-      runner.on('script-start', ({ file, script }, run, urls) => {
-        out(
-          `▶ ${script.name} (${file}): peers ${script.peers.join(', ')}; ${script.lines.length} lines, deadline ${formatDuration(run.lineDeadlineMs)}; test server ${urls.testServerUrl}, bootstrap ${urls.bootstrapUrl}`,
-        );
-      });
-      // A line that takes a while gets one note, so a long wait never looks like a hang.
-      const slow = new Map<number, NodeJS.Timeout>();
-      runner.on('line-start', (_s, l) => {
-        const who = l.peer === RUNNER_PEER ? 'runner' : l.peer;
-        const note = setTimeout(() => {
+      runner.on('network', (info) => {
+        if (info.mode === 'netns') {
           out(
-            `  ...    L${String(l.lineNo).padEnd(4)} ${who.padEnd(10)} ${l.command}  (still running after ${formatDuration(SLOW_LINE_MS)})`,
+            `network: netns, one namespace per peer in ${info.subnet} (${info.namespaces}); test server and bootstrap on ${info.host}`,
           );
-        }, SLOW_LINE_MS);
-        note.unref();
-        slow.set(l.seq, note);
+        } else if (info.reason) {
+          out(`network: loopback (${info.reason}); kernel faults are unavailable`);
+        }
       });
-      runner.on('line-end', (_s, l) => {
-        clearTimeout(slow.get(l.seq));
-        slow.delete(l.seq);
-        const took = formatDuration((l.endedAt ?? 0) - (l.startedAt ?? 0));
-        const who = l.peer === RUNNER_PEER ? 'runner' : l.peer;
-        const status = paint(l.status === 'OK', (l.status ?? '').padEnd(6));
-        out(
-          `  ${status} L${String(l.lineNo).padEnd(4)} ${who.padEnd(10)} ${l.command}  (${took})${l.comment ? `  - ${l.comment}` : ''}`,
-        );
-      });
-      runner.on('peer-exit', (_s, peer, info) => {
-        if (info.expected) return;
-        // A peer that quits (`quit`, `exit`) ends with code 0; anything else is worth a warning.
-        if (info.code === 0) out(`  · ${peer} exited (code 0)`);
-        else out(`  ! ${peer} exited on its own (code ${info.code}, signal ${info.signal})`);
-      });
+      showProgress(runner, { out, color, settleMs, signal: aborter.signal });
+      if (opts.bail) {
+        bailOnFailure(runner, (why) => {
+          out(`bail: ${why}; stopping (--bail)`);
+          aborter.abort();
+        });
+      }
+      const started = new Set<string>();
+      runner.on('script-start', ({ file }) => started.add(file));
       let report: Awaited<ReturnType<TestRunner['run']>>;
       try {
         report = await runner.run();
@@ -169,24 +200,20 @@ export function registerTest(program: Command): void {
         usageError((err as Error).message);
       }
       out('');
-      for (const line of formatSummaryTable(report).split('\n')) {
-        out(
-          line.startsWith('PASSED') || line.startsWith('FAILED')
-            ? paint(line.startsWith('PASSED'), line)
-            : line,
-        );
-      }
+      const explained = await explainFailures(report, runner.outDir);
+      const notRun = loaded.filter((l) => !started.has(l.file));
+      for (const line of formatFinal(report, { color, explained, notRun })) out(line);
       const written: string[] = [];
       await writeReport(opts.report, toHtml(report), written);
       await writeReport(opts.junit, toJUnit(report), written);
       await writeReport(opts.json, toJsonReport(report), written);
       if (written.length) out(`reports: ${written.join(', ')}`);
-      if (!opts.out && report.ok && !aborter.signal.aborted) {
+      if (!opts.out && report.ok && !interrupted) {
         // A passing run's temporary files help nobody; a failing run's are kept for inspection.
         await rm(runner.outDir, { recursive: true, force: true });
       } else {
         out(`run files and peer logs: ${runner.outDir}`);
       }
-      process.exitCode = aborter.signal.aborted ? 130 : report.ok ? 0 : 1;
+      process.exitCode = interrupted ? 130 : report.ok ? 0 : 1;
     });
 }

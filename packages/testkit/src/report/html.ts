@@ -1,24 +1,14 @@
 import { formatDuration } from '../duration.js';
-import { countSatisfied } from '../filter.js';
-import type { LogKind } from '../protocol.js';
 import { RUNNER_PEER } from '../script.js';
 import { escapeXml as esc } from './junit.js';
-import type { ScriptReport, TestReport } from './model.js';
-
-// Geometry of the timeline picture, in SVG user units (pixels at 100 %).
-const WIDTH = 1100;
-const LABEL = 130;
-const RIGHT = 30;
-const PLOT = WIDTH - LABEL - RIGHT;
-const AXIS = 34;
-const LANE = 66;
-const LEGEND = 58;
-/** Rough width of one label character at 10 px, to decide whether a command's label fits. */
-const CHAR_PX = 5.6;
+import type { CaseStatus, ScriptReport, TestReport } from './model.js';
+import { timelineData } from './timeline-data.js';
+import { drawTimelines } from './timeline-draw.js';
 
 const COLORS = {
   ok: '#2f9e55',
   failed: '#d64040',
+  cancelled: '#b07d00',
   eventOk: '#2f6fd6',
   eventBad: '#e08a00',
   joined: '#138a8a',
@@ -26,235 +16,93 @@ const COLORS = {
   failure: '#b00020',
   fault: '#6a3fb5',
 };
-
-const BANDS = { down: '#fbe1e1', frozen: '#e1e8f5', cut: '#efe4fb' };
-
-const MEMBERSHIP: Partial<Record<LogKind, { mark: string; color: string; label: string }>> = {
-  joined: { mark: '▲', color: COLORS.joined, label: '+' },
-  left: { mark: '▼', color: COLORS.left, label: '−' },
-  failed: { mark: '✖', color: COLORS.failure, label: '' },
+const BANDS = {
+  down: '#fbe1e1',
+  frozen: '#e1e8f5',
+  cut: '#efe4fb',
+  isolated: '#f3dcf0',
+  lossy: '#fdf0d5',
+  throttled: '#e2f3ee',
 };
 
-/** Nice tick step (1, 2 or 5 × 10^k ms) giving about eight ticks over `span`. */
-function tickStep(span: number): number {
-  const raw = Math.max(span / 8, 1);
-  const p = 10 ** Math.floor(Math.log10(raw));
-  for (const m of [1, 2, 5, 10]) if (raw <= m * p) return m * p;
-  return 10 * p;
+const statusWord = (s: { ok: boolean; failures: number }) =>
+  s.ok ? 'PASSED' : s.failures ? 'FAILED' : 'CANCELLED';
+const badge = (word: string) => `<span class="badge ${word.toLowerCase()}">${word}</span>`;
+const caseClass = (s: CaseStatus) => s.toLowerCase();
+
+/** JSON inside `<script>`: nothing in it may close the element. */
+const scriptJson = (v: unknown) =>
+  JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028|\u2029/g, ' ');
+
+function counts(s: { passed: number; failures: number; cancelled: number }): string {
+  const parts = [`${s.passed} passed`];
+  if (s.failures) parts.push(`${s.failures} failed`);
+  if (s.cancelled) parts.push(`${s.cancelled} cancelled`);
+  return parts.join(', ');
 }
 
-function tickLabel(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms % 1000 === 0 ? 0 : 1)} s`;
-}
-
-/** The run as a picture: one lane per peer, commands as bars, events and membership as marks. */
-export function timelineSvg(s: ScriptReport): string {
-  const tl = s.timeline;
-  const hasRunner = tl.lines.some((l) => l.peer === RUNNER_PEER);
-  const lanes = [...tl.peers, ...(hasRunner ? [RUNNER_PEER] : [])];
-  const t0 = tl.startedAt;
-  const lastTs = Math.max(
-    s.durationMs,
-    ...tl.events.map((e) => e.ts - t0),
-    ...tl.logs.map((l) => l.ts - t0),
-    ...tl.lines.map((l) => (l.endedAt ?? t0) - t0),
-    1,
-  );
-  const span = lastTs * 1.02;
-  const x = (ms: number) => LABEL + (Math.max(0, ms) / span) * PLOT;
-  const laneY = (peer: string) => AXIS + lanes.indexOf(peer) * LANE;
-  const height = AXIS + lanes.length * LANE + LEGEND;
-  const out: string[] = [];
-  out.push(
-    `<svg class="timeline" data-script="${esc(s.name)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="timeline of ${esc(s.name)}">`,
-  );
-  // Axis with ticks.
-  const step = tickStep(span);
-  out.push(`<g class="axis">`);
-  for (let t = 0; t <= span; t += step) {
-    const tx = x(t).toFixed(1);
-    out.push(
-      `<line x1="${tx}" y1="${AXIS - 6}" x2="${tx}" y2="${AXIS + lanes.length * LANE}" stroke="#ddd"/>`,
-      `<text x="${tx}" y="${AXIS - 10}" text-anchor="middle" class="tick">${tickLabel(t)}</text>`,
-    );
-  }
-  out.push('</g>');
-  // Lanes.
-  lanes.forEach((peer, i) => {
-    const y = laneY(peer);
-    const name = peer === RUNNER_PEER ? 'runner' : peer;
-    out.push(`<g class="lane" data-peer="${esc(peer)}">`);
-    out.push(
-      `<rect x="0" y="${y}" width="${WIDTH}" height="${LANE}" fill="${i % 2 ? '#f6f7f9' : '#ffffff'}"/>`,
-    );
-    out.push(`<text x="10" y="${y + 24}" class="lane-label">${esc(name)}</text>`);
-    out.push('</g>');
+/** The table of contents: every script with its outcome, and a link to its first failure. */
+function toc(report: TestReport): string {
+  const items = report.scripts.map((s, i) => {
+    const first = s.cases.findIndex((c) => c.status === 'FAILED');
+    const jump =
+      first >= 0 ? ` · <a class="first-failure" href="#s${i}-case${first}">first failure</a>` : '';
+    return `<li data-script="${esc(s.name)}">${badge(statusWord(s))} <a class="script-link" href="#s${i}">${esc(s.name)}</a> <span class="meta">${counts(s)}</span>${jump}</li>`;
   });
-  // States between runner faults, as bands behind the bars: down (killed or exited until started
-  // again), frozen (stopped until continued), cut off (partitioned until healed).
-  const end = t0 + lastTs;
-  for (const peer of lanes) {
-    const logs = tl.logs.filter((l) => l.peer === peer);
-    const band = (from: number, to: number, kind: string, fill: string, title: string) =>
-      out.push(
-        `<rect class="band" data-peer="${esc(peer)}" data-kind="${kind}" x="${x(from - t0).toFixed(1)}" y="${laneY(peer) + 1}" width="${Math.max(1, x(to - t0) - x(from - t0)).toFixed(1)}" height="${LANE - 2}" fill="${fill}"><title>${esc(title)}</title></rect>`,
-      );
-    const pairs: [LogKind[], LogKind, string, string, string][] = [
-      [['killed', 'exited'], 'started', 'down', BANDS.down, 'process not running'],
-      [['stopped'], 'continued', 'frozen', BANDS.frozen, 'process frozen (SIGSTOP)'],
-      [['partitioned'], 'healed', 'cut', BANDS.cut, 'partitioned'],
-    ];
-    for (const [opens, closes, kind, fill, title] of pairs) {
-      let from: number | undefined;
-      for (const l of logs) {
-        if (opens.includes(l.kind) && from === undefined) from = l.ts;
-        else if (l.kind === closes && from !== undefined) {
-          band(from, l.ts, kind, fill, title);
-          from = undefined;
-        }
-      }
-      if (from !== undefined) band(from, Math.max(end, from + 1), kind, fill, title);
-    }
-  }
-  // Commands: bars from start to end, label to the right when it fits before the next bar.
-  const linesByPeer = new Map<string, typeof tl.lines>();
-  for (const l of tl.lines) linesByPeer.set(l.peer, [...(linesByPeer.get(l.peer) ?? []), l]);
-  for (const [peer, lines] of linesByPeer) {
-    const y = laneY(peer);
-    lines.forEach((l, i) => {
-      if (l.startedAt === undefined) return;
-      const status = l.status ?? 'FAILED';
-      const x1 = x(l.startedAt - t0);
-      const x2 = Math.max(x(((l.endedAt ?? t0 + lastTs) as number) - t0), x1 + 3);
-      const took = formatDuration((l.endedAt ?? t0 + lastTs) - l.startedAt);
-      const title = `line ${l.lineNo}: ${peer === RUNNER_PEER ? '' : `${peer} `}${l.command} — ${status} in ${took}${l.comment ? ` — ${l.comment}` : ''}`;
-      out.push(
-        `<g class="cmd" data-peer="${esc(peer)}" data-line="${l.lineNo}" data-status="${status}"><title>${esc(title)}</title>`,
-        `<rect x="${x1.toFixed(1)}" y="${y + 6}" width="${(x2 - x1).toFixed(1)}" height="16" rx="2" fill="${status === 'OK' ? COLORS.ok : COLORS.failed}"/>`,
-      );
-      const next = lines[i + 1]?.startedAt;
-      const room = (next === undefined ? LABEL + PLOT + RIGHT : x(next - t0)) - x2 - 4;
-      const label = `${l.command} ${status === 'OK' ? '' : 'FAILED '}(${took})`;
-      const fits = Math.floor(room / CHAR_PX);
-      const inside = Math.floor((x2 - x1 - 6) / CHAR_PX);
-      const cut = (n: number) => (label.length <= n ? label : `${label.slice(0, n - 1)}…`);
-      if (fits >= Math.min(label.length, 12) || (fits >= 4 && inside < fits)) {
-        out.push(
-          `<text x="${(x2 + 3).toFixed(1)}" y="${y + 18}" class="cmd-label${status === 'OK' ? '' : ' bad'}">${esc(cut(fits))}</text>`,
-        );
-      } else if (inside >= 6) {
-        // No room after the bar, but the bar is long: the label goes inside it.
-        out.push(
-          `<text x="${(x1 + 3).toFixed(1)}" y="${y + 18}" class="cmd-label in">${esc(cut(inside))}</text>`,
-        );
-      } else {
-        out.push(`<text x="${x1.toFixed(1)}" y="${y + 4}" class="line-no">${l.lineNo}</text>`);
-      }
-      out.push('</g>');
-    });
-  }
-  // Matched events: dots on the receiving peer's lane.
-  const filterOk = new Map(
-    tl.filters.map((f) => [
-      `${f.peer}\0${f.source}\0${f.filter}`,
-      countSatisfied(f.count, f.received),
-    ]),
-  );
-  for (const e of tl.events) {
-    if (!lanes.includes(e.peer)) continue;
-    const ok = filterOk.get(`${e.peer}\0${e.source}\0${e.filter}`) ?? false;
-    out.push(
-      `<circle class="event" data-peer="${esc(e.peer)}" data-ok="${ok}" cx="${x(e.ts - t0).toFixed(1)}" cy="${laneY(e.peer) + 33}" r="4" fill="${ok ? COLORS.eventOk : COLORS.eventBad}"><title>${esc(`${e.peer} saw "${e.text}" (filter ${e.filter}${ok ? '' : ', count wrong'})`)}</title></circle>`,
-    );
-  }
-  // Membership changes seen by a peer, and faults the runner caused. Marks close together on a
-  // lane go to alternate rows so their labels stay readable.
-  const placed = new Map<string, number[][]>();
-  const rowFor = (peer: string, px: number) => {
-    const rows = placed.get(peer) ?? [[], []];
-    placed.set(peer, rows);
-    const free = rows.findIndex((r) => r.every((o) => Math.abs(o - px) > 46));
-    const row = free === -1 ? 0 : free;
-    rows[row].push(px);
-    return row;
-  };
-  for (const l of tl.logs) {
-    if (!lanes.includes(l.peer)) continue;
-    const lx = x(l.ts - t0).toFixed(1);
-    const y = laneY(l.peer);
-    const m = MEMBERSHIP[l.kind];
-    if (l.kind === 'connected') {
-      // The peer's first poll: its process is up. A small tick on the lane's baseline.
-      out.push(
-        `<g class="life" data-peer="${esc(l.peer)}" data-kind="connected"><title>${esc(`${l.peer}: ${l.text}`)}</title><line x1="${lx}" y1="${y + LANE - 12}" x2="${lx}" y2="${y + LANE - 2}" stroke="#999" stroke-width="2"/></g>`,
-      );
-    } else if (l.kind === 'started') {
-      // Process start: the lane begins here (a thin line up to the first poll).
-      out.push(
-        `<g class="life" data-peer="${esc(l.peer)}" data-kind="started"><title>${esc(`${l.peer}: ${l.text}`)}</title><circle cx="${lx}" cy="${y + LANE - 7}" r="3" fill="#999"/></g>`,
-      );
-    } else if (m) {
-      const who = /^<\w+>\s+(\S+)/.exec(l.text)?.[1] ?? '';
-      const row = rowFor(l.peer, Number(lx));
-      out.push(
-        `<g class="member" data-peer="${esc(l.peer)}" data-kind="${l.kind}"><title>${esc(`${l.peer}: ${l.text}`)}</title>`,
-        `<text x="${lx}" y="${y + 48 + row * 12}" text-anchor="middle" class="mark" fill="${m.color}">${m.mark}<tspan class="who">${esc(m.label + who)}</tspan></text></g>`,
-      );
-    } else {
-      out.push(
-        `<g class="fault" data-peer="${esc(l.peer)}" data-kind="${l.kind}"><title>${esc(`${l.peer}: ${l.text}`)}</title>`,
-        `<line x1="${lx}" y1="${y + 2}" x2="${lx}" y2="${y + LANE - 2}" stroke="${l.kind === 'killed' || (l.kind === 'exited' && !/\(code 0,/.test(l.text)) ? COLORS.failure : COLORS.fault}" stroke-width="2" stroke-dasharray="4 2"/>`,
-        `<text x="${lx}" y="${y + 36 + rowFor(`${l.peer}\0fault`, Number(lx)) * 11}" dx="3" class="fault-label">${esc(l.kind)}</text></g>`,
-      );
-    }
-  }
-  // Legend.
-  const ly = AXIS + lanes.length * LANE + 24;
-  const legend: [string, string][] = [
-    [`<rect x="0" y="-10" width="18" height="12" fill="${COLORS.ok}"/>`, 'command OK'],
-    [`<rect x="0" y="-10" width="18" height="12" fill="${COLORS.failed}"/>`, 'command FAILED'],
-    [`<circle cx="8" cy="-4" r="4" fill="${COLORS.eventOk}"/>`, 'expected event seen'],
-    [`<circle cx="8" cy="-4" r="4" fill="${COLORS.eventBad}"/>`, 'event of a failed filter'],
-    [`<text y="0" fill="${COLORS.joined}">▲</text>`, 'member joined'],
-    [`<text y="0" fill="${COLORS.left}">▼</text>`, 'member left'],
-    [`<text y="0" fill="${COLORS.failure}">✖</text>`, 'member failed'],
-    [
-      `<line x1="8" y1="-12" x2="8" y2="2" stroke="${COLORS.fault}" stroke-width="2" stroke-dasharray="4 2"/>`,
-      'runner fault',
-    ],
-    [`<rect x="0" y="-10" width="18" height="12" fill="${BANDS.down}"/>`, 'down'],
-    [`<rect x="0" y="-10" width="18" height="12" fill="${BANDS.frozen}"/>`, 'frozen'],
-    [`<rect x="0" y="-10" width="18" height="12" fill="${BANDS.cut}"/>`, 'partitioned'],
-    [`<circle cx="8" cy="-4" r="3" fill="#999"/>`, 'process started'],
-    [
-      `<line x1="8" y1="-10" x2="8" y2="0" stroke="#999" stroke-width="2"/>`,
-      'asked for its first line',
-    ],
+  const firstBad = report.scripts.findIndex((s) => s.failures > 0);
+  const top =
+    firstBad >= 0
+      ? `<p><a class="first-failure global" href="#s${firstBad}-case${report.scripts[firstBad].cases.findIndex((c) => c.status === 'FAILED')}">jump to the first failure</a></p>`
+      : '';
+  return `<nav class="toc" aria-label="scripts"><h2>Scripts</h2>${top}<ol>${items.join('')}</ol></nav>`;
+}
+
+/** The timeline's container: zoom buttons, the data the page script draws, the details line. */
+function timeline(s: ScriptReport, i: number): string {
+  const d = timelineData(s);
+  const buttons = [
+    `<button type="button" data-s="0" data-e="${d.end}" data-whole="1">whole run</button>`,
+    ...d.episodes.map(
+      (e) =>
+        `<button type="button" data-s="${e.s}" data-e="${e.e}">${esc(e.label)} <span class="meta">${formatDuration(e.s)}</span></button>`,
+    ),
   ];
-  out.push(`<g class="legend" transform="translate(20,${ly})">`);
-  let lx = 0;
-  let row = 0;
-  for (const [mark, text] of legend) {
-    const w = 36 + text.length * 7;
-    if (lx + w > WIDTH - 40) {
-      lx = 0;
-      row++;
-    }
-    out.push(
-      `<g transform="translate(${lx},${row * 18})">${mark}<text x="22" y="0" class="legend-text">${esc(text)}</text></g>`,
-    );
-    lx += w;
-  }
-  out.push('</g></svg>');
-  return out.join('\n');
+  return `<div class="tl" id="tl${i}">
+<div class="tl-zoom"><span class="meta">zoom:</span> ${buttons.join(' ')} <span class="meta tl-range"></span> <span class="meta">· drag across the picture to zoom, double-click for the whole run</span></div>
+<script type="application/json" class="tl-data">${scriptJson(d)}</script>
+<noscript><p class="meta">The timeline needs JavaScript; the table below has every case.</p></noscript>
+<div class="tl-detail meta" aria-live="polite">hover over or tap a mark for its details</div>
+</div>`;
 }
 
-function caseTable(s: ScriptReport): string {
-  const rows = s.cases.map((c) => {
-    const cls = c.status === 'OK' ? 'ok' : 'failed';
-    return `<tr class="case ${cls}" data-status="${c.status}" data-kind="${c.kind}" data-peer="${esc(c.peer)}"><td class="status">${c.status}</td><td>${c.line ?? ''}</td><td>${esc(c.peer === RUNNER_PEER ? 'runner' : c.peer)}</td><td>${c.kind}</td><td><code>${esc(c.test)}</code></td><td>${esc(c.result)}</td><td>${c.durationMs === undefined ? '' : formatDuration(c.durationMs)}</td><td>${esc(c.comment ?? '')}</td></tr>`;
+function legend(): string {
+  const sw = (cls: string, style: string) => `<span class="sw ${cls}" style="${style}"></span>`;
+  const items: [string, string][] = [
+    [sw('bar', `background:${COLORS.ok}`), 'command OK'],
+    [sw('bar', `background:${COLORS.failed}`), 'command FAILED'],
+    [sw('bar', `background:${COLORS.cancelled}`), 'cut off (run stopped)'],
+    [sw('dot', `background:${COLORS.eventOk}`), 'expected event seen'],
+    [sw('dot', `background:${COLORS.eventBad}`), 'event of a failed filter'],
+    [`<span style="color:${COLORS.joined}">▲</span>`, 'member joined'],
+    [`<span style="color:${COLORS.left}">▼</span>`, 'member left'],
+    [`<span style="color:${COLORS.failure}">✖</span>`, 'member failed'],
+    [sw('line', `border-color:${COLORS.fault}`), 'runner fault'],
+    [`<span style="color:${COLORS.fault}">↕</span>`, 'link cut (→ one way)'],
+    ...Object.entries(BANDS).map(([k, c]): [string, string] => [sw('band', `background:${c}`), k]),
+    [sw('band settle', ''), 'settle wait'],
+    [sw('dot', 'background:#999'), 'process started'],
+    [sw('tick', ''), 'asked for its first line'],
+  ];
+  return `<ul class="legend">${items.map(([m, t]) => `<li>${m} ${esc(t)}</li>`).join('')}</ul>`;
+}
+
+function caseTable(s: ScriptReport, i: number): string {
+  const rows = s.cases.map((c, k) => {
+    return `<tr id="s${i}-case${k}" class="case ${caseClass(c.status)}" data-status="${c.status}" data-kind="${c.kind}" data-peer="${esc(c.peer)}"><td class="status">${c.status}</td><td>${c.line ?? ''}</td><td>${esc(c.peer === RUNNER_PEER ? 'runner' : c.peer)}</td><td>${c.kind}</td><td><code>${esc(c.test)}</code></td><td>${esc(c.result)}</td><td>${c.durationMs === undefined ? '' : formatDuration(c.durationMs)}</td><td>${esc(c.comment ?? '')}</td></tr>`;
   });
-  return `<table class="cases"><thead><tr><th>status</th><th>line</th><th>peer</th><th>kind</th><th>test</th><th>result</th><th>took</th><th>comment</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+  return `<div class="scroll"><table class="cases"><thead><tr><th>status</th><th>line</th><th>peer</th><th>kind</th><th>test</th><th>result</th><th>took</th><th>comment</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>`;
 }
 
 function peerLogs(s: ScriptReport): string {
@@ -268,46 +116,72 @@ function peerLogs(s: ScriptReport): string {
 }
 
 const STYLE = `
-body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1d1f23;background:#fff}
-h1{font-size:20px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 6px}
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:16px;color:#1d1f23;background:#fff}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:17px;margin:24px 0 6px} nav.toc h2{margin-top:12px}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;font-size:12px;vertical-align:middle}
-.badge.ok{background:${COLORS.ok}} .badge.failed{background:${COLORS.failed}}
-.meta{color:#555;margin:0 0 8px}
-.timeline{display:block;max-width:100%;height:auto;border:1px solid #e3e5e8;border-radius:4px}
-.timeline .tick{font-size:10px;fill:#666} .timeline .lane-label{font-size:13px;font-weight:600;fill:#222}
-.timeline .cmd-label{font-size:10px;fill:#234} .timeline .cmd-label.bad{fill:${COLORS.failed};font-weight:600} .timeline .cmd-label.in{fill:#fff;font-weight:600}
-.timeline .line-no{font-size:8px;fill:#555} .timeline .mark{font-size:11px} .timeline .who{font-size:9px}
-.timeline .fault-label{font-size:10px;fill:${COLORS.fault};font-weight:600} .timeline .legend-text{font-size:11px;fill:#333}
-table.cases{border-collapse:collapse;margin-top:10px;font-size:12.5px;width:100%}
+.badge.passed{background:${COLORS.ok}} .badge.failed{background:${COLORS.failed}} .badge.cancelled{background:${COLORS.cancelled}}
+.meta{color:#555} p.meta{margin:0 0 8px}
+nav.toc ol{margin:4px 0;padding-left:22px} nav.toc li{margin:2px 0}
+a.first-failure{color:${COLORS.failed};font-weight:600}
+.tl{width:100%;margin:6px 0} .tl-zoom{font-size:12.5px;margin:4px 0;display:flex;flex-wrap:wrap;gap:4px;align-items:center}
+.tl-zoom button{font:inherit;font-size:12px;padding:1px 7px;border:1px solid #c9ccd1;border-radius:10px;background:#f6f7f9;cursor:pointer}
+.tl-detail{font-size:12.5px;min-height:1.4em;margin:2px 0 6px;overflow-wrap:anywhere}
+svg.timeline{display:block;width:100%;border:1px solid #e3e5e8;border-radius:4px;touch-action:pan-y;user-select:none}
+.timeline .tick{font-size:10px;fill:#666} .timeline .lane-label{font-size:12px;font-weight:600;fill:#222}
+.timeline .cmd-label{font-size:10px;fill:#234} .timeline .cmd-label.bad{fill:${COLORS.failed};font-weight:600}
+.timeline .who{font-size:10px} .timeline .who.joined{fill:${COLORS.joined}} .timeline .who.left{fill:${COLORS.left}} .timeline .who.failed{fill:${COLORS.failure};font-weight:600}
+.timeline .fault-label{font-size:10px;fill:${COLORS.fault};font-weight:600} .timeline .settle-label{font-size:10px;fill:#555}
+.timeline .bar.OK{fill:${COLORS.ok}} .timeline .bar.FAILED{fill:${COLORS.failed}} .timeline .bar.CANCELLED{fill:${COLORS.cancelled}}
+.timeline circle.event[data-ok="true"]{fill:${COLORS.eventOk}} .timeline circle.event[data-ok="false"]{fill:${COLORS.eventBad}}
+.timeline .mark.joined{fill:${COLORS.joined}} .timeline .mark.left{fill:${COLORS.left}} .timeline .mark.failed{stroke:${COLORS.failure};stroke-width:2.5;fill:none}
+.timeline .fault-line{stroke:${COLORS.fault};stroke-width:2;stroke-dasharray:4 2} .timeline .fault-line.bad{stroke:${COLORS.failure}}
+.timeline .link-line{stroke:${COLORS.fault};stroke-width:2;stroke-dasharray:5 3} .timeline .link-line.heal{stroke:${COLORS.joined}}
+${Object.entries(BANDS)
+  .map(([k, c]) => `.timeline rect.band[data-kind="${k}"]{fill:${c}}`)
+  .join(' ')}
+.timeline rect.settle{fill:#8a8f98;fill-opacity:.12} .timeline .settle-bracket{stroke:#8a8f98;fill:none}
+.timeline rect.brush{fill:#2f6fd6;fill-opacity:.15}
+ul.legend{list-style:none;padding:0;margin:6px 0;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;color:#333}
+.sw{display:inline-block;vertical-align:middle} .sw.bar{width:16px;height:10px;border-radius:2px} .sw.dot{width:8px;height:8px;border-radius:50%}
+.sw.line{width:0;height:12px;border-left:2px dashed} .sw.band{width:16px;height:10px} .sw.band.settle{background:rgba(138,143,152,.25)}
+.sw.tick{width:2px;height:12px;background:#999}
+.scroll{overflow-x:auto}
+table.cases{border-collapse:collapse;margin-top:10px;font-size:12.5px;width:100%;min-width:720px}
 .cases th,.cases td{border-bottom:1px solid #e6e6e6;padding:3px 8px;text-align:left;vertical-align:top}
-.cases tr.failed td{background:#fdecec} .cases td.status{font-weight:700}
-.cases tr.ok td.status{color:${COLORS.ok}} .cases tr.failed td.status{color:${COLORS.failed}}
-code{font:12px ui-monospace,Menlo,Consolas,monospace}
+.cases tr.failed td{background:#fdecec} .cases tr.cancelled td{background:#fdf6e3} .cases td.status{font-weight:700}
+.cases tr.ok td.status{color:${COLORS.ok}} .cases tr.failed td.status{color:${COLORS.failed}} .cases tr.cancelled td.status{color:${COLORS.cancelled}}
+.cases tr:target td{outline:2px solid ${COLORS.failed}}
+code{font:12px ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}
 .logs{margin-top:8px} details.log summary{cursor:pointer;color:#444;font-size:12.5px}
 details.log pre{font:11.5px/1.35 ui-monospace,Menlo,Consolas,monospace;background:#f6f7f9;padding:8px;overflow-x:auto;margin:4px 0 8px}
 `;
 
-/** A self-contained HTML page (inline CSS and SVG, no scripts or external assets). */
+/**
+ * A self-contained HTML page (inline CSS, SVG and one inline script, no external requests): a
+ * table of contents, then per script its timeline, drawn by the page to the window's width
+ * (zoomable), the table of every case and each peer's last lines of output.
+ */
 export function toHtml(report: TestReport): string {
-  const status = (ok: boolean) =>
-    `<span class="badge ${ok ? 'ok' : 'failed'}">${ok ? 'PASSED' : 'FAILED'}</span>`;
-  const sections = report.scripts.map((s) => {
+  const sections = report.scripts.map((s, i) => {
     const peers = s.timeline.peers.length;
-    return `<section class="script" data-script="${esc(s.name)}" data-ok="${s.ok}">
-<h2>${esc(s.name)} ${status(s.ok)}</h2>
-<p class="meta">${s.file ? `<code>${esc(s.file)}</code> · ` : ''}${peers} peers · ${s.cases.length} cases, ${s.failures} failed · ${formatDuration(s.durationMs)} · line deadline ${formatDuration(s.lineDeadlineMs)} · run ${esc(s.runId)}</p>
-${timelineSvg(s)}
-${caseTable(s)}
+    return `<section class="script" id="s${i}" data-script="${esc(s.name)}" data-ok="${s.ok}">
+<h2>${esc(s.name)} ${badge(statusWord(s))}</h2>
+<p class="meta">${s.file ? `<code>${esc(s.file)}</code> · ` : ''}${peers} peers · ${s.cases.length} cases: ${counts(s)} · ${formatDuration(s.durationMs)} · line deadline ${formatDuration(s.lineDeadlineMs)} · run ${esc(s.runId)}</p>
+${timeline(s, i)}
+${caseTable(s, i)}
 ${peerLogs(s)}
 </section>`;
   });
   return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>isopeer test report</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>isopeer test report</title>
 <style>${STYLE}</style></head>
 <body>
-<h1>isopeer test report ${status(report.ok)}</h1>
-<p class="meta">${report.scripts.length} script(s) · ${report.cases} cases · ${report.failures} failed · ${formatDuration(report.durationMs)} · ${esc(new Date(report.startedAt).toISOString())}</p>
+<h1>isopeer test report ${badge(statusWord(report))}</h1>
+<p class="meta">${report.scripts.length} script(s) · ${report.cases} cases: ${counts(report)} · ${formatDuration(report.durationMs)} · ${esc(new Date(report.startedAt).toISOString())}</p>
+${toc(report)}
+${legend()}
 ${sections.join('\n')}
+<script>(${drawTimelines.toString()})();</script>
 </body></html>
 `;
 }

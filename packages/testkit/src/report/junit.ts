@@ -31,7 +31,7 @@ export function toJUnit(report: TestReport): string {
   );
   for (const s of report.scripts) {
     out.push(
-      `  <testsuite name="${escapeXml(s.name)}" tests="${s.cases.length}" failures="${s.failures}" errors="0" skipped="0" time="${secs(s.durationMs)}" timestamp="${new Date(s.startedAt).toISOString()}">`,
+      `  <testsuite name="${escapeXml(s.name)}" tests="${s.cases.length}" failures="${s.failures}" errors="0" skipped="${s.cancelled}" time="${secs(s.durationMs)}" timestamp="${new Date(s.startedAt).toISOString()}">`,
     );
     out.push('    <properties>');
     out.push(`      <property name="runId" value="${escapeXml(s.runId)}"/>`);
@@ -45,6 +45,12 @@ export function toJUnit(report: TestReport): string {
         continue;
       }
       const message = c.comment ? `${c.result}: ${c.comment}` : c.result;
+      if (c.status === 'CANCELLED') {
+        out.push(`    <testcase ${attrs}>`);
+        out.push(`      <skipped message="${escapeXml(`cancelled: ${message}`)}"/>`);
+        out.push('    </testcase>');
+        continue;
+      }
       out.push(`    <testcase ${attrs}>`);
       out.push(
         `      <failure type="FAILED" message="${escapeXml(message)}">${escapeXml(`${c.peer} ${c.test}\n${message}`)}</failure>`,

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_BODY_BYTES } from '../codec.js';
 import { type BootstrapService, createBootstrapService } from '../handler.js';
+import { refusal, type ServiceResponse } from '../response.js';
 import { type Store, StoreUnavailableError } from '../store.js';
 import { createPostgresStore } from '../stores/postgres.js';
 
@@ -91,17 +92,11 @@ async function readBody(req: FunctionRequest): Promise<{ body: Uint8Array; tooLa
   return { body: Buffer.concat(chunks), tooLarge: false };
 }
 
-function send(
-  res: ServerResponse,
-  status: number,
-  contentType: string,
-  body: string,
-  headers = {},
-) {
-  res.statusCode = status;
-  res.setHeader('content-type', contentType);
-  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v as string);
-  res.end(body);
+function send(res: ServerResponse, answer: ServiceResponse): void {
+  res.statusCode = answer.status;
+  res.setHeader('content-type', answer.contentType);
+  for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
+  res.end(answer.body);
 }
 
 /** An entry point serving `fixedPath`, or the request's own path when none is given. */
@@ -114,15 +109,9 @@ function entry(fixedPath?: string): (req: FunctionRequest, res: ServerResponse) 
       const status = err instanceof StoreUnavailableError ? 503 : 500;
       const reason = err instanceof Error ? err.message : String(err);
       const prefix = status === 503 ? 'store unavailable' : 'bootstrap function misconfigured';
-      const line = `${prefix}: ${reason.replace(/\s+/g, ' ')}\n`;
       // Same answer as the handler gives for an unreachable store: the client may retry.
-      send(
-        res,
-        status,
-        'text/plain; charset=utf-8',
-        line,
-        status === 503 ? { 'retry-after': '1' } : {},
-      );
+      const retry = status === 503 ? { 'retry-after': '1' } : undefined;
+      send(res, refusal(status, `${prefix}: ${reason.replace(/\s+/g, ' ')}`, retry));
       return;
     }
     let read: { body: Uint8Array; tooLarge: boolean };
@@ -130,7 +119,7 @@ function entry(fixedPath?: string): (req: FunctionRequest, res: ServerResponse) 
       read = await readBody(req);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      send(res, 400, 'text/plain; charset=utf-8', `cannot read body: ${reason}\n`);
+      send(res, refusal(400, `cannot read body: ${reason}`));
       return;
     }
     const { body, tooLarge } = read;
@@ -142,7 +131,7 @@ function entry(fixedPath?: string): (req: FunctionRequest, res: ServerResponse) 
       body,
       tooLarge,
     });
-    send(res, out.status, out.contentType, out.body, out.headers);
+    send(res, out);
   };
 }
 

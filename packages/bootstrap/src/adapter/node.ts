@@ -1,9 +1,13 @@
-import { MAX_BODY_BYTES } from './codec.js';
-import { type BootstrapLogEntry, createBootstrapService } from './handler.js';
-import { headerValue } from './http1/request-parser.js';
-import { createHttp1Server } from './http1/server.js';
-import type { Store } from './store.js';
-import { createStoreFromSpec } from './stores/from-spec.js';
+import { MAX_BODY_BYTES } from '../codec.js';
+import {
+  type BootstrapLogEntry,
+  type BootstrapWarning,
+  createBootstrapService,
+} from '../handler.js';
+import { headerValue } from '../http1/request-parser.js';
+import { createHttp1Server, type Http1ServerOptions } from '../http1/server.js';
+import type { Store } from '../store.js';
+import { createStoreFromSpec } from '../stores/from-spec.js';
 
 export interface BootstrapServerOptions {
   /** Interface to listen on; default 127.0.0.1. */
@@ -18,6 +22,10 @@ export interface BootstrapServerOptions {
   peerTtlMs?: number;
   /** Called once per answered request; must not throw. */
   onLog?: (entry: BootstrapLogEntry) => void;
+  /** Called for each stored value that cannot work (see BootstrapWarning); must not throw. */
+  onWarning?: (warning: BootstrapWarning) => void;
+  /** Limits and timeouts of the HTTP/1.1 layer; each has a default (docs/bootstrap.md). */
+  http?: Omit<Http1ServerOptions, 'handler' | 'maxBodyBytes' | 'onRequestError'>;
   /** Clock for lease expiry; default Date.now. */
   now?: () => number;
   /** How long close() lets in-flight requests finish before cutting connections; default 5000 ms. */
@@ -52,9 +60,11 @@ export async function startBootstrapServer(
     adminToken: opts.adminToken,
     now: opts.now,
     log: opts.onLog,
+    warn: opts.onWarning,
   });
   const log = opts.onLog;
   const server = createHttp1Server({
+    ...opts.http,
     maxBodyBytes: MAX_BODY_BYTES,
     handler: (req) =>
       service.handle({
