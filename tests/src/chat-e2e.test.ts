@@ -32,13 +32,14 @@ function startPeer(
 
 /** Node names of the chat members, from the raw form `/chatmembers --json` prints. */
 async function chatNodeNames(p: ChatProc): Promise<string[]> {
-  const [json] = await p.command('/chatmembers --json');
+  // Chat lines arriving meanwhile are in the output too: the JSON line is the one object.
+  const json = (await p.command('/chatmembers --json')).find((l) => l.startsWith('{'));
   return Object.keys(JSON.parse(json!)).sort();
 }
 
 /** Node names of the live memberlist members, from `/memberlist --json`. */
 async function memberlistNodeNames(p: ChatProc): Promise<string[]> {
-  const [json] = await p.command('/memberlist --json');
+  const json = (await p.command('/memberlist --json')).find((l) => l.startsWith('['));
   return (JSON.parse(json!) as { name: string }[]).map((m) => m.name).sort();
 }
 

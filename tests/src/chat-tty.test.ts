@@ -106,13 +106,16 @@ describe('isopeer chat on a terminal', {
         r.trimEnd(),
       );
       // The terminal reflows at once and the peer redraws a moment later: wait for the end state.
-      const settled = (rows: string[]) =>
-        rows
-          .filter((r) => r !== '')
-          .slice(-input.length)
-          .join('\n') === input.join('\n') &&
-        received.every((l) => rows.filter((r) => r === `<bob> ${l}`).length === 1) &&
-        rows.filter((r) => r.startsWith('alice> ')).length === 1;
+      const settled = (screen: string[]) => {
+        const rows = screen.filter((r) => r !== '');
+        const above = rows.slice(0, -input.length);
+        return (
+          rows.slice(-input.length).join('\n') === input.join('\n') &&
+          received.every((l) => rows.filter((r) => r === `<bob> ${l}`).length === 1) &&
+          // Nothing of the input line is left above it (a stale prompt or wrapped rest).
+          !above.some((r) => r.startsWith('alice> ') || /draft\d/.test(r))
+        );
+      };
       await until(`the screen redrawn at ${columns} columns, each line once`, () =>
         settled(tmux.screen()),
       ).catch((e: Error) => {

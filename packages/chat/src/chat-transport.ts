@@ -223,7 +223,7 @@ export interface SendOptions {
   /**
    * How often a line is sent again when the listener resets the connection (`sendChatLine`
    * only). A reset means the line was not read (the listener was full), so sending it again
-   * cannot show it twice. Waits 50, 100, 200 ... ms in between; default 0.
+   * cannot show it twice. Waits 100, 200, 400 ... ms in between; default 0.
    */
   retriesOnReset?: number;
 }
@@ -278,7 +278,7 @@ export async function sendChatLine(
     } catch (e) {
       const code = (e as { cause?: { code?: unknown } }).cause?.code;
       if (code !== 'ECONNRESET' || attempt >= retries) throw e;
-      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
     }
   }
 }

@@ -451,7 +451,15 @@ class TtySession extends Session {
       rl.prompt();
     });
     rl.on('SIGINT', () => this.#interrupt());
-    rl.on('close', () => this.inputEnded());
+    rl.on('close', () => {
+      // The input ended (Ctrl-D, or the terminal hung up): the prompt goes, and none can be
+      // drawn any more; output may still be shown while the owner finishes (onExitRequest).
+      if (this.#rl === rl) {
+        this.#eraseInput(rl);
+        this.#rl = undefined;
+      }
+      this.inputEnded();
+    });
     // readline's own redraw on resize is replaced (see #onResize); closing it removes it anyway.
     const out = this.output as NodeJS.EventEmitter;
     for (const l of out.listeners('resize')) {
