@@ -50,12 +50,17 @@ async function dutyOutcomes(peers: ChatProc[], gone: string): Promise<string[]> 
   return out;
 }
 
-/** Node names listed by `/chatmembers` or `/memberlist` (second column of the member lines). */
-function nodeNames(lines: string[]): string[] {
-  return lines
-    .filter((l) => l.startsWith('  '))
-    .map((l) => l.trim().split(/\s+/)[1]!)
-    .sort();
+/** Node names of the chat members, from the raw form `/chatmembers --json` prints. */
+async function chatNodeNames(p: ChatProc): Promise<string[]> {
+  // Chat lines arriving meanwhile are in the output too: the JSON line is the one object.
+  const json = (await p.command('/chatmembers --json')).find((l) => l.startsWith('{'));
+  return Object.keys(JSON.parse(json!)).sort();
+}
+
+/** Node names of the live memberlist members, from `/memberlist --json`. */
+async function memberlistNodeNames(p: ChatProc): Promise<string[]> {
+  const json = (await p.command('/memberlist --json')).find((l) => l.startsWith('['));
+  return (JSON.parse(json!) as { name: string }[]).map((m) => m.name).sort();
 }
 
 async function startGroup(names: string[], url: string): Promise<ChatProc[]> {
@@ -121,8 +126,8 @@ describe('isopeer chat: three peers with a bootstrap server', () => {
   it('agrees on /chatmembers and /memberlist on every peer', async () => {
     let reference: string[] | undefined;
     for (const p of peers) {
-      const chat = nodeNames(await p.command('/chatmembers'));
-      const ml = nodeNames(await p.command('/memberlist'));
+      const chat = await chatNodeNames(p);
+      const ml = await memberlistNodeNames(p);
       assert.equal(chat.length, 3, `${p.name} /chatmembers`);
       assert.deepEqual(chat, ml, `${p.name}: chat members = memberlist members`);
       reference ??= chat;
@@ -178,7 +183,7 @@ describe('isopeer chat: three peers with a bootstrap server', () => {
       );
       assert.equal(p.logRecords().filter(isDutyFor('bob')).length, 1, `${p.name}: one duty`);
     }
-    const chat = nodeNames(await alice.command('/chatmembers'));
+    const chat = await chatNodeNames(alice);
     assert.equal(chat.length, 2);
   });
 });

@@ -176,6 +176,11 @@ export class ChatProc extends Proc {
     this.child.stdin.write(`${line}\n`);
   }
 
+  /** Closes the peer's standard input (end of piped input). */
+  endInput(): void {
+    this.child.stdin.end();
+  }
+
   /** Runs a command and returns the lines it printed (delimited by an /echo marker). */
   async command(line: string, timeoutMs = 20_000): Promise<string[]> {
     const from = this.lines.length;

@@ -1,54 +1,14 @@
 // `isopeer chat` on a real terminal (tmux): a chat line arriving while a command is half typed
 // leaves the typed text intact, history recall and tab completion of member names work.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { partMissing } from '@isopeer/test-support';
 import { isopeerCli } from '../support/paths.js';
+import { haveTmux, Tmux } from '../support/tmux.js';
 import { BootstrapProc, ChatProc, cleanEnv, until } from './chat-procs.js';
-
-const haveTmux = spawnSync('tmux', ['-V']).status === 0;
-
-/** A tmux server of our own (own socket), one session running the command. */
-class Tmux {
-  readonly socket = `isopeer-chat-tty-${process.pid}`;
-  constructor(command: string[]) {
-    this.run(['new-session', '-d', '-x', '110', '-y', '30', '-s', 'main', ...command]);
-  }
-  run(args: string[]): string {
-    const r = spawnSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], {
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`tmux ${args[0]}: ${r.stderr}`);
-    return r.stdout;
-  }
-  type(text: string): void {
-    this.run(['send-keys', '-t', 'main', '-l', text]);
-  }
-  keys(...names: string[]): void {
-    this.run(['send-keys', '-t', 'main', ...names]);
-  }
-  screen(): string[] {
-    return this.run(['capture-pane', '-p', '-t', 'main'])
-      .replace(/\n$/, '')
-      .split('\n')
-      .map((l) => l.trimEnd());
-  }
-  /** The input line: the last non-empty row of the screen. */
-  inputLine(): string {
-    return (
-      this.screen()
-        .filter((l) => l !== '')
-        .at(-1) ?? ''
-    );
-  }
-  kill(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server']);
-  }
-}
 
 describe('isopeer chat on a terminal', {
   skip: partMissing(haveTmux ? null : 'tmux is not installed'),
@@ -129,4 +89,128 @@ describe('isopeer chat on a terminal', {
     await until('history recall', () => tmux.inputLine().endsWith('half typed'));
     tmux.keys('C-u');
   });
+
+  it('keeps every received line on screen exactly once while the terminal is resized', async () => {
+    tmux.keys('C-l');
+    const typed = Array.from({ length: 28 }, (_, i) => `draft${i}`).join(' ');
+    tmux.type(typed);
+    await until('the draft typed', () =>
+      tmux.screen().join('').replace(/ /g, '').endsWith(typed.replace(/ /g, '')),
+    );
+    const received = ['resize one', 'resize two', 'resize three'];
+    for (const l of received) bob.send(l);
+    await until('the lines arrived', () => tmux.screen().includes('<bob> resize three'));
+    await bob.waitFor('<bob> resize three'); // bob's own echo, so later commands start clean
+    for (const columns of [40, 110, 40, 90]) {
+      tmux.resize(columns, 30);
+      const input = (`alice> ${typed}`.match(new RegExp(`.{1,${columns}}`, 'g')) ?? []).map((r) =>
+        r.trimEnd(),
+      );
+      // The terminal reflows at once and the peer redraws a moment later: wait for the end state.
+      const settled = (screen: string[]) => {
+        const rows = screen.filter((r) => r !== '');
+        const above = rows.slice(0, -input.length);
+        return (
+          rows.slice(-input.length).join('\n') === input.join('\n') &&
+          received.every((l) => rows.filter((r) => r === `<bob> ${l}`).length === 1) &&
+          // Nothing of the input line is left above it (a stale prompt or wrapped rest).
+          !above.some((r) => r.startsWith('alice> ') || /draft\d/.test(r))
+        );
+      };
+      await until(`the screen redrawn at ${columns} columns, each line once`, () =>
+        settled(tmux.screen()),
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; screen:\n${tmux.screen().join('\n')}`);
+      });
+    }
+    tmux.resize(110, 30);
+    tmux.keys('C-e', 'C-u');
+    await until('input cleared', () => tmux.inputLine() === 'alice>');
+  });
+
+  /** The rows a command printed: from its header row to the next prompt. */
+  async function table(command: string, header: RegExp): Promise<string[]> {
+    tmux.keys('C-l');
+    tmux.type(command);
+    tmux.keys('Enter');
+    const rows = await found(`${command} printed`, () => {
+      const screen = tmux.screen();
+      const start = screen.findIndex((l) => header.test(l));
+      const end = screen.findIndex((l, i) => i > start && l.startsWith('alice>'));
+      return start >= 0 && end > start ? screen.slice(start, end) : undefined;
+    });
+    return rows;
+  }
+
+  /** Every row starts its cells where the header starts its column names. */
+  function assertAligned(rows: string[], columns: string[]): void {
+    const starts = columns.map((c) => rows[0]!.indexOf(c));
+    assert.ok(
+      starts.every((x, i) => x >= 0 && (i === 0 || x > starts[i - 1]!)),
+      rows[0],
+    );
+    for (const row of rows.slice(1)) {
+      for (const x of starts.slice(1)) {
+        assert.equal(
+          row.slice(x - 2, x),
+          '  ',
+          `a column gap before ${x} in ${JSON.stringify(row)}`,
+        );
+      }
+    }
+  }
+
+  it('shows /memberlist, /chatmembers, /bootstrappeers and /metrics as aligned tables', async () => {
+    const ml = await table('/memberlist', /^Name +Node +Address/);
+    assertAligned(ml, ['Name', 'Node', 'Address', 'Status', 'Incarnation', 'Protocol']);
+    assert.equal(ml.length, 3, ml.join('\n'));
+    assert.ok(ml.some((r) => /^alice +alice-/.test(r)) && ml.some((r) => /^bob +bob-/.test(r)));
+    const cm = await table('/chatmembers', /^Name +Node +Chat address/);
+    assertAligned(cm, ['Name', 'Node', 'Chat address', 'Record', 'Chatting since']);
+    assert.ok(
+      cm.slice(1).every((r) => / JOIN /.test(r)),
+      cm.join('\n'),
+    );
+    const bp = await table('/bootstrappeers', /^Node +Address +Running since/);
+    assertAligned(bp, ['Node', 'Address', 'Running since']);
+    assert.equal(bp.length, 3, bp.join('\n'));
+    const mt = await table('/metrics', /^Metric +Value$/);
+    assertAligned(mt, ['Metric', 'Value']);
+    assert.ok(
+      mt.some((r) => /^members +2 alive/.test(r)),
+      mt.join('\n'),
+    );
+    // The raw form for scripts: one JSON line.
+    const json = await bob.command('/chatmembers --json');
+    assert.equal(json.length, 1, json.join('\n'));
+    assert.equal(Object.keys(JSON.parse(json[0]!)).length, 2);
+  });
+
+  it('/help with an unknown name suggests close ones', async () => {
+    tmux.keys('C-l');
+    tmux.type('/help memberlst');
+    tmux.keys('Enter');
+    await until('the suggestion', () =>
+      tmux.screen().some((l) => /unknown command \/memberlst; did you mean \/memberlist\b/.test(l)),
+    );
+    tmux.type('/help bootstrp');
+    tmux.keys('Enter');
+    await until('names containing it', () =>
+      tmux.screen().some((l) => /unknown command \/bootstrp; did you mean .*\/bootstrap\b/.test(l)),
+    );
+  });
 });
+
+/** Polls `get` until it returns a value, and returns it. */
+async function found<T>(what: string, get: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  let value: T | undefined;
+  await until(
+    what,
+    () => {
+      value = get();
+      return value !== undefined;
+    },
+    timeoutMs,
+  );
+  return value as T;
+}

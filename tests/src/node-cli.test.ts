@@ -22,9 +22,10 @@ function runCli(args: string[]) {
 describe('isopeer node: flags', () => {
   const bad: [string[], RegExp][] = [
     [['--config', 'moon'], /--config must be local, lan or wan/],
-    [['--port', 'http'], /--port must be an integer/],
-    [['--port', '70000'], /--port must be between/],
-    [['--count', '0'], /--count must be between 1/],
+    [['--port', 'http'], /--port "http" is not a port number \(0-65535\)/],
+    [['--port', '70000'], /--port "70000" is not a port number \(0-65535\)/],
+    [['--count', '0'], /--count "0" is not a whole number from 1 to 10000/],
+    [['--bogus'], /isopeer node: unknown option '--bogus'\nrun 'isopeer node --help' for usage/],
     [['--key', 'not*base64'], /--key .* is not base64/],
     [['--key', Buffer.alloc(10).toString('base64')], /16, 24 or 32 bytes/],
     [['--meta', 'x'.repeat(513)], /--meta is 513 bytes, the limit is 512/],

@@ -123,14 +123,14 @@ test('test-server serves a script to peers started by hand and writes the run fi
   assert.equal(code, 0);
 });
 
-test('bad options: one line on stderr, exit 1', async () => {
+test('bad options: one line and a hint on stderr, exit 2', async () => {
   const child = start(['test-server', '--deadline', 'soon']);
   let err = '';
   child.stderr!.on('data', (d) => {
     err += d;
   });
   const [code] = await once(child, 'exit');
-  assert.equal(code, 1);
+  assert.equal(code, 2);
   assert.match(err, /^isopeer test-server: --deadline: bad duration "soon"/);
-  assert.equal(err.trim().split('\n').length, 1);
+  assert.equal(err.trim().split('\n').length, 2);
 });

@@ -292,7 +292,7 @@ export class LineNode extends EventEmitter {
     );
   }
 
-  kill(signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT' | 'SIGTERM'): void {
+  kill(signal: 'SIGKILL' | 'SIGSTOP' | 'SIGCONT' | 'SIGTERM' | 'SIGINT'): void {
     if (!this.exited) this.child.kill(signal);
   }
 

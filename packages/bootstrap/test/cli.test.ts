@@ -6,7 +6,7 @@ import { parseDocument } from '../src/codec.js';
 import { runCli, startCliServer } from './cli-server.js';
 import { line, peer, raw } from './conformance.js';
 
-test('bad options: one clear line on stderr and exit code 1', async () => {
+test('bad options: one clear line and a hint on stderr, exit code 2', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--port', 'http'], /--port "http" is not a port number/],
     [['--port', '70000'], /--port "70000" is not a port number/],
@@ -18,7 +18,7 @@ test('bad options: one clear line on stderr and exit code 1', async () => {
   ];
   for (const [args, message] of cases) {
     const r = await runCli(['bootstrap-server', '--port', '0', '--store', 'memory', ...args]);
-    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
     assert.equal(r.stdout, '');
   }

@@ -12,6 +12,7 @@ import {
   type PeerRecord,
   type SelfIdentity,
 } from '@isopeer/bootstrap';
+import type { SubLogger } from '@isopeer/console';
 import { joinHostPort, type MemberNode } from '@isopeer/memberlist';
 import { type BootstrapApi, isTransientBootstrapError } from './bootstrap-api.js';
 import { ChatError } from './errors.js';
@@ -41,12 +42,24 @@ export interface BootstrapDutyOptions {
   signal: AbortSignal;
   /** Unix seconds at peer start, the `timestamp` of the peer record. */
   startedAt: string;
+  /** The `bootstrap` log subsystem: every request, its outcome and time. */
+  log: SubLogger;
 }
 
 /** Why a join failed, without the address memberlist puts first (the caller names the peer). */
 function joinReason(r: PromiseRejectedResult): string {
   const msg = (r.reason as Error)?.message ?? String(r.reason);
   return msg.replace(/^join failed: [^ ]+: /, '');
+}
+
+/**
+ * Whether the address answered in another protocol (memberlist's `ERR_NOT_MEMBERLIST`, the cause
+ * of its `ERR_JOIN`): a bootstrap entry pointing at a web server, say. That is no refusal, and
+ * memberlist's message already says it in plain words.
+ */
+function notMemberlist(r: PromiseRejectedResult): boolean {
+  const cause = (r.reason as { cause?: { code?: unknown } })?.cause;
+  return cause?.code === 'ERR_NOT_MEMBERLIST';
 }
 
 /** Whether a TCP connection to host:port opens within the time (memberlist listens on TCP too). */
@@ -104,20 +117,36 @@ export class BootstrapDuty {
   /** Runs a bootstrap request with retries (backoff) for transient failures. */
   call<T>(what: string, fn: (bs: BootstrapApi) => Promise<T>): Promise<T> {
     const bs = this.requireService();
-    return withBackoff(() => fn(bs), {
-      attempts: this.opts.retry.attempts,
-      baseDelayMs: this.opts.retry.baseDelayMs,
-      maxDelayMs: 5_000,
-      signal: this.opts.signal,
-      retryable: isTransientBootstrapError,
-      onRetry: (err, attempt, delay) =>
-        this.ctx.log.info('bootstrap retry', {
-          what,
-          attempt,
-          delayMs: delay,
-          error: String((err as Error).message),
-        }),
-    });
+    return this.#logged(what, bs, () =>
+      withBackoff(() => fn(bs), {
+        attempts: this.opts.retry.attempts,
+        baseDelayMs: this.opts.retry.baseDelayMs,
+        maxDelayMs: 5_000,
+        signal: this.opts.signal,
+        retryable: isTransientBootstrapError,
+        onRetry: (err, attempt, delay) =>
+          this.opts.log.info('bootstrap retry', {
+            what,
+            attempt,
+            delayMs: delay,
+            error: String((err as Error).message),
+          }),
+      }),
+    );
+  }
+
+  /** Every request to the service leaves one record: what, where, outcome and time. */
+  async #logged<T>(what: string, bs: BootstrapApi, request: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    const fields = () => ({ what, url: bs.url, ms: Date.now() - started });
+    try {
+      const result = await request();
+      this.opts.log.info('bootstrap request', { ...fields(), ok: true });
+      return result;
+    } catch (e) {
+      this.opts.log.warn('bootstrap request failed', { ...fields(), error: (e as Error).message });
+      throw e;
+    }
   }
 
   /** A request whose answer becomes the local copy (`bootstraplistlocal` shows it). */
@@ -193,9 +222,7 @@ export class BootstrapDuty {
     const dead = failed.filter((_f, i) => !reachable[i]).map((f) => f.p);
     const refused = failed.filter((_f, i) => reachable[i]);
     const { out } = this.ctx;
-    for (const f of refused) {
-      out.warn(`<warn> bootstrap peer ${f.p.name} refused the join: ${joinReason(f.r)}`);
-    }
+    for (const f of refused) out.warn(`<warn> ${this.#joinFailure(f.p, f.r)}`);
     if (dead.length > 0) {
       out.warn(
         `<warn> ${dead.length} bootstrap peer(s) did not answer: ${dead.map((p) => p.name).join(', ')}`,
@@ -210,12 +237,38 @@ export class BootstrapDuty {
       return ml.join(fromCache);
     }
     if (refused.length > 0) {
-      throw new ChatError(
-        'CHAT_NETWORK',
-        `every bootstrap peer refused the join: ${joinReason(refused[0]!.r)}; no cached member is known`,
-      );
+      const first = refused[0]!;
+      const why = this.#isNotMemberlist(first.p, first.r)
+        ? this.#joinFailure(first.p, first.r)
+        : `every bootstrap peer refused the join: ${joinReason(first.r)}`;
+      throw new ChatError('CHAT_NETWORK', `${why}; no cached member is known`);
     }
     throw new ChatError('CHAT_NETWORK', 'no bootstrap peer answered and no cached member is known');
+  }
+
+  /** Whether the peer's address is the bootstrap service's own (a slip when filling the list). */
+  #isService(p: PeerRecord): boolean {
+    const url = this.opts.service?.url;
+    if (!url) return false;
+    const u = new URL(url);
+    const port = u.port || (u.protocol === 'https:' ? '443' : '80');
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const local = (h: string) => h === 'localhost' || h === '127.0.0.1' || h === '::1';
+    return port === p.port && (host === p.ip || (local(host) && local(p.ip)));
+  }
+
+  #isNotMemberlist(p: PeerRecord, r: PromiseRejectedResult): boolean {
+    return notMemberlist(r) || this.#isService(p);
+  }
+
+  /** How a failed join to a bootstrap peer is told: what the address is, then why it failed. */
+  #joinFailure(p: PeerRecord, r: PromiseRejectedResult): string {
+    if (notMemberlist(r))
+      return `bootstrap peer ${p.name} is not a memberlist node: ${joinReason(r)}`;
+    if (this.#isService(p)) {
+      return `bootstrap peer ${p.name} is not a memberlist node: ${joinHostPort(p.ip, Number(p.port))} is the bootstrap service (${this.opts.service?.url}) itself`;
+    }
+    return `bootstrap peer ${p.name} refused the join: ${joinReason(r)}`;
   }
 
   /** Removes unreachable peers from the bootstrap list and offers this peer if there is room. */
@@ -244,11 +297,11 @@ export class BootstrapDuty {
     const sent: DutyRequests = { leaves: 0, refills: 0 };
     try {
       const outcome = await this.#departureDuty(node, chatMembers, sent);
-      this.ctx.log.info('bootstrap duty done', { departed: node.name, outcome, ...sent });
+      this.opts.log.info('bootstrap duty done', { departed: node.name, outcome, ...sent });
       return outcome;
     } catch (e) {
       const error = (e as Error).message;
-      this.ctx.log.warn('bootstrap duty done', {
+      this.opts.log.warn('bootstrap duty done', {
         departed: node.name,
         outcome: 'failed',
         ...sent,
@@ -292,13 +345,14 @@ export class BootstrapDuty {
 
   /** Takes this peer off the list when it quits: one request, no retries (it is going away). */
   async leaveService(): Promise<void> {
-    this.#data = await this.requireService().leave(this.ctx.id);
+    const bs = this.requireService();
+    this.#data = await this.#logged('leave', bs, () => bs.leave(this.ctx.id));
   }
 
   /** The bootstrap list from the service, for finding the group again: its addresses. */
   async refreshContacts(): Promise<string[]> {
-    const service = this.requireService();
-    this.#data = await service.list();
+    const bs = this.requireService();
+    this.#data = await this.#logged('list', bs, () => bs.list());
     return this.contactAddresses() ?? [];
   }
 }

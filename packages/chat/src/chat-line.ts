@@ -42,3 +42,13 @@ export function lineKind(line: string): ChatLineKind {
 export function sanitizeLine(text: string): string {
   return text.replace(/\r?\n|\r/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f\x9b]/g, '\ufffd');
 }
+
+/**
+ * A received line as shown when it came from an address that is not a current member's. The
+ * protocol carries no sender authentication (anyone who can connect can send `<alice> hi`), so
+ * the line is shown, but marked with where it came from; the mark also keeps a stranger's
+ * `<error> ...` from being coloured as a status line.
+ */
+export function strangerLine(ip: string, line: string): string {
+  return `[not a member: ${ip}] ${line}`;
+}

@@ -14,6 +14,7 @@ import {
   encodeLocalState,
   encodeMemberRecord,
   MsgType,
+  parseHostPort,
   timestampNow,
 } from './member-record.js';
 import type { Partitions } from './partitions.js';
@@ -46,6 +47,8 @@ export interface ChatMembersOptions {
   bindAddr: string;
   /** Time for one chat line to one member. */
   sendTimeoutMs: number;
+  /** Times a line refused by a full listener (reset) is sent again. */
+  sendRetries: number;
 }
 
 export class ChatMembers {
@@ -84,6 +87,22 @@ export class ChatMembers {
       ?.allNodes()
       .find((n) => n.name === nodeName);
     return displayNameOf(nodeName, node?.meta);
+  }
+
+  /**
+   * Whether `ip` is the address of a member: a live memberlist member's, or a chat member's
+   * listener. Chat lines from other addresses are marked, and their connections get less room.
+   */
+  isMemberAddress(ip: string): boolean {
+    for (const r of this.#records.values()) {
+      if (r.sender && parseHostPort(r.sender)?.host === ip) return true;
+    }
+    return (
+      this.ctx
+        .memberlist()
+        ?.members()
+        .some((n) => n.addr === ip) ?? false
+    );
   }
 
   /** Finds a member by node name or by its short name. */
@@ -219,6 +238,7 @@ export class ChatMembers {
     if (!back) return;
     this.#departed.delete(node.name);
     this.#records.set(node.name, back);
+    this.ctx.log.info('chat member back', { node: node.name });
     this.ctx.out.info(`<info> ${displayNameOf(node.name, node.meta)} is back`);
   }
 
@@ -230,11 +250,6 @@ export class ChatMembers {
   /** memberlist saw a node fail (`failed`) or leave: its record goes, and is kept if it failed. */
   nodeGone(node: MemberNode, failed: boolean): void {
     const who = displayNameOf(node.name, node.meta);
-    this.ctx.log.info('member gone', {
-      name: node.name,
-      state: node.state,
-      chatMember: this.#records.has(node.name),
-    });
     this.ctx.console.write('warn', `<left> ${who} has ${failed ? 'failed' : 'left'}`, 'chat');
     const record = this.#records.get(node.name);
     if (record) {
@@ -302,10 +317,18 @@ export class ChatMembers {
         const who = this.displayName(m.name);
         try {
           if (this.opts.partitions.node(m.name)) throw new Error('partitioned away (test)');
-          await sendChatLine(m.sender, line, { timeoutMs: this.opts.sendTimeoutMs });
+          await sendChatLine(m.sender, line, {
+            timeoutMs: this.opts.sendTimeoutMs,
+            retriesOnReset: this.opts.sendRetries,
+          });
           result.delivered.push(who);
         } catch (e) {
           result.failed.push({ name: who, error: (e as Error).message });
+          this.ctx.log.warn('chat line not delivered', {
+            to: who,
+            address: m.sender,
+            error: (e as Error).message,
+          });
         }
       }),
     );

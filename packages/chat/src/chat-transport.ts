@@ -1,8 +1,15 @@
 /**
  * The chat layer's TCP side: a listener that shows one line per connection and a sender that opens
  * a connection per line. Every connection is untrusted: the listener caps the line length, the
- * number of open connections and how long a connection may take, so garbage, floods and
- * slow-drip clients cost a bounded amount and never reach the screen as anything but one line.
+ * time a connection may take to deliver its line, the connections open at once and those from
+ * one stranger's address, so garbage, floods and idle or slow-drip clients cost a bounded amount
+ * and never reach the screen as anything but one line.
+ *
+ * Room is kept for members: when the listener is full, a new connection from a member's address
+ * closes the oldest connection of a stranger (an address that is not a member's), and failing
+ * that the oldest idle one; a stranger's connection only ever closes another stranger's idle one.
+ * Every connection closed without its line being read is reset (RST), never closed normally, so
+ * the sender, which waits for the close, learns that the line was not delivered.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -12,16 +19,25 @@ import { parseHostPort } from './member-record.js';
 export interface ChatListenerOptions {
   /** Longest accepted line in bytes (without the newline); longer lines are dropped. */
   maxLineBytes?: number;
-  /** A connection must deliver its line within this time (slow-drip clients are cut off). */
+  /** A connection must deliver its line within this time (idle and slow-drip clients are cut). */
   connectionTimeoutMs?: number;
-  /** Connections beyond this many open at once are closed at once. */
+  /** Connections open at once; beyond it a newcomer closes an older one or is refused. */
   maxConnections?: number;
+  /** Connections open at once from one address that is not a member's. */
+  maxConnectionsPerAddress?: number;
+  /** A connection without its line after this long is idle: it may be closed to make room. */
+  idleAfterMs?: number;
+  /** Whether an IP address is a member's (default: nobody is); members' connections have room. */
+  isMember?: (ip: string) => boolean;
 }
 
 export interface ReceivedLine {
   /** The line without its trailing newline, decoded as UTF-8 (invalid bytes become U+FFFD). */
   text: string;
+  /** `host:port` the connection came from. */
   remote: string;
+  /** Whether the connection came from a member's address (`isMember`, asked as the line came). */
+  member: boolean;
 }
 
 export interface ChatListenerEvents {
@@ -32,18 +48,42 @@ export interface ChatListenerEvents {
   rejected: [{ remote: string; reason: string }];
 }
 
-const DEFAULTS = { maxLineBytes: 16 * 1024, connectionTimeoutMs: 5_000, maxConnections: 256 };
+export const CHAT_LISTENER_DEFAULTS = {
+  maxLineBytes: 16 * 1024,
+  connectionTimeoutMs: 2_000,
+  maxConnections: 256,
+  maxConnectionsPerAddress: 16,
+  idleAfterMs: 250,
+} as const;
 const utf8 = new TextDecoder('utf-8');
 
+/** One accepted connection whose line has not arrived yet. */
+interface Pending {
+  ip: string;
+  member: boolean;
+  since: number;
+  /** Closes it with a reset, reporting why. */
+  cut(reason: string): void;
+}
+
+/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) is `10.0.0.1`. */
+export function plainIp(address: string | undefined): string {
+  return (address ?? '').replace(/^::ffff:(?=\d+\.)/, '');
+}
+
 export class ChatListener extends EventEmitter<ChatListenerEvents> {
-  private readonly opts: Required<ChatListenerOptions>;
+  private readonly opts: Required<Omit<ChatListenerOptions, 'isMember'>>;
+  private readonly isMember: (ip: string) => boolean;
   private server: net.Server | undefined;
-  private readonly sockets = new Set<net.Socket>();
+  /** Open connections in the order they came (oldest first). */
+  private readonly pending = new Map<net.Socket, Pending>();
   private bound: { host: string; port: number } | undefined;
 
   constructor(opts: ChatListenerOptions = {}) {
     super();
-    this.opts = { ...DEFAULTS, ...opts };
+    const { isMember, ...limits } = opts;
+    this.opts = { ...CHAT_LISTENER_DEFAULTS, ...limits };
+    this.isMember = isMember ?? (() => false);
   }
 
   get address(): { host: string; port: number } | undefined {
@@ -52,6 +92,11 @@ export class ChatListener extends EventEmitter<ChatListenerEvents> {
 
   get listening(): boolean {
     return this.server !== undefined;
+  }
+
+  /** Connections open now (accepted, line not yet delivered). */
+  get openConnections(): number {
+    return this.pending.size;
   }
 
   async listen(host = '127.0.0.1', port = 0): Promise<{ host: string; port: number }> {
@@ -75,19 +120,48 @@ export class ChatListener extends EventEmitter<ChatListenerEvents> {
     if (!server) return;
     this.server = undefined;
     this.bound = undefined;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
+    for (const s of this.pending.keys()) s.destroy();
+    this.pending.clear();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Whether a newcomer fits, closing an older connection to make room if the rules allow: see the
+   * module comment. Returns why not if it does not.
+   */
+  private makeRoom(ip: string, member: boolean): string | undefined {
+    const { maxConnections, maxConnectionsPerAddress, idleAfterMs } = this.opts;
+    if (!member) {
+      let fromIp = 0;
+      for (const p of this.pending.values()) if (p.ip === ip) fromIp++;
+      if (fromIp >= maxConnectionsPerAddress) {
+        return `too many open connections from ${ip} (${maxConnectionsPerAddress})`;
+      }
+    }
+    if (this.pending.size < maxConnections) return undefined;
+    const now = Date.now();
+    const idle = (p: Pending) => now - p.since >= idleAfterMs;
+    const all = [...this.pending.values()];
+    const victim =
+      all.find((p) => !p.member && (member || idle(p))) ??
+      (member ? all.find((p) => idle(p)) : undefined);
+    if (!victim) return `too many open connections (${maxConnections})`;
+    victim.cut(
+      `too many open connections: closed to make room for a newer one from ${member ? 'a member' : 'a stranger'}`,
+    );
+    return undefined;
   }
 
   private accept(socket: net.Socket): void {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (this.sockets.size >= this.opts.maxConnections) {
-      socket.destroy();
-      this.emit('rejected', { remote, reason: 'too many open connections' });
+    const ip = plainIp(socket.remoteAddress);
+    const member = this.isMember(ip);
+    const full = this.makeRoom(ip, member);
+    if (full) {
+      reset(socket);
+      this.emit('rejected', { remote, reason: full });
       return;
     }
-    this.sockets.add(socket);
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
@@ -95,19 +169,24 @@ export class ChatListener extends EventEmitter<ChatListenerEvents> {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      this.sockets.delete(socket);
-      socket.destroy();
-      if (reason) this.emit('rejected', { remote, reason });
+      this.pending.delete(socket);
+      // A line that was read closes normally (the sender takes that as delivered); any other
+      // ending resets the connection, so the sender learns the line did not arrive.
+      if (reason) {
+        reset(socket);
+        this.emit('rejected', { remote, reason });
+      } else socket.destroy();
     };
     const deliver = (buf: Buffer) => {
       const text = utf8.decode(buf).replace(/\r$/, '');
       finish();
-      this.emit('line', { text, remote });
+      this.emit('line', { text, remote, member: this.isMember(ip) });
     };
     const timer = setTimeout(
       () => finish(`no complete line within ${this.opts.connectionTimeoutMs} ms`),
       this.opts.connectionTimeoutMs,
     );
+    this.pending.set(socket, { ip, member, since: Date.now(), cut: finish });
     socket.on('data', (chunk: Buffer) => {
       if (done) return;
       const nl = chunk.indexOf(0x0a);
@@ -132,8 +211,21 @@ export class ChatListener extends EventEmitter<ChatListenerEvents> {
   }
 }
 
+/** Closes with a reset (RST): the other side gets an error, not a normal end. */
+function reset(socket: net.Socket): void {
+  if (socket.destroyed) return;
+  socket.on('error', () => {});
+  socket.resetAndDestroy();
+}
+
 export interface SendOptions {
   timeoutMs?: number;
+  /**
+   * How often a line is sent again when the listener resets the connection (`sendChatLine`
+   * only). A reset means the line was not read (the listener was full), so sending it again
+   * cannot show it twice. Waits 100, 200, 400 ... ms in between; default 0.
+   */
+  retriesOnReset?: number;
 }
 
 function target(address: string): { host: string; port: number } {
@@ -173,8 +265,22 @@ export async function sendRaw(
   });
 }
 
-export function sendChatLine(address: string, line: string, opts?: SendOptions): Promise<number> {
-  return sendRaw(address, line.endsWith('\n') ? line : `${line}\n`, opts);
+export async function sendChatLine(
+  address: string,
+  line: string,
+  opts: SendOptions = {},
+): Promise<number> {
+  const payload = line.endsWith('\n') ? line : `${line}\n`;
+  const retries = opts.retriesOnReset ?? 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await sendRaw(address, payload, opts);
+    } catch (e) {
+      const code = (e as { cause?: { code?: unknown } }).cause?.code;
+      if (code !== 'ECONNRESET' || attempt >= retries) throw e;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+    }
+  }
 }
 
 export function pingChatListener(address: string, opts?: SendOptions): Promise<number> {

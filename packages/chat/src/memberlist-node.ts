@@ -37,6 +37,8 @@ export interface MemberlistNodeOptions {
   advertiseAddr: string;
   /** Encryption keys for the node; the first is primary. */
   keys: Uint8Array[] | undefined;
+  /** Cluster label of the preset configuration ('' = none). */
+  label: string;
   /** Whether datagrams and streams to or from an address are cut off (`testpartition`). */
   isPartitioned(address: string): boolean;
 }
@@ -71,13 +73,14 @@ export class MemberlistNode {
   }
 
   #presetGoConfig(): GoMemberlistConfig {
-    const { preset, nodeName, bindAddr, bindPort, advertiseAddr } = this.opts;
+    const { preset, nodeName, bindAddr, bindPort, advertiseAddr, label } = this.opts;
     return toGoConfig({
       ...PRESETS[preset](),
       name: nodeName,
       bindAddr,
       bindPort,
       advertiseAddr,
+      label,
     });
   }
 

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { BootstrapData, PeerRecord } from '@isopeer/bootstrap';
-import type { Console, LineWriter } from '@isopeer/console';
+import type { Console, LineWriter, SubLogger } from '@isopeer/console';
 import {
   type GoMemberlistConfig,
   joinHostPort,
@@ -22,15 +22,16 @@ import {
 } from '@isopeer/memberlist';
 import type { BootstrapApi } from './bootstrap-api.js';
 import { BootstrapDuty, type BootstrapJoinResult } from './bootstrap-duty.js';
-import { lineKind, sanitizeLine, statusLine } from './chat-line.js';
+import { lineKind, sanitizeLine, statusLine, strangerLine } from './chat-line.js';
 import { ChatMembers, type Delivery } from './chat-members.js';
-import { ChatListener, type ChatListenerOptions } from './chat-transport.js';
+import { ChatListener, type ChatListenerOptions, plainIp } from './chat-transport.js';
 import { ChatError } from './errors.js';
 import { ReplicatedItems } from './kv-items.js';
 import type { KvUpdate } from './kv-update.js';
 import { MemberCache } from './member-cache.js';
 import { type ChatMemberRecord, decodeMemberRecord } from './member-record.js';
 import { type ConfigPreset, MemberlistNode } from './memberlist-node.js';
+import { logMembership } from './membership-log.js';
 import { Partitions } from './partitions.js';
 import { type PeerContext, requireMemberlist } from './peer-context.js';
 import { displayNameOf, isValidChatName, nodeNameFor } from './peer-name.js';
@@ -62,12 +63,24 @@ export interface ChatPeerOptions {
    * lines failed with 3 s, none of 1000 with 5 s).
    */
   sendTimeoutMs?: number;
+  /**
+   * Times a chat line is sent again when the member's listener refused it with a reset (it was
+   * full, say under a flood of idle connections); default 3.
+   */
+  sendRetries?: number;
   /** Bootstrap requests: attempts and first backoff delay; default 3 and 200 ms. */
   bootstrapRetry?: { attempts: number; baseDelayMs: number };
   /** Rejoin attempts when the peer finds itself alone: first and longest delay. */
   rejoinDelayMs?: { min: number; max: number };
   /** memberlist encryption keys (AES, 16/24/32 bytes); the first is primary. Default: none. */
   keys?: Uint8Array[];
+  /** Cluster label (memberlist ≥ 0.3); default '' (none, as memberlist 0.2.2). */
+  label?: string;
+  /**
+   * Longest time `quit` takes to leave (bootstrap leave, telling the members, memberlist leave)
+   * before it stops anyway; default 5000 ms.
+   */
+  quitTimeoutMs?: number;
 }
 
 export interface ChatPeerEvents {
@@ -77,6 +90,8 @@ export interface ChatPeerEvents {
 
 /** Members joining in a burst are written to the cache file once. */
 const CACHE_SAVE_DELAY_MS = 1_000;
+/** Part of the quit time given to memberlist's leave (gossiping the LEAVE). */
+const MEMBERLIST_LEAVE_MS = 2_000;
 
 export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   readonly name: string;
@@ -99,6 +114,9 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   readonly #node: MemberlistNode;
   readonly #cache: MemberCache | undefined;
   readonly #closer = new AbortController();
+  readonly #quitTimeoutMs: number;
+  /** The `memberlist` log subsystem, known to `/loglevel` from the start. */
+  readonly #memberlistLog: SubLogger;
   #quitting = false;
   #closed = false;
 
@@ -117,6 +135,8 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     this.startedAt = String(Math.floor(Date.now() / 1000));
     this.console = opts.console;
     this.preset = opts.preset ?? 'local';
+    this.#quitTimeoutMs = opts.quitTimeoutMs ?? 5_000;
+    this.#memberlistLog = opts.console.logger.child('memberlist');
     const bindAddr = opts.bindAddr ?? '127.0.0.1';
     this.#node = new MemberlistNode({
       nodeName: this.nodeName,
@@ -125,6 +145,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       bindPort: opts.bindPort ?? 0,
       advertiseAddr: opts.advertiseAddr ?? '',
       keys: opts.keys,
+      label: opts.label ?? '',
       isPartitioned: (address) => this.partitions.address(address),
     });
     this.#cache = opts.cacheFile ? new MemberCache(opts.cacheFile) : undefined;
@@ -147,11 +168,23 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
         .find((n) => joinHostPort(n.addr, n.port) === address);
       return node?.name;
     });
-    this.listener = new ChatListener(opts.listener);
-    this.listener.on('line', ({ text }) => {
+    this.listener = new ChatListener({
+      ...opts.listener,
+      isMember: (ip) => this.#members.isMemberAddress(ip),
+    });
+    this.listener.on('line', ({ text, remote, member }) => {
       const line = sanitizeLine(text);
       if (this.partitions.line(line)) return;
-      this.console.write(lineKind(line), line, 'chat');
+      if (member) {
+        this.console.write(lineKind(line), line, 'chat');
+        return;
+      }
+      this.#ctx.log.warn('chat line from an address that is not a member', { remote });
+      this.console.write(
+        'message',
+        strangerLine(plainIp(remote.replace(/:\d+$/, '')), line),
+        'chat',
+      );
     });
     this.listener.on('ping', (remote) => this.#ctx.log.debug('reachability ping', { remote }));
     this.listener.on('rejected', (r) => this.#ctx.log.warn('chat connection rejected', r));
@@ -160,6 +193,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       partitions: this.partitions,
       bindAddr,
       sendTimeoutMs: opts.sendTimeoutMs ?? 5_000,
+      sendRetries: opts.sendRetries ?? 3,
     });
     this.#items = new ReplicatedItems(this.#ctx);
     this.#duty = new BootstrapDuty(this.#ctx, {
@@ -167,6 +201,7 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
       retry: opts.bootstrapRetry ?? { attempts: 3, baseDelayMs: 200 },
       signal: this.#closer.signal,
       startedAt: this.startedAt,
+      log: opts.console.logger.child('bootstrap'),
     });
     this.#rejoin = new Rejoin(this.#ctx, {
       delayMs: opts.rejoinDelayMs ?? { min: 1_000, max: 30_000 },
@@ -256,8 +291,8 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   }
 
   /** `memberlistcreate`: binds the node and starts probing; nobody else is known yet. */
-  create(): Promise<Memberlist> {
-    return this.#node.create({
+  async create(): Promise<Memberlist> {
+    const ml = await this.#node.create({
       delegate: {
         nodeMeta: () => Buffer.from(this.name),
         notifyMsg: (msg) => this.#onUserMessage(msg),
@@ -270,6 +305,8 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
         leave: (node) => this.#onNodeLeave(node),
       },
     });
+    logMembership(ml, this.#memberlistLog);
+    return ml;
   }
 
   requireMemberlist(): Memberlist {
@@ -382,11 +419,6 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
   #onNodeJoin(node: MemberNode): void {
     if (node.name === this.nodeName) return;
     const address = joinHostPort(node.addr, node.port);
-    this.#ctx.log.info('member joined', {
-      name: node.name,
-      incarnation: node.incarnation,
-      back: this.#members.isReturning(node.name),
-    });
     this.partitions.noteAddress(address, node.name);
     this.#members.nodeJoined(node);
     this.#items.resendAll();
@@ -454,34 +486,61 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     for (const f of greeting.failed) out.warn(`could not greet ${f.name}: ${f.error}`);
   }
 
+  /** True once `quit` began. */
+  get quitting(): boolean {
+    return this.#quitting;
+  }
+
   /**
    * `quit`: the original's leave sequence — leave the bootstrap list, tell every chat member,
-   * announce LEAVE over gossip, leave memberlist — then emits `exit`.
+   * announce LEAVE over gossip, leave memberlist — then emits `exit`. It takes at most
+   * `quitTimeoutMs`; when that passes or `signal` aborts (a second Ctrl-C), the peer stops where
+   * the sequence stands, says so, and emits `exit` with code 1.
    */
-  async quit(out: LineWriter): Promise<void> {
+  async quit(out: LineWriter, signal?: AbortSignal): Promise<void> {
+    if (this.#quitting) throw new ChatError('CHAT_STATE', 'already leaving');
     this.#quitting = true;
     this.#rejoin.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const cut = new Promise<'interrupted' | 'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.#quitTimeoutMs);
+      if (signal?.aborted) resolve('interrupted');
+      signal?.addEventListener('abort', () => resolve('interrupted'), { once: true });
+    });
+    const outcome = await Promise.race([this.#leaveSteps(out).then(() => 'left' as const), cut]);
+    clearTimeout(timer);
+    if (outcome === 'left') out.info(`${this.name} left`);
+    else {
+      const why =
+        outcome === 'interrupted' ? 'interrupted' : `not done within ${this.#quitTimeoutMs} ms`;
+      out.warn(`${this.name} stopped before leaving completely (${why})`);
+      this.#ctx.log.warn('quit cut short', { why });
+    }
+    await this.close();
+    this.emit('exit', outcome === 'left' ? 0 : 1);
+  }
+
+  async #leaveSteps(out: LineWriter): Promise<void> {
     if (this.#duty.service && this.memberlist) {
       try {
         await this.#duty.leaveService();
       } catch (e) {
+        if (this.#closed) return;
         out.warn(`bootstrap leave failed: ${(e as Error).message}`);
       }
     }
+    if (this.#closed) return;
     const d = await this.sendToMembers(statusLine('left', `${this.name} is leaving`));
     for (const f of d.failed) out.warn(`could not tell ${f.name}: ${f.error}`);
     this.#members.announceLeave();
     const ml = this.memberlist;
-    if (ml) {
+    if (ml && !this.#closed) {
       try {
-        await ml.leave(2_000);
+        await ml.leave(MEMBERLIST_LEAVE_MS);
       } catch (e) {
-        out.warn(`memberlist leave: ${(e as Error).message}`);
+        if (!this.#closed) out.warn(`memberlist leave: ${(e as Error).message}`);
       }
     }
-    out.info(`${this.name} left`);
-    await this.close();
-    this.emit('exit', 0);
   }
 
   /** `exit`: releases everything without telling anyone, then emits `exit`. */

@@ -165,6 +165,7 @@ async function startGroup(
       retry: { attempts: 1, baseDelayMs: 1 },
       signal: new AbortController().signal,
       startedAt: String(1_000 + i),
+      log: console.logger.child('bootstrap'),
     });
     const outcomes: LogRecord[] = [];
     console.logger.on('record', (r: LogRecord) => {

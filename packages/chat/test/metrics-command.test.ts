@@ -56,7 +56,7 @@ describe('/metrics', () => {
     await p.console.close();
   });
 
-  it('prints the snapshot as lines and as one JSON line that agree', async () => {
+  it('prints the snapshot as an aligned table and as one JSON line that agree', async () => {
     await until('a probe sent by each node', () =>
       [a, b].every((p) => p.requireMemberlist().metrics().probes.sent > 0),
     );
@@ -67,15 +67,26 @@ describe('/metrics', () => {
     assert.ok(m.probes.sent > 0);
     assert.ok(m.packets.in > 0 && m.packets.out > 0 && m.packets.bytesIn > 0);
     const lines = await run(a, '/metrics');
-    assert.equal(lines[0], 'members: 2 alive, 0 suspect, 0 dead, 0 left');
-    assert.equal(lines[1], `health score: ${m.healthScore} (0 is healthy)`);
-    const probes = /^probes: (\d+) sent, (\d+) failed/.exec(lines[2]!);
-    assert.ok(probes, lines[2]);
+    // A header, then one row per subject, the values in one column.
+    assert.match(lines[0]!, /^Metric +Value$/);
+    const column = lines[0]!.indexOf('Value');
+    assert.ok(lines.every((l) => l.length > column && l.slice(column - 2, column) === '  '));
+    assert.equal(lines[1], `${'members'.padEnd(column)}2 alive, 0 suspect, 0 dead, 0 left`);
+    assert.equal(lines[2], `${'health score'.padEnd(column)}${m.healthScore} (0 is healthy)`);
+    const probes = /^probes +(\d+) sent, (\d+) failed/.exec(lines[3]!);
+    assert.ok(probes, lines[3]);
     assert.ok(Number(probes[1]) >= m.probes.sent);
-    for (const prefix of ['suspicions: ', 'flaps: ', 'packets: ', 'streams: ', 'dropped: ']) {
+    for (const subject of [
+      'suspicions ',
+      'flaps ',
+      'deaths ',
+      'packets ',
+      'streams ',
+      'dropped ',
+    ]) {
       assert.ok(
-        lines.some((l) => l.startsWith(prefix)),
-        `a line starting ${prefix}`,
+        lines.some((l) => l.startsWith(subject)),
+        `a row for ${subject}`,
       );
     }
   });
@@ -96,6 +107,6 @@ describe('/metrics', () => {
       () => total(a.requireMemberlist().metrics().dropped) > total(before),
     );
     const lines = await run(a, '/metrics');
-    assert.match(lines.find((l) => l.startsWith('dropped: '))!, /^dropped: (\S+ \d+)(, \S+ \d+)*$/);
+    assert.match(lines.find((l) => l.startsWith('dropped '))!, /^dropped +(\S+ \d+)(, \S+ \d+)*$/);
   });
 });

@@ -9,12 +9,13 @@ import { Logger, type SubLogger } from './logger.js';
 import { OutputBuffer } from './output.js';
 import { parseCommandLine, quoteWord, rawArguments, tokenize } from './parser.js';
 import { CommandRegistry, formatUsage } from './registry.js';
-import { closestNames } from './suggest.js';
+import { didYouMean } from './suggest.js';
 import type {
   CommandContext,
   CommandResult,
   CommandSpec,
   LineKind,
+  LineOptions,
   LineWriter,
   OutputLine,
   RunReturn,
@@ -205,7 +206,15 @@ export class Console extends EventEmitter {
     const result = await this.#dispatch(line, collectors, signal, depth);
     const full: CommandResult = { ...result, lines };
     if (line.trim() !== '') {
-      this.#log.debug('command', { line, ok: full.ok, ms: Date.now() - started, depth });
+      // A failed command is worth a record at the default level, the others only when debugging.
+      // That record names the command, not the whole line: arguments may be keys or messages.
+      const ms = Date.now() - started;
+      if (full.ok) this.#log.debug('command', { line, ok: true, ms, depth });
+      else {
+        const trimmed = line.trim();
+        const command = trimmed.startsWith('/') ? trimmed.split(/\s/, 1)[0] : 'message';
+        this.#log.warn('command failed', { command, error: full.error, ms, depth });
+      }
       this.emit('command', { line, result: full, depth });
     }
     return full;
@@ -243,8 +252,7 @@ export class Console extends EventEmitter {
     }
     const spec = this.registry.get(parsed.name);
     if (!spec) {
-      const near = closestNames(parsed.name, this.registry.names());
-      const hint = near.length ? `; did you mean ${near.map((n) => `/${n}`).join(', ')}?` : '';
+      const hint = didYouMean(parsed.name, this.registry.names());
       return fail(`unknown command /${oneLine(parsed.name)}${hint} (/help lists all commands)`);
     }
     const { args } = parsed;
@@ -330,7 +338,8 @@ export class Console extends EventEmitter {
   }
 
   #writer(source: string | undefined, collectors: OutputLine[][]): LineWriter {
-    const w = (kind: LineKind) => (s: string) => this.#emit(kind, s, source, collectors);
+    const w = (kind: LineKind) => (s: string, opts?: LineOptions) =>
+      this.#emit(kind, s, source, collectors, opts?.wrapIndent);
     return {
       text: w('text'),
       info: w('info'),
@@ -345,10 +354,12 @@ export class Console extends EventEmitter {
     text: string,
     source: string | undefined,
     collectors: OutputLine[][],
+    wrapIndent?: number,
   ): void {
     const ts = Date.now();
     for (const part of String(text).split(/\r?\n/)) {
       const line: OutputLine = source ? { kind, text: part, ts, source } : { kind, text: part, ts };
+      if (wrapIndent !== undefined) line.wrapIndent = wrapIndent;
       this.#buffer.push(line);
       for (const c of collectors) c.push(line);
       this.emit('line', line);

@@ -24,14 +24,16 @@ export {
 } from './logger.js';
 export { parseCommandLine, quoteWord, rawArguments, type Tokens, tokenize } from './parser.js';
 export { formatUsage } from './registry.js';
+export { formatTable, type TableColumn } from './table.js';
 export type {
   CommandContext,
   CommandResult,
   CommandSpec,
   LineKind,
+  LineOptions,
   LineWriter,
   OutputLine,
   RunReturn,
 } from './types.js';
 export { LINE_KINDS } from './types.js';
-export { type InteractiveOptions, runInteractive } from './ui.js';
+export { type InteractiveOptions, runInteractive, wordWrap } from './ui.js';

@@ -30,3 +30,19 @@ export function closestNames(input: string, known: Iterable<string>, max = 3): s
   scored.sort((x, y) => x.score - y.score || x.name.localeCompare(y.name));
   return scored.slice(0, max).map((s) => s.name);
 }
+
+/**
+ * Commands to suggest for a name that is not one: the closest names, then names containing it
+ * (`/help member` finds every command with "member" in its name), at most `max`.
+ */
+export function suggestCommands(input: string, names: readonly string[], max = 5): string[] {
+  const lower = input.toLowerCase();
+  const containing = lower.length >= 3 ? names.filter((n) => n.toLowerCase().includes(lower)) : [];
+  return [...new Set([...closestNames(input, names), ...containing])].slice(0, max);
+}
+
+/** `; did you mean /a, /b?` for the suggestions, or '' when there are none. */
+export function didYouMean(input: string, names: readonly string[]): string {
+  const near = suggestCommands(input, names);
+  return near.length ? `; did you mean ${near.map((n) => `/${n}`).join(', ')}?` : '';
+}

@@ -16,6 +16,16 @@ export interface OutputLine {
   ts: number;
   /** Who produced the line: the command name, or a subsystem such as `chat`. */
   source?: string;
+  /**
+   * Set for text that may be broken between words to fit a terminal (help, descriptions); rows
+   * after the first are indented by this many spaces. Lines without it are never re-broken.
+   */
+  wrapIndent?: number;
+}
+
+export interface LineOptions {
+  /** See `OutputLine.wrapIndent`. */
+  wrapIndent?: number;
 }
 
 export interface CommandResult {
@@ -27,11 +37,11 @@ export interface CommandResult {
 
 /** Writes typed lines to the console's output stream. */
 export interface LineWriter {
-  text(s: string): void;
-  info(s: string): void;
-  warn(s: string): void;
-  error(s: string): void;
-  message(s: string): void;
+  text(s: string, opts?: LineOptions): void;
+  info(s: string, opts?: LineOptions): void;
+  warn(s: string, opts?: LineOptions): void;
+  error(s: string, opts?: LineOptions): void;
+  message(s: string, opts?: LineOptions): void;
 }
 
 export interface CommandContext {

@@ -31,6 +31,13 @@ export interface InteractiveOptions {
   terminal?: boolean;
   /** Ends the session: the running command is aborted and queued lines are dropped. */
   signal?: AbortSignal;
+  /**
+   * Asked to end the session: the input ended (Ctrl-D on an empty line, end of a pipe, once the
+   * lines before it ran) or Ctrl-C was pressed twice on an empty line. Without it the session
+   * ends then. With it the session goes on showing output until `signal` aborts, so the owner
+   * can leave properly first; every further Ctrl-C calls it again (the owner may stop waiting).
+   */
+  onExitRequest?: () => void;
 }
 
 const SGR = {
@@ -92,7 +99,7 @@ export async function runInteractive(
     Boolean((output as { isTTY?: boolean }).isTTY && (input as { isTTY?: boolean }).isTTY);
   const session = tty
     ? new TtySession(console, input, output, opts)
-    : new LineSession(console, input, output);
+    : new LineSession(console, input, output, opts.onExitRequest);
   return session.run(opts.signal);
 }
 
@@ -116,10 +123,13 @@ abstract class Session {
   protected ended = false;
   #pumping = false;
   #finish: (() => void) | undefined;
+  #inputDone = false;
+  protected exitRequested = false;
 
   constructor(
     protected readonly console: Console,
     protected readonly output: NodeJS.WritableStream,
+    protected readonly onExitRequest: (() => void) | undefined,
   ) {
     guardOutput(output);
   }
@@ -174,6 +184,32 @@ abstract class Session {
     }
     this.#pumping = false;
     this.#maybeFinish();
+    this.#maybeRequestExit();
+  }
+
+  /**
+   * The input ended. Without an exit-request handler the session ends (once queued lines ran);
+   * with one, the handler is asked once the queued lines ran, and output goes on being shown.
+   */
+  protected inputEnded(): void {
+    if (!this.onExitRequest) {
+      this.end();
+      return;
+    }
+    this.#inputDone = true;
+    this.#maybeRequestExit();
+  }
+
+  #maybeRequestExit(): void {
+    if (this.#inputDone && !this.#pumping && !this.exitRequested && !this.ended) {
+      this.requestExit();
+    }
+  }
+
+  /** Asks the owner to end the session (see `onExitRequest`). */
+  protected requestExit(): void {
+    this.exitRequested = true;
+    this.onExitRequest?.();
   }
 
   /** Input ended (or the console closed): finish queued lines, then resolve. */
@@ -203,8 +239,9 @@ class LineSession extends Session {
     console: Console,
     private readonly input: NodeJS.ReadableStream,
     output: NodeJS.WritableStream,
+    onExitRequest: (() => void) | undefined,
   ) {
-    super(console, output);
+    super(console, output, onExitRequest);
   }
 
   protected render(line: OutputLine): void {
@@ -219,7 +256,7 @@ class LineSession extends Session {
     });
     this.#rl = rl;
     rl.on('line', (l) => this.enter(l));
-    rl.on('close', () => this.end());
+    rl.on('close', () => this.inputEnded());
   }
 
   protected stop(): void {
@@ -234,12 +271,15 @@ class LineSession extends Session {
  * every key through the normal editing path. Escape sequences split this way are still decoded,
  * because readline's decoder keeps its state across chunks.
  */
-function oneKeyPerChunk(input: NodeJS.ReadableStream): { keys: PassThrough; detach(): void } {
+function oneKeyPerChunk(
+  input: NodeJS.ReadableStream,
+  intercept: (ch: string) => boolean,
+): { keys: PassThrough; detach(): void } {
   const keys = new PassThrough({ objectMode: true });
   const decoder = new StringDecoder('utf8');
   const onData = (chunk: Buffer | string) => {
     const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
-    for (const ch of text) keys.write(Buffer.from(ch));
+    for (const ch of text) if (!intercept(ch)) keys.write(Buffer.from(ch));
   };
   const onEnd = () => keys.end();
   input.on('data', onData);
@@ -266,6 +306,8 @@ class TtySession extends Session {
   #rl: readline.Interface | undefined;
   #history: HistoryFile | undefined;
   #pending: string[] = [];
+  /** The last output lines drawn, for drawing the screen again after a resize. */
+  readonly #shown: string[] = [];
   #flushScheduled = false;
   #lastInterrupt = 0;
   #detachKeys: (() => void) | undefined;
@@ -278,12 +320,25 @@ class TtySession extends Session {
     output: NodeJS.WritableStream,
     private readonly opts: InteractiveOptions,
   ) {
-    super(console, output);
+    super(console, output, opts.onExitRequest);
     this.#colors = opts.colors ?? !process.env.NO_COLOR;
   }
 
+  get #columns(): number {
+    return (this.output as { columns?: number }).columns || 80;
+  }
+
   protected render(line: OutputLine): void {
-    this.#pending.push(this.#colors ? colorize(line) : sanitize(line.text));
+    // A line that may be wrapped (help text) is broken between words at the current width; the
+    // terminal would break it anywhere, in the middle of a word.
+    const rows =
+      line.wrapIndent === undefined
+        ? [line]
+        : wordWrap(sanitize(line.text), this.#columns, line.wrapIndent).map((text) => ({
+            ...line,
+            text,
+          }));
+    for (const row of rows) this.#pending.push(this.#colors ? colorize(row) : sanitize(row.text));
     // Lines arriving in one burst are drawn with one redraw of the input line, not one each.
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -296,6 +351,8 @@ class TtySession extends Session {
     const lines = this.#pending;
     this.#pending = [];
     if (lines.length === 0) return;
+    this.#shown.push(...lines);
+    if (this.#shown.length > REDRAW_LINES) this.#shown.splice(0, this.#shown.length - REDRAW_LINES);
     const rl = this.#rl;
     if (!rl) {
       this.write(`${lines.join('\n')}\n`);
@@ -303,16 +360,58 @@ class TtySession extends Session {
     }
     // Erase the input line (it may wrap over several rows), write the output where it was, and
     // draw the prompt and the typed text again below it.
-    const out = this.output as NodeJS.WritableStream & { isTTY?: boolean };
-    readline.moveCursor(out, 0, -rl.getCursorPos().rows);
-    readline.cursorTo(out, 0);
-    readline.clearScreenDown(out);
+    this.#eraseInput(rl);
     this.write(`${lines.join('\n')}\n`);
     // readline remembers on which row of the input it left the cursor and would move up that
     // many rows when redrawing; we already moved to the first row, so there is nothing to climb.
     (rl as unknown as { prevRows: number }).prevRows = 0;
     if (!this.ended) rl.prompt(true);
   }
+
+  /** Clears the rows of the input line and leaves the cursor at the start of its first row. */
+  #eraseInput(rl: readline.Interface): void {
+    const out = this.output;
+    readline.moveCursor(out, 0, -rl.getCursorPos().rows);
+    readline.cursorTo(out, 0);
+    readline.clearScreenDown(out);
+  }
+
+  /**
+   * A terminal that changed its width re-wraps what it shows (tmux, VTE, iTerm, kitty and Windows
+   * Terminal reflow soft-wrapped rows) and may push rows into its scrollback to keep the cursor
+   * in place, so the rows the input line occupies, and where it starts, can no longer be
+   * worked out: readline's redraw, which climbs the rows it counted at the old width, erased
+   * lines above the input after widening and left stale prompts after narrowing. Instead the
+   * screen is drawn again from what this session showed: the last output lines that fit, then
+   * the input line.
+   */
+  #onResize = (): void => {
+    const rl = this.#rl;
+    const { columns, rows } = this.output as { columns?: number; rows?: number };
+    if (!rl || !columns || !rows) return;
+    const inputRows = Math.floor(visibleLength(rl.getPrompt() + rl.line) / columns) + 1;
+    let room = Math.max(0, rows - inputRows);
+    let first = this.#shown.length;
+    while (first > 0) {
+      const need = Math.max(1, Math.ceil(visibleLength(this.#shown[first - 1]!) / columns));
+      if (need > room) break;
+      room -= need;
+      first--;
+    }
+    const lines = this.#shown.slice(first);
+    this.write(`\x1b[H\x1b[2J${lines.map((l) => `${l}\n`).join('')}`);
+    (rl as unknown as { prevRows: number }).prevRows = 0;
+    rl.prompt(true);
+  };
+
+  /** Ctrl-D on an empty line asks to leave instead of letting readline close the input. */
+  #interceptKey = (ch: string): boolean => {
+    if (ch !== '\x04' || !this.onExitRequest || !this.#rl || this.#rl.line.length > 0) {
+      return false;
+    }
+    if (!this.exitRequested) this.requestExit();
+    return true;
+  };
 
   protected start(): void {
     const historyPath = this.opts.historyFile ?? this.console.historyFile;
@@ -328,7 +427,8 @@ class TtySession extends Session {
     const raw = this.input as RawInput;
     this.#wasRaw = raw.isRaw === true;
     raw.setRawMode?.(true);
-    const { keys, detach } = oneKeyPerChunk(this.input);
+    const resizeListenersBefore = (this.output as NodeJS.EventEmitter).listeners('resize');
+    const { keys, detach } = oneKeyPerChunk(this.input, this.#interceptKey);
     this.#detachKeys = detach;
     const rl = readline.createInterface({
       input: keys,
@@ -351,16 +451,35 @@ class TtySession extends Session {
       rl.prompt();
     });
     rl.on('SIGINT', () => this.#interrupt());
-    rl.on('close', () => this.end());
+    rl.on('close', () => {
+      // The input ended (Ctrl-D, or the terminal hung up): the prompt goes, and none can be
+      // drawn any more; output may still be shown while the owner finishes (onExitRequest).
+      if (this.#rl === rl) {
+        this.#eraseInput(rl);
+        this.#rl = undefined;
+      }
+      this.inputEnded();
+    });
+    // readline's own redraw on resize is replaced (see #onResize); closing it removes it anyway.
+    const out = this.output as NodeJS.EventEmitter;
+    for (const l of out.listeners('resize')) {
+      if (!resizeListenersBefore.includes(l)) out.off('resize', l as () => void);
+    }
+    out.on('resize', this.#onResize);
     rl.prompt();
   }
 
   /**
    * Ctrl-C aborts the running command; otherwise it clears the typed text; on an empty line,
-   * pressing it twice within two seconds ends the session.
+   * pressing it twice within two seconds ends the session (or asks the owner to). Once the
+   * owner was asked, every Ctrl-C asks again.
    */
   #interrupt(): void {
     const rl = this.#rl!;
+    if (this.exitRequested) {
+      this.requestExit();
+      return;
+    }
     if (this.current) {
       this.console.write('warn', `^C: aborting ${this.current.line.trim()}`, 'ui');
       this.current.abort.abort();
@@ -374,7 +493,8 @@ class TtySession extends Session {
     }
     const now = Date.now();
     if (now - this.#lastInterrupt < 2000) {
-      rl.close();
+      if (this.onExitRequest) this.requestExit();
+      else rl.close();
       return;
     }
     this.#lastInterrupt = now;
@@ -385,10 +505,56 @@ class TtySession extends Session {
     this.#flush();
     const rl = this.#rl;
     this.#rl = undefined;
+    (this.output as NodeJS.EventEmitter).off('resize', this.#onResize);
+    // The prompt goes: left on the screen it looks like the program still waits for input.
+    if (rl) this.#eraseInput(rl);
     rl?.close();
     this.#detachKeys?.();
     (this.input as RawInput).setRawMode?.(this.#wasRaw);
-    this.write('\n');
     await this.#history?.flush();
   }
+}
+
+/** Output lines kept for drawing the screen again after a resize (more than any screen holds). */
+const REDRAW_LINES = 500;
+
+/** Columns a rendered line takes: without its colour codes. */
+function visibleLength(rendered: string): number {
+  return rendered.replace(/\x1b\[[0-9;]*m/g, '').length;
+}
+
+/**
+ * Breaks `text` into rows of at most `width` columns between words; rows after the first are
+ * indented by `indent` spaces. A word longer than a row is cut.
+ */
+export function wordWrap(text: string, width: number, indent = 0): string[] {
+  if (text.length <= width) return [text];
+  const pad = ' '.repeat(Math.min(indent, Math.floor(width / 2)));
+  const rows: string[] = [];
+  let row = '';
+  for (const token of text.match(/\s+|\S+/g) ?? []) {
+    if (/^\s/.test(token)) {
+      // Spaces at a break are dropped, not carried to the start of the next row.
+      if (rows.length > 0 && row === pad) continue;
+      if (row.length + token.length >= width) {
+        rows.push(row);
+        row = pad;
+      } else row += token;
+      continue;
+    }
+    if (row.length + token.length > width && row.trim() !== '') {
+      rows.push(row.trimEnd());
+      row = pad;
+    }
+    let rest = token;
+    while (row.length + rest.length > width) {
+      const take = width - row.length;
+      rows.push(row + rest.slice(0, take));
+      rest = rest.slice(take);
+      row = pad;
+    }
+    row += rest;
+  }
+  if (row.trim() !== '') rows.push(row.trimEnd());
+  return rows;
 }

@@ -73,7 +73,7 @@ describe('/log', () => {
     assert.equal(c.logger.file, file);
     c.logger.child('x').warn('still here');
     await c.execute('/log off');
-    assert.equal(records(file)[0].msg, 'still here');
+    assert.ok(records(file).some((r) => r.msg === 'still here'));
     assert.match((await c.execute('/log maybe')).error!, /usage: \/log/);
   });
 

@@ -1,10 +1,38 @@
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { waitUntil } from './proc.js';
 
 /** True when tmux can run here. */
 export function haveTmux(): boolean {
   return spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
+}
+
+/**
+ * True when the test must be skipped because tmux is missing (it says so); in CI a missing tmux
+ * is a broken environment, not a reason to pass, so the test fails instead.
+ */
+export function skipWithoutTmux(t: { skip(msg: string): void }): boolean {
+  if (haveTmux()) return false;
+  if (process.env.CI === 'true') assert.fail('tmux is required for the terminal UI test (CI=true)');
+  t.skip('tmux is not installed; the terminal UI is untested here');
+  return true;
+}
+
+/**
+ * A FIFO in `dir` for the demo's `--feed` and a descriptor to write incoming lines to; both are
+ * closed after the test. Opened read-write so the open does not block on Linux.
+ */
+export function openFeed(
+  t: { after(fn: () => unknown): void },
+  dir: string,
+): { fifo: string; feed: number } {
+  const fifo = join(dir, 'feed');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const feed = openSync(fifo, 'r+');
+  t.after(() => closeSync(feed));
+  return { fifo, feed };
 }
 
 /**
@@ -51,6 +79,11 @@ export class TmuxSession {
   /** Presses named keys: Enter, Up, Tab, C-u, C-c, ... */
   keys(...names: string[]): void {
     this.#tmux(['send-keys', '-t', 'main', ...names]);
+  }
+
+  /** Resizes the window (and so the terminal the program runs in). */
+  resize(columns: number, rows: number): void {
+    this.#tmux(['resize-window', '-t', 'main', '-x', String(columns), '-y', String(rows)]);
   }
 
   /** The visible screen, one string per row, trailing blanks removed; `escapes` keeps colours. */

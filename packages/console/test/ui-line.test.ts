@@ -46,8 +46,12 @@ describe('line mode (no TTY)', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     assert.deepEqual(
-      records.map((x) => [x.subsystem, x.msg, x.member]),
-      [['demo', 'greeted', 'bob']],
+      records.map((x) => [x.subsystem, x.msg, x.member ?? x.command]),
+      [
+        ['demo', 'greeted', 'bob'],
+        // A failed command is logged at the default level, by its name only.
+        ['console', 'command failed', '/grete'],
+      ],
     );
   });
 

@@ -2,6 +2,7 @@
 // The `isopeer` command: argument parsing and wiring only; every behaviour lives in a library.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { applyCliStyle } from './cli-style.js';
 
 type Register = (program: Command) => void;
 
@@ -27,8 +28,7 @@ function packageVersion(): string {
 
 const program = new Command('isopeer')
   .description('Build, run and test peer-to-peer applications')
-  .version(packageVersion(), VERSION_FLAGS.join(', '), 'print the version')
-  .showHelpAfterError();
+  .version(packageVersion(), VERSION_FLAGS.join(', '), 'Print the version');
 
 /** The subcommands to load: the one asked for, none for the version, all for help and errors. */
 function toLoad(first: string | undefined): Array<() => Promise<Register>> {
@@ -38,5 +38,7 @@ function toLoad(first: string | undefined): Array<() => Promise<Register>> {
 }
 
 for (const load of toLoad(process.argv[2])) (await load())(program);
+// Usage errors, exit codes and help read alike in every subcommand (cli-style.ts).
+for (const cmd of [program, ...program.commands]) applyCliStyle(cmd);
 
 await program.parseAsync(process.argv);

@@ -36,7 +36,10 @@ describe('hints for chat errors', () => {
       /no chat member "nobody": \/chatmembers lists them$/,
     );
     // A usage error and an error without a hint read as before.
-    assert.match((await error('/memberlistconfigure BindPort x'))!, /is not a port; usage:/);
+    assert.match(
+      (await error('/memberlistconfigure BindPort x'))!,
+      /is not a port number \(0-65535\); usage:/,
+    );
     assert.equal(chatErrorHint(new ChatError('CHAT_NETWORK', 'x')), undefined);
     assert.equal(chatErrorHint(new Error('plain')), undefined);
   });

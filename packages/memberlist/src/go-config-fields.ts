@@ -1,5 +1,6 @@
 // The field table of Go memberlist 0.2.2's `Config` in the JSON form the Go prototype's
-// `saveconfig` writes: one row per Go field, in Go's order, saying how the field is checked, which
+// `saveconfig` writes, plus the label fields of 0.3 (at the end, as Go has them): one row per Go
+// field, in Go's order, saying how the field is checked, which
 // `Config` field it maps to, and what it trades. Everything else (the TypeScript type of the Go
 // form, validation, conversion, serialisation) is derived from this table in go-config.ts, so a
 // new field is one row here.
@@ -24,7 +25,9 @@ export type GoFieldKind =
   /** A Go interface, function or logger: always written as null, cannot be loaded. */
   | 'opaque'
   /** Go's `[]net.IPNet`, or null; `a.b.c.d/n` strings in `Config`. */
-  | 'cidrs';
+  | 'cidrs'
+  /** A cluster label: a string of at most 255 bytes, '' for none. */
+  | 'label';
 
 export interface GoFieldSpec {
   /** The Go field name, as Go's encoding/json writes it. */
@@ -39,6 +42,13 @@ export interface GoFieldSpec {
   readonly max?: number;
   /** What the field does and what changing it trades, in one line. */
   readonly doc: string;
+  /**
+   * The memberlist release that added a field 0.2.2 does not have. Such a field is written only
+   * when it is not at its zero value ('' or false): a configuration that does not use it is saved
+   * exactly as memberlist 0.2.2 (and the Go prototype) writes it, and a file that leaves it out
+   * loads with the zero value, as Go's json.Unmarshal leaves a missing field.
+   */
+  readonly since?: string;
 }
 
 /** Every field in the order Go writes them. */
@@ -261,6 +271,20 @@ export const GO_CONFIG_FIELDS = [
     key: 'cidrsAllowed',
     doc: 'networks peers may come from; null = any',
   },
+  {
+    name: 'Label',
+    kind: 'label',
+    key: 'label',
+    since: '0.3.0',
+    doc: 'cluster label (at most 255 bytes); only nodes with the same label talk; "" = none, as 0.2.2',
+  },
+  {
+    name: 'SkipInboundLabelCheck',
+    kind: 'bool',
+    key: 'skipInboundLabelCheck',
+    since: '0.3.0',
+    doc: 'accept only unlabelled input and treat it as carrying Label (for a transport that checks labels)',
+  },
 ] as const satisfies readonly GoFieldSpec[];
 
 /** JSON form of Go's `net.IPNet`: `IP` as text, `Mask` as base64 bytes. */
@@ -280,6 +304,7 @@ interface GoValueOf {
   'secret-key': string | null;
   opaque: null;
   cidrs: GoIPNet[] | null;
+  label: string;
 }
 
 type GoFieldRow = (typeof GO_CONFIG_FIELDS)[number];

@@ -3,7 +3,7 @@
 // this form are `toGoConfig(defaultLocalConfig())` and so on: config.ts holds the only copy.
 import { isIP } from 'node:net';
 import { Keyring } from './codec/keyring.js';
-import { type Config, defaultLocalConfig } from './config.js';
+import { type Config, defaultLocalConfig, validateLabel } from './config.js';
 import {
   GO_CONFIG_FIELDS,
   GO_FIELD_NAMES,
@@ -288,6 +288,14 @@ function checkField(spec: GoFieldSpec, v: unknown): Checked {
       return { error: `expected null (a Go object that cannot be loaded), got ${describe(v)}` };
     case 'cidrs':
       return checkCidrs(v);
+    case 'label':
+      if (typeof v !== 'string') return { error: `expected a string, got ${describe(v)}` };
+      try {
+        validateLabel(v);
+      } catch (e) {
+        return { error: (e as Error).message };
+      }
+      return { value: v };
   }
 }
 
@@ -383,7 +391,9 @@ function jsonErrorWhere(text: string, err: Error): string {
 export function serializeGoConfig(config: GoMemberlistConfig): string {
   const values = config as unknown as Record<string, unknown>;
   const ordered: Record<string, unknown> = {};
-  for (const f of GO_CONFIG_FIELDS) {
+  for (const f of GO_CONFIG_FIELDS as readonly GoFieldSpec[]) {
+    // Fields newer than 0.2.2 appear only when used (see GoFieldSpec.since).
+    if (f.since !== undefined && !values[f.name]) continue;
     ordered[f.name] = f.kind === 'opaque' ? null : values[f.name];
   }
   // Go escapes these characters inside strings; JSON.stringify does not.

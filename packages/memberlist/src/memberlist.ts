@@ -46,6 +46,10 @@ export interface MemberlistEvents {
   update: [MemberNode];
   /** A datagram or stream was dropped because of its label (also counted in `metrics()`). */
   labelRefused: [LabelRefusal];
+  /** This node began to suspect `node` (it missed a probe, or `from` said so). For logs. */
+  suspect: [{ node: string; incarnation: number; from: string }];
+  /** This node was suspected or declared dead (at incarnation `accused`) and refuted it. */
+  refute: [{ incarnation: number; accused: number }];
 }
 
 /**

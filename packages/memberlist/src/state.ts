@@ -901,6 +901,7 @@ export class State {
     }
     this.broadcast(s.node, encodeMessage({ type: MessageType.Suspect, body: s }));
     this.ctx.metrics.suspicionsRaised++;
+    this.ctx.events.emit('suspect', { node: s.node, incarnation: s.incarnation, from: s.from });
     const now = this.ctx.clock.now();
     r.incarnation = s.incarnation;
     r.state = NodeStateType.Suspect;
@@ -982,6 +983,7 @@ export class State {
     me.incarnation = inc;
     this.ctx.awareness.apply(1);
     this.ctx.metrics.suspicionsRefuted++;
+    this.ctx.events.emit('refute', { incarnation: inc, accused });
     const a: Alive = {
       incarnation: inc,
       node: me.name,

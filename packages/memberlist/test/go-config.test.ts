@@ -49,7 +49,11 @@ function rejection(text: string): GoConfigError {
 describe('Go memberlist configuration format', () => {
   test("the Go prototype's saveconfig file loads, every field present, no warnings", () => {
     const { config, present, warnings } = parseGoConfig(vector);
-    assert.deepEqual(present, [...GO_FIELD_NAMES]);
+    // Every field of 0.2.2; the label fields of 0.3 are absent and keep their zero values.
+    assert.deepEqual(
+      present,
+      [...GO_FIELD_NAMES].filter((n) => !n.includes('Label')),
+    );
     assert.deepEqual(warnings, []);
     assert.deepEqual(config, { ...goLocal(VECTOR_NAME), BindAddr: '127.0.0.1' });
     assert.equal(config.PushPullInterval, 15_000_000_000);
@@ -58,6 +62,35 @@ describe('Go memberlist configuration format', () => {
 
   test('serialisation reproduces the Go file byte for byte', () => {
     assert.equal(serializeGoConfig(parseGoConfig(vector).config), vector);
+  });
+
+  test('Label and SkipInboundLabelCheck: loaded, checked, written only when used', () => {
+    const doc = JSON.parse(vector);
+    const labelled = parseGoConfig(
+      JSON.stringify({ ...doc, Label: 'team1', SkipInboundLabelCheck: true }),
+    ).config;
+    assert.equal(labelled.Label, 'team1');
+    assert.equal(labelled.SkipInboundLabelCheck, true);
+    const text = serializeGoConfig(labelled);
+    // Go 0.3+ writes them last, after CIDRsAllowed.
+    assert.ok(text.endsWith('\t"Label": "team1",\n\t"SkipInboundLabelCheck": true\n}\n'), text);
+    assert.deepEqual(parseGoConfig(text).config, labelled);
+    const c = fromGoConfig(labelled, defaultLocalConfig());
+    assert.equal(c.label, 'team1');
+    assert.equal(c.skipInboundLabelCheck, true);
+    // An explicit empty label is the same as none, and saves as 0.2.2 does.
+    const empty = parseGoConfig(
+      JSON.stringify({ ...doc, Label: '', SkipInboundLabelCheck: false }),
+    );
+    assert.equal(serializeGoConfig(empty.config), vector);
+    for (const [Label, message] of [
+      ['x'.repeat(256), /too long/],
+      [7, /expected a string/],
+    ] as const) {
+      const err = rejection(JSON.stringify({ ...doc, Label }));
+      assert.equal(err.issues[0]?.field, 'Label');
+      assert.match(err.issues[0]!.message, message);
+    }
   });
 
   test("memberlist's Local preset, saved in the Go form, is the Go file byte for byte", () => {
@@ -326,6 +359,9 @@ describe('untrusted configuration documents', () => {
             { written: null, loaded: null },
             { written: {}, loaded: null },
           );
+        case 'label':
+          // fast-check's default strings are ASCII: one byte a character, so ≤ 255 bytes.
+          return same(fc.string({ maxLength: 255 }));
         case 'cidrs':
           return fc.oneof(
             fc.constant<Pair>({ written: null, loaded: null }),

@@ -1,7 +1,14 @@
 /** The `bootstrap` group: the bootstrap service's list, configuration and this peer's place in it. */
 import type { BootstrapData } from '@isopeer/bootstrap';
-import { type CommandSpec, type LineWriter, UsageError } from '@isopeer/console';
+import {
+  type CommandSpec,
+  formatTable,
+  type LineWriter,
+  type TableColumn,
+  UsageError,
+} from '@isopeer/console';
 import type { ChatPeer } from '../peer.js';
+import { isoSeconds, jsonFlag, jsonOption } from './output.js';
 
 function showData(out: LineWriter, data: BootstrapData | undefined, what: string): void {
   if (!data) {
@@ -16,10 +23,21 @@ function showPeers(out: LineWriter, data: BootstrapData): void {
   out.text(
     `${peers.length} of at most ${data.Config.maxpeers} bootstrap peer(s); minrefillcandidates ${data.Config.minrefillcandidates}`,
   );
-  for (const p of peers) {
-    const started = new Date(Number(p.timestamp) * 1000).toISOString();
-    out.text(`  ${p.name}  ${p.ip}:${p.port}  id ${p.id}  since ${started}`);
-  }
+  // isopeer and the Go prototype end a node name with the peer's id; the column is shown only
+  // when some name does not, so the table fits a terminal.
+  const withId = peers.some((p) => !p.name.endsWith(p.id));
+  const columns: TableColumn[] = [
+    { header: 'Node' },
+    { header: 'Address' },
+    ...(withId ? [{ header: 'Id' }] : []),
+    { header: 'Running since (UTC)' },
+  ];
+  const rows = peers.map((p) => {
+    // The service stores what clients send: a timestamp that is not a number is shown as is.
+    const since = /^\d+$/.test(p.timestamp) ? isoSeconds(Number(p.timestamp)) : p.timestamp;
+    return [p.name, `${p.ip}:${p.port}`, ...(withId ? [p.id] : []), since];
+  });
+  for (const line of formatTable(columns, rows)) out.text(line);
 }
 
 export function bootstrapCommands(peer: ChatPeer): CommandSpec[] {
@@ -95,12 +113,14 @@ export function bootstrapCommands(peer: ChatPeer): CommandSpec[] {
     {
       name: 'bootstrappeers',
       group: 'bootstrap',
-      usage: 'bootstrappeers',
-      description: 'list the bootstrap peers the service holds',
-      maxArgs: 0,
-      async run(_a, { out }) {
+      usage: 'bootstrappeers [--json]',
+      description: 'list the bootstrap peers the service holds (--json: its document, one line)',
+      ...jsonOption,
+      async run(args, { out }) {
+        const json = jsonFlag(args);
         const data = await peer.bootstrapUpdate('list', (bs) => bs.list());
-        showPeers(out, data);
+        if (json) out.text(JSON.stringify(data));
+        else showPeers(out, data);
       },
     },
     {

@@ -1,10 +1,25 @@
 /** The `chat` group: the chat listener, members, pings, and sending lines. */
-import type { CommandContext, CommandSpec, LineWriter } from '@isopeer/console';
+import {
+  type CommandContext,
+  type CommandSpec,
+  formatTable,
+  type LineWriter,
+  type TableColumn,
+} from '@isopeer/console';
 import { chatLine, sanitizeLine } from '../chat-line.js';
 import type { Delivery } from '../chat-members.js';
 import { ChatError } from '../errors.js';
-import { memberRecordJson, msgTypeName } from '../member-record.js';
+import { encodeLocalState, msgTypeName } from '../member-record.js';
 import type { ChatPeer } from '../peer.js';
+import { isoSeconds, jsonFlag, jsonOption } from './output.js';
+
+const CHAT_MEMBER_COLUMNS: TableColumn[] = [
+  { header: 'Name' },
+  { header: 'Node' },
+  { header: 'Chat address' },
+  { header: 'Record' },
+  { header: 'Chatting since (UTC)' },
+];
 
 function reportDelivery(out: LineWriter, d: Delivery): void {
   for (const f of d.failed) out.warn(`could not deliver to ${f.name}: ${f.error}`);
@@ -67,18 +82,28 @@ export function chatGroupCommands(peer: ChatPeer): CommandSpec[] {
     {
       name: 'chatmembers',
       group: 'chat',
-      usage: 'chatmembers',
-      description: 'list the known chat members (records as on the wire)',
-      maxArgs: 0,
-      run(_a, { out }) {
+      usage: 'chatmembers [--json]',
+      description: 'list the known chat members (--json: their records as on the wire)',
+      ...jsonOption,
+      run(args, { out }) {
+        if (jsonFlag(args)) {
+          // The push/pull state exactly as Go's json.Marshal writes it: {node name: record}.
+          out.text(Buffer.from(encodeLocalState(peer.members)).toString('utf8'));
+          return;
+        }
         const names = [...peer.members.keys()].sort();
         out.text(`${names.length} chat member(s)`);
-        for (const n of names) {
+        const rows = names.map((n) => {
           const r = peer.members.get(n)!;
-          out.text(
-            `  ${peer.displayName(n)}  ${n}  ${r.sender}  ${msgTypeName(r.msgType)}  ${memberRecordJson(r)}`,
-          );
-        }
+          return [
+            peer.displayName(n),
+            n,
+            r.sender,
+            msgTypeName(r.msgType),
+            r.timestamp ? isoSeconds(r.timestamp.seconds) : '',
+          ];
+        });
+        for (const line of formatTable(CHAT_MEMBER_COLUMNS, rows)) out.text(line);
       },
     },
     {

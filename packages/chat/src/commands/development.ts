@@ -24,8 +24,9 @@ export function developmentCommands(peer: ChatPeer): CommandSpec[] {
       description:
         'leave properly: bootstrap leave, tell the members, LEAVE record, memberlist leave, exit',
       maxArgs: 0,
-      async run(_a, { out }) {
-        await peer.quit(out);
+      async run(_a, { out, signal }) {
+        // Ctrl-C during /quit (which aborts the command) cuts the leave short.
+        await peer.quit(out, signal);
       },
     },
     {

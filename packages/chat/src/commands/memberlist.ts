@@ -1,6 +1,22 @@
 /** The `memberlist` group: the memberlist node through its life, and what it knows. */
-import { type CommandSpec, UsageError } from '@isopeer/console';
+import { type CommandSpec, formatTable, type TableColumn, UsageError } from '@isopeer/console';
+import { joinHostPort } from '@isopeer/memberlist';
 import type { ChatPeer } from '../peer.js';
+import { jsonFlag, jsonOption } from './output.js';
+
+const MEMBER_COLUMNS: TableColumn[] = [
+  { header: 'Name' },
+  { header: 'Node' },
+  { header: 'Address' },
+  { header: 'Status' },
+  { header: 'Incarnation', align: 'right' },
+  { header: 'Protocol', align: 'right' },
+];
+
+/** Node metadata as text (chat peers put their chat name there). */
+function metaText(meta: Uint8Array | null): string | null {
+  return meta ? Buffer.from(meta).toString('utf8') : null;
+}
 
 function seconds(arg: string | undefined, fallback: number): number {
   if (arg === undefined) return fallback;
@@ -23,7 +39,7 @@ export function memberlistCommands(peer: ChatPeer): CommandSpec[] {
           if (args[0] !== 'BindPort' || args.length !== 2)
             throw new UsageError('the only option is BindPort <port>');
           if (!/^\d+$/.test(args[1]!) || Number(args[1]) > 65535)
-            throw new UsageError(`${JSON.stringify(args[1])} is not a port`);
+            throw new UsageError(`${JSON.stringify(args[1])} is not a port number (0-65535)`);
           port = Number(args[1]);
         }
         const c = peer.configure(port);
@@ -136,15 +152,29 @@ export function memberlistCommands(peer: ChatPeer): CommandSpec[] {
     {
       name: 'memberlist',
       group: 'memberlist',
-      usage: 'memberlist',
-      description: 'list the live memberlist members',
-      maxArgs: 0,
-      run(_a, { out }) {
-        const members = peer.requireMemberlist().members();
-        out.text(`${members.length} member(s)`);
-        for (const n of members.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-          out.text(`  ${peer.displayName(n.name)}  ${n.name}  ${n.addr}:${n.port}  ${n.state}`);
+      usage: 'memberlist [--json]',
+      description: 'list the live memberlist members (--json: one JSON line)',
+      ...jsonOption,
+      run(args, { out }) {
+        const json = jsonFlag(args);
+        const members = peer
+          .requireMemberlist()
+          .members()
+          .sort((a, b) => (a.name < b.name ? -1 : 1));
+        if (json) {
+          out.text(JSON.stringify(members.map((n) => ({ ...n, meta: metaText(n.meta) }))));
+          return;
         }
+        out.text(`${members.length} member(s)`);
+        const rows = members.map((n) => [
+          peer.displayName(n.name),
+          n.name,
+          joinHostPort(n.addr, n.port),
+          n.state,
+          String(n.incarnation),
+          String(n.pCur),
+        ]);
+        for (const line of formatTable(MEMBER_COLUMNS, rows)) out.text(line);
       },
     },
     {

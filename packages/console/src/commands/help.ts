@@ -1,6 +1,6 @@
 import { ConsoleError } from '../errors.js';
 import { formatUsage } from '../registry.js';
-import { closestNames } from '../suggest.js';
+import { closestNames, didYouMean } from '../suggest.js';
 import type { CommandSpec } from '../types.js';
 
 /** `/help`, `/help groups`, `/help groups <group>`, `/help <command>`. */
@@ -14,12 +14,18 @@ export function helpCommands(): CommandSpec[] {
       maxArgs: 2,
       run(args, { console, out }) {
         const registry = console.registry;
-        const describe = (c: CommandSpec) => out.text(`  ${formatUsage(c)}  —  ${c.description}`);
+        // Lines carry a wrap indent: on a terminal they break between words, not mid-word.
+        const describe = (c: CommandSpec) =>
+          out.text(`  ${formatUsage(c)}  —  ${c.description}`, { wrapIndent: 6 });
         if (args.length === 0) {
           for (const [group, cmds] of registry.groups()) {
-            out.text(`${group}: ${cmds.map((c) => `/${c.name}`).join(' ')}`);
+            out.text(`${group}: ${cmds.map((c) => `/${c.name}`).join(' ')}`, {
+              wrapIndent: group.length + 2,
+            });
           }
-          out.info('/help <command> shows its usage; /help groups <group> describes a group');
+          out.info('/help <command> shows its usage; /help groups <group> describes a group', {
+            wrapIndent: 2,
+          });
           return;
         }
         if (args[0] === 'groups') {
@@ -48,12 +54,13 @@ export function helpCommands(): CommandSpec[] {
         const name = args[0].replace(/^\//, '');
         const spec = registry.get(name);
         if (!spec) {
-          const near = closestNames(name, registry.names());
-          const hint = near.length ? `; did you mean ${near.map((n) => `/${n}`).join(', ')}?` : '';
-          throw new ConsoleError('CONSOLE_UNKNOWN_COMMAND', `unknown command /${name}${hint}`);
+          throw new ConsoleError(
+            'CONSOLE_UNKNOWN_COMMAND',
+            `unknown command /${name}${didYouMean(name, registry.names())} (/help lists all commands)`,
+          );
         }
-        out.text(`usage: ${formatUsage(spec)}`);
-        out.text(`  ${spec.description} (group ${spec.group})`);
+        out.text(`usage: ${formatUsage(spec)}`, { wrapIndent: 7 });
+        out.text(`  ${spec.description} (group ${spec.group})`, { wrapIndent: 2 });
       },
       complete(argIndex, partial, { console }, args) {
         if (argIndex === 0)

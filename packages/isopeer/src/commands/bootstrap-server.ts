@@ -5,6 +5,8 @@ import {
 } from '@isopeer/bootstrap';
 import { startBootstrapServer } from '@isopeer/bootstrap/server';
 import type { Command } from 'commander';
+import { OptionError, portNumber, seconds } from '../cli-options.js';
+import { usageError } from '../cli-style.js';
 
 /*
  * `isopeer bootstrap-server`: the development bootstrap service. Output contract (tests and
@@ -14,7 +16,8 @@ import type { Command } from 'commander';
  *   ISO-TIME METHOD PATH STATUS DURATIONms[ - reason]
  * and one line per stored value that cannot work (the request still succeeds):
  *   ISO-TIME warning PATH message
- * and `shutting down` / `stopped` on SIGINT or SIGTERM. Bad options: one line on stderr, exit 1.
+ * and `shutting down` / `stopped` on SIGINT or SIGTERM. A bad option: one line and a hint on
+ * stderr, exit 2; a server that cannot start: one line on stderr, exit 1.
  */
 
 interface Options {
@@ -23,23 +26,6 @@ interface Options {
   store: string;
   adminToken?: string;
   peerTtl?: string;
-}
-
-class OptionError extends Error {}
-
-function parsePort(text: string): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) > 65535) {
-    throw new OptionError(`--port ${JSON.stringify(text)} is not a port number (0-65535)`);
-  }
-  return Number(text);
-}
-
-function parseTtlMs(text: string | undefined): number {
-  if (text === undefined) return 0;
-  if (!/^[0-9]+(\.[0-9]+)?$/.test(text)) {
-    throw new OptionError(`--peer-ttl ${JSON.stringify(text)} is not a number of seconds`);
-  }
-  return Math.round(Number(text) * 1000);
 }
 
 /**
@@ -90,11 +76,22 @@ function formatEntry(e: BootstrapLogEntry): string {
   return e.error === undefined ? base : `${base} - ${e.error}`;
 }
 
-async function run(opts: Options): Promise<void> {
-  const port = parsePort(opts.port);
-  const peerTtlMs = parseTtlMs(opts.peerTtl);
+interface Settings {
+  port: number;
+  peerTtlMs: number;
+  adminToken: string | undefined;
+}
+
+function parseOptions(opts: Options): Settings {
+  const port = portNumber('--port', opts.port);
+  const peerTtlMs =
+    opts.peerTtl === undefined ? 0 : Math.round(seconds('--peer-ttl', opts.peerTtl) * 1000);
   const adminToken = opts.adminToken ?? (process.env.BOOTSTRAP_ADMIN_TOKEN || undefined);
   if (adminToken === '') throw new OptionError('--admin-token must not be empty');
+  return { port, peerTtlMs, adminToken };
+}
+
+async function run(opts: Options, { port, peerTtlMs, adminToken }: Settings): Promise<void> {
   const out = createLineWriter(process.stdout);
   const server = await startBootstrapServer({
     host: opts.host,
@@ -137,21 +134,32 @@ async function run(opts: Options): Promise<void> {
 }
 
 export function registerBootstrapServer(program: Command): void {
-  program
+  const cmd = program
     .command('bootstrap-server')
-    .description('run the bootstrap service (whom a new peer contacts first) over HTTP')
+    .description('Run the bootstrap service (whom a new peer contacts first) over HTTP')
     .option('--port <port>', 'TCP port, 0 = any free port', '8080')
-    .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .option('--store <spec>', `where the state lives: ${STORE_SPEC_USAGE}`, 'file:./peers.json')
+    .option('--host <addr>', 'Address to listen on', '127.0.0.1')
+    .option('--store <spec>', `Where the state lives: ${STORE_SPEC_USAGE}`, 'file:./peers.json')
     .option(
       '--admin-token <token>',
-      'require "Authorization: Bearer <token>" on /reset and /config (env BOOTSTRAP_ADMIN_TOKEN)',
+      'Require "Authorization: Bearer <token>" on /reset and /config (env BOOTSTRAP_ADMIN_TOKEN)',
     )
-    .option('--peer-ttl <seconds>', 'drop peers not refreshed by join/refill within this time')
+    .option('--peer-ttl <seconds>', 'Drop peers not refreshed by join/refill within this time')
     .action(async (opts: Options) => {
+      let settings: Settings;
       try {
-        await run(opts);
+        settings = parseOptions(opts);
       } catch (err) {
+        if (err instanceof OptionError) usageError(cmd, err.message);
+        throw err;
+      }
+      try {
+        await run(opts, settings);
+      } catch (err) {
+        // A --store that names no store is a usage error; one that cannot be opened is not.
+        if ((err as { code?: unknown }).code === 'BOOTSTRAP_STORE_SPEC') {
+          usageError(cmd, `--store: ${(err as Error).message}`);
+        }
         process.stderr.write(`isopeer bootstrap-server: ${(err as Error).message}\n`);
         process.exit(1);
       }

@@ -2,18 +2,18 @@
 // UI in @isopeer/console; this file parses flags, picks the bootstrap service, wires the test
 // client, signals and exit, and is the only place that prints or exits.
 import { mkdir } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { BootstrapClient } from '@isopeer/bootstrap';
 import {
+  type ChatPeer,
   type ConfigPreset,
   createChatPeer,
   isValidChatName,
-  parseKeyBase64,
   registerChatPeer,
 } from '@isopeer/chat';
 import { Console, runInteractive } from '@isopeer/console';
+import { validateLabel } from '@isopeer/memberlist';
 import { attachTestClient, type TestClient } from '@isopeer/testkit';
 import type { Command } from 'commander';
 import {
@@ -23,6 +23,8 @@ import {
 } from '../chat/bootstrap-choice.js';
 import { chatErrorHint } from '../chat/error-hints.js';
 import { chatStateDir } from '../chat/state-dir.js';
+import { aesKey, collect, ipAddress, OptionError, oneOf, portNumber } from '../cli-options.js';
+import { usageError } from '../cli-style.js';
 
 interface ChatFlags {
   bootstrap?: string;
@@ -30,7 +32,9 @@ interface ChatFlags {
   port: string;
   advertise?: string;
   config: string;
-  log?: string;
+  label?: string;
+  /** A file, `false` for --no-log, or undefined for the default file in the state directory. */
+  log?: string | false;
   init: boolean;
   stateDir?: string;
   test?: string;
@@ -38,19 +42,22 @@ interface ChatFlags {
   key?: string[];
 }
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-class OptionError extends Error {}
-
 interface ChatOptions {
   name: string;
   bind: string;
   port: number;
   advertise?: string;
   preset: ConfigPreset;
+  label: string;
   keys: Uint8Array[];
   test?: { script: string; server: string };
 }
+
+/**
+ * How long leaving may take (bootstrap leave, telling the members, memberlist leave) before the
+ * peer stops anyway: Ctrl-C, Ctrl-D, SIGINT, SIGTERM and /quit all leave, and none may hang.
+ */
+export const QUIT_TIMEOUT_MS = 5_000;
 
 function parseFlags(name: string, f: ChatFlags): ChatOptions {
   if (!isValidChatName(name)) {
@@ -58,74 +65,77 @@ function parseFlags(name: string, f: ChatFlags): ChatOptions {
       `invalid name ${JSON.stringify(name)}: 1-64 characters without spaces, "/", "<" or ">"`,
     );
   }
-  if (isIP(f.bind) === 0)
-    throw new OptionError(`--bind ${JSON.stringify(f.bind)} is not an IP address`);
-  if (f.advertise !== undefined && isIP(f.advertise) === 0) {
-    throw new OptionError(`--advertise ${JSON.stringify(f.advertise)} is not an IP address`);
-  }
-  if (!/^\d+$/.test(f.port) || Number(f.port) > 65535) {
-    throw new OptionError(`--port ${JSON.stringify(f.port)} is not a port number (0-65535)`);
-  }
-  if (f.config !== 'local' && f.config !== 'lan' && f.config !== 'wan') {
-    throw new OptionError(`--config must be local, lan or wan, not ${JSON.stringify(f.config)}`);
-  }
+  const bind = ipAddress('--bind', f.bind);
+  const advertise = f.advertise === undefined ? undefined : ipAddress('--advertise', f.advertise);
+  const port = portNumber('--port', f.port);
+  const preset = oneOf('--config', f.config, PRESETS);
   if (f.bootstrap !== undefined && !/^https?:\/\/[^\s]+$/.test(f.bootstrap)) {
     throw new OptionError(`--bootstrap ${JSON.stringify(f.bootstrap)} is not an http(s) URL`);
   }
-  const keys = (f.key ?? []).map((k) => {
-    try {
-      return parseKeyBase64(k);
-    } catch (e) {
-      throw new OptionError(`--key: ${(e as Error).message}`);
-    }
-  });
+  const label = f.label ?? '';
+  try {
+    validateLabel(label);
+  } catch (e) {
+    throw new OptionError(`--label: ${(e as Error).message}`);
+  }
+  const keys = (f.key ?? []).map((k) => aesKey('--key', k));
   const server = f.testServer ?? process.env.TEST_SIDECAR_SERVER;
   if (f.test !== undefined && !server) {
     throw new OptionError('--test needs --test-server URL (or TEST_SIDECAR_SERVER)');
   }
   return {
     name,
-    bind: f.bind,
-    port: Number(f.port),
-    advertise: f.advertise,
-    preset: f.config,
+    bind,
+    port,
+    advertise,
+    preset,
+    label,
     keys,
     test: f.test !== undefined && server ? { script: f.test, server } : undefined,
   };
 }
 
+const PRESETS: readonly ConfigPreset[] = ['local', 'lan', 'wan'];
+
 export function registerChat(program: Command): void {
-  program
+  const cmd = program
     .command('chat')
     .description('Run a chat peer: client and server at once, with commands typed as /name args')
-    .argument('<name>', 'your name in the chat')
+    .argument('<name>', 'Your name in the chat')
     .option(
       '--bootstrap <url>',
-      'bootstrap service (default: $BOOTSTRAP_DATA_SERVER, else localhost:8080, else embedded)',
+      'Bootstrap service (default: $BOOTSTRAP_DATA_SERVER, else localhost:8080, else embedded)',
     )
-    .option('--bind <addr>', 'address to bind memberlist and the chat listener to', '127.0.0.1')
-    .option('--port <n>', 'memberlist port, 0 = ephemeral', '0')
-    .option('--advertise <addr>', 'address told to others (default: detected from --bind)')
-    .option('--config <preset>', 'memberlist preset: local | lan | wan', 'local')
+    .option('--bind <addr>', 'Address to bind memberlist and the chat listener to', '127.0.0.1')
+    .option('--port <port>', 'Memberlist port, 0 = ephemeral', '0')
+    .option('--advertise <addr>', 'Address told to others (default: detected from --bind)')
+    .option('--config <preset>', 'Memberlist preset: local | lan | wan', 'local')
     .option(
       '--key <base64>',
-      'memberlist encryption key (16, 24 or 32 bytes), repeatable, first is primary',
+      'Memberlist encryption key (16, 24 or 32 bytes), repeatable, first is primary',
       collect,
     )
-    .option('--log <file>', 'write the log to this file')
-    .option('--no-init', 'do not run /init at start')
+    .option(
+      '--label <text>',
+      'Cluster label (memberlist >= 0.3), at most 255 bytes; only nodes with the same label talk',
+    )
+    .option('--log <file>', 'Write the log here (default: <state-dir>/<name>.log)')
+    .option('--no-log', 'Write no log file')
+    .option('--no-init', 'Do not run /init at start')
     .option(
       '--state-dir <dir>',
-      'member cache, history and embedded bootstrap store (default ~/.local/state/isopeer)',
+      'Member cache, history, log and embedded bootstrap store (default ~/.local/state/isopeer)',
     )
     .option(
       '--test <name>',
-      'run the test script NAME.cmd from the test server (implies --no-init)',
+      'Run the test script NAME.cmd from the test server (implies --no-init)',
     )
-    .option('--test-server <url>', 'test server URL (default $TEST_SIDECAR_SERVER)')
+    .option('--test-server <url>', 'Test server URL (default $TEST_SIDECAR_SERVER)')
     .addHelpText(
       'after',
       '\nA line starting with "/" is a command (/help lists them); any other line is sent to everyone.\n' +
+        'Ctrl-C twice, Ctrl-D, SIGINT and SIGTERM leave like /quit (at most 5 s; Ctrl-C again stops\n' +
+        'at once); /exit stops without telling anyone.\n' +
         'Real network: --bind 0.0.0.0 --config lan (the advertised address is detected).',
     )
     .action(async (name: string, flags: ChatFlags) => {
@@ -133,9 +143,8 @@ export function registerChat(program: Command): void {
       try {
         opts = parseFlags(name, flags);
       } catch (e) {
-        process.stderr.write(`isopeer chat: ${(e as Error).message}\n`);
-        process.exitCode = 2;
-        return;
+        if (e instanceof OptionError) usageError(cmd, e.message);
+        throw e;
       }
       try {
         await runChat(opts, flags);
@@ -149,19 +158,61 @@ export function registerChat(program: Command): void {
 async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
   const stateDir = chatStateDir(flags.stateDir);
   await mkdir(stateDir, { recursive: true });
+  // The log is on by default, in the state directory: membership changes, suspicions, bootstrap
+  // requests and errors are there when someone asks later what happened.
+  const logFile =
+    flags.log === false ? undefined : (flags.log ?? join(stateDir, `${opts.name}.log`));
   const console = new Console({
-    logFile: flags.log,
+    logFile,
     historyFile: join(stateDir, 'history'),
     errorHint: chatErrorHint,
   });
-  await console.ready;
 
-  // The UI starts first so that it shows every line from here on. Without a TTY the input is fed
-  // through a pass-through stream, so `/init` runs first and the user's lines queue behind it.
+  let peer: ChatPeer | undefined;
+  let testClient: TestClient | undefined;
+  let embedded: BootstrapChoice['embedded'];
+  const session = new AbortController();
+  let exiting = false;
+  let ui: Promise<void> = Promise.resolve();
+  const finish = async (code: number) => {
+    if (exiting) return;
+    exiting = true;
+    session.abort();
+    // Let the UI put the terminal back (raw mode off, cursor shown) before the process ends.
+    await Promise.race([ui, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await Promise.allSettled([testClient?.close(), peer?.close()]);
+    await embedded?.close().catch(() => {});
+    await console.close().catch(() => {});
+    process.exit(code);
+  };
+  // Ctrl-C twice, Ctrl-D, the end of piped input, SIGINT, SIGTERM and SIGHUP all leave the way
+  // /quit does (bounded by QUIT_TIMEOUT_MS); asked again while leaving, the peer stops at once.
+  const leave = (why: string, again: string) => {
+    if (!peer || peer.quitting) {
+      void finish(peer ? 1 : 0);
+      return;
+    }
+    console.write('info', `${why}leaving the group (${again} to stop at once)`, 'chat');
+    void console.execute('/quit').then((r) => {
+      if (!r.ok) void finish(1);
+    });
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => leave(`${sig}: `, 'send it again'));
+  }
+
+  // The UI starts first so that it shows every line from here on, the log file's "logging to"
+  // included. Without a TTY the input is fed through a pass-through stream, so `/init` runs first
+  // and the user's lines queue behind it.
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const input = tty ? process.stdin : new PassThrough();
-  const session = new AbortController();
-  const ui = runInteractive(console, { input, prompt: `${opts.name}> `, signal: session.signal });
+  ui = runInteractive(console, {
+    input,
+    prompt: `${opts.name}> `,
+    signal: session.signal,
+    onExitRequest: () => leave('', 'press Ctrl-C again'),
+  });
+  await console.ready;
 
   let choice: BootstrapChoice;
   try {
@@ -169,6 +220,7 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
   } catch (e) {
     throw new Error(`cannot start the embedded bootstrap server: ${(e as Error).message}`);
   }
+  embedded = choice.embedded;
   if (choice.origin === 'embedded') {
     const local = process.env.ISOPEER_LOCAL_BOOTSTRAP_URL || LOCAL_BOOTSTRAP_URL;
     console.write(
@@ -180,7 +232,7 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
     console.write('info', `bootstrap service ${choice.url}`, 'chat');
   }
 
-  const peer = createChatPeer({
+  peer = createChatPeer({
     name: opts.name,
     console,
     bootstrap: new BootstrapClient({
@@ -192,27 +244,13 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
     advertiseAddr: opts.advertise,
     preset: opts.preset,
     keys: opts.keys,
+    label: opts.label,
+    quitTimeoutMs: QUIT_TIMEOUT_MS,
     cacheFile: join(stateDir, `members-${opts.name}.json`),
   });
   await peer.loadCache();
   registerChatPeer(peer);
-
-  let testClient: TestClient | undefined;
-  let exiting = false;
-  const finish = async (code: number) => {
-    if (exiting) return;
-    exiting = true;
-    session.abort();
-    // Let the UI put the terminal back (raw mode off, cursor shown) before the process ends.
-    await Promise.race([ui, new Promise((r) => setTimeout(r, 2_000).unref())]);
-    await Promise.allSettled([testClient?.close(), peer.close()]);
-    await choice.embedded?.close().catch(() => {});
-    await console.close().catch(() => {});
-    process.exit(code);
-  };
   peer.on('exit', (code) => void finish(code));
-  process.on('SIGTERM', () => void finish(143));
-  process.on('SIGHUP', () => void finish(129));
 
   if (opts.test) {
     testClient = attachTestClient(console, {
@@ -230,6 +268,6 @@ async function runChat(opts: ChatOptions, flags: ChatFlags): Promise<void> {
   if (input instanceof PassThrough) process.stdin.pipe(input);
 
   await ui;
-  // End of input (or the console closed): leave nothing running.
+  // The session ended without the peer asking to exit (the console closed): leave nothing running.
   await finish(0);
 }

@@ -4,18 +4,21 @@
 import { hostname } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { collect, OptionError } from '../cli-options.js';
+import { usageError } from '../cli-style.js';
 import type { NodeEvent } from '../node/events.js';
-import { NodeOptionError, parseNodeOptions, type RawNodeFlags } from '../node/options.js';
+import { parseNodeOptions, type RawNodeFlags } from '../node/options.js';
 import { NodeRunner } from '../node/runner.js';
 
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** How long the nodes may take to leave gracefully after SIGINT or SIGTERM. */
+export const LEAVE_ON_SIGNAL_MS = 2_000;
 
 function print(ev: NodeEvent): void {
   process.stdout.write(`${JSON.stringify(ev)}\n`);
 }
 
 export function registerNode(program: Command): void {
-  program
+  const cmd = program
     .command('node')
     .description('Run a bare membership node: JSON events out on stdout, commands in on stdin')
     .option('--name <name>', 'node name, unique in the cluster (default: host name)')
@@ -35,7 +38,8 @@ export function registerNode(program: Command): void {
       'after',
       '\nCommands on stdin: members, broadcast <text>, send <node> <text>, sendbest <node> <text>,\n' +
         'meta <text>, health, stats, join <H:P,...>, leave <ms>, shutdown; "@i <command>" targets\n' +
-        'node i with --count. End of input or SIGTERM/SIGINT shuts down without leaving.\n' +
+        'node i with --count. SIGINT or SIGTERM leaves the cluster gracefully (at most 2 s; a\n' +
+        'second signal stops at once); end of input shuts down without leaving.\n' +
         'Protocol: docs/node-line-protocol-extensions.md and the shared node line protocol.',
     )
     .action(async (flags: RawNodeFlags) => {
@@ -43,10 +47,18 @@ export function registerNode(program: Command): void {
       // would otherwise hit the default action and kill the process without `shutdown`.
       let runner: NodeRunner | undefined;
       let stopReason: string | undefined;
+      let signalled = false;
       for (const sig of ['SIGTERM', 'SIGINT'] as const) {
         process.on(sig, () => {
+          if (signalled) {
+            // A second signal: the person (or supervisor) does not want to wait for the leave.
+            process.exitCode = 1;
+            void runner?.force(`signal ${sig} again: stopped without finishing the leave`);
+            return;
+          }
+          signalled = true;
           stopReason ??= `signal ${sig}`;
-          void runner?.shutdown(stopReason);
+          void runner?.shutdown(stopReason, { leaveMs: LEAVE_ON_SIGNAL_MS });
         });
       }
       // A reader that goes away (EPIPE) ends the node like end of input, not with a crash.
@@ -54,11 +66,18 @@ export function registerNode(program: Command): void {
         stopReason ??= 'stdout closed';
         void runner?.shutdown(stopReason);
       });
+      let opts: ReturnType<typeof parseNodeOptions>;
       try {
-        runner = await NodeRunner.start(parseNodeOptions(flags, hostname()), print);
+        opts = parseNodeOptions(flags, hostname());
+      } catch (err) {
+        if (err instanceof OptionError) usageError(cmd, err.message);
+        throw err;
+      }
+      try {
+        runner = await NodeRunner.start(opts, print);
       } catch (err) {
         process.stderr.write(`isopeer node: ${(err as Error).message}\n`);
-        process.exitCode = err instanceof NodeOptionError ? 2 : 1;
+        process.exitCode = 1;
         return;
       }
       if (stopReason) void runner.shutdown(stopReason);

@@ -1,13 +1,18 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createTestServer, formatDuration, parseDuration, type TestRun } from '@isopeer/testkit';
 import type { Command } from 'commander';
+import { OptionError, portNumber } from '../cli-options.js';
+import { usageError } from '../cli-style.js';
 
 /*
  * `isopeer test-server`: the test server of the original (same endpoints and documents) with
  * push delivery and per-line deadlines. Peers started by hand join with
  * `isopeer chat NAME --test SCRIPT --test-server URL`. Output: first stdout line
  *   listening on http://HOST:PORT (scripts in DIR, line deadline 30 s)
- * then one line per run start, finished line and run end. Bad options: one line on stderr, exit 1.
+ * then one line per run start, finished line and run end. A bad option (including a --dir that
+ * is not a directory): one line and a hint on stderr, exit 2; a port that cannot be listened on:
+ * one line, exit 1.
  */
 
 interface Options {
@@ -20,6 +25,21 @@ interface Options {
 function fail(message: string): never {
   process.stderr.write(`isopeer test-server: ${message}\n`);
   process.exit(1);
+}
+
+/** The scripts directory must exist now, not be found missing at the first `/init`. */
+function scriptsDir(text: string): string {
+  const dir = resolve(text);
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (err) {
+    throw new OptionError(
+      `--dir ${JSON.stringify(text)}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (err as Error).message}`,
+    );
+  }
+  if (!isDir) throw new OptionError(`--dir ${JSON.stringify(text)} is not a directory`);
+  return dir;
 }
 
 function watch(run: TestRun): void {
@@ -35,33 +55,39 @@ function watch(run: TestRun): void {
 }
 
 export function registerTestServer(program: Command): void {
-  program
+  const cmd = program
     .command('test-server')
-    .description('serve test scripts to peers (original protocol + push delivery + line deadlines)')
+    .description('Serve test scripts to peers (original protocol + push delivery + line deadlines)')
     .option('--port <port>', 'TCP port (env TEST_PORT)', process.env.TEST_PORT || '8081')
-    .option('--host <addr>', 'interface to listen on', '127.0.0.1')
+    .option('--host <addr>', 'Interface to listen on', '127.0.0.1')
     .option(
       '--dir <dir>',
-      'directory of NAME.cmd scripts and run folders (env TEST_DIR)',
+      'Directory of NAME.cmd scripts and run folders (env TEST_DIR)',
       process.env.TEST_DIR || '.',
     )
-    .option('--deadline <duration>', 'deadline of one line unless a script sets @deadline', '30s')
+    .option('--deadline <duration>', 'Deadline of one line unless a script sets @deadline', '30s')
     .action(async (opts: Options) => {
-      if (!/^\d{1,5}$/.test(opts.port) || Number(opts.port) > 65535)
-        fail(`--port ${JSON.stringify(opts.port)} is not a port number`);
+      let port: number;
       let lineDeadlineMs: number;
+      let dir: string;
       try {
-        lineDeadlineMs = parseDuration(opts.deadline);
+        port = portNumber('--port', opts.port);
+        try {
+          lineDeadlineMs = parseDuration(opts.deadline);
+        } catch (err) {
+          throw new OptionError(`--deadline: ${(err as Error).message}`);
+        }
+        dir = scriptsDir(opts.dir);
       } catch (err) {
-        fail(`--deadline: ${(err as Error).message}`);
+        if (err instanceof OptionError) usageError(cmd, err.message);
+        throw err;
       }
-      const dir = resolve(opts.dir);
       let server: Awaited<ReturnType<typeof createTestServer>>;
       try {
         server = await createTestServer({
           dir,
           host: opts.host,
-          port: Number(opts.port),
+          port,
           lineDeadlineMs,
         });
       } catch (err) {

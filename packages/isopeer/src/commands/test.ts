@@ -49,7 +49,8 @@ const NET_MODES: NetMode[] = ['auto', 'netns', 'loopback'];
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
 function usageError(message: string): never {
-  process.stderr.write(`isopeer test: ${message}\n`);
+  // The common form of a usage error (cli-style.ts): the mistake, then where the usage is.
+  process.stderr.write(`isopeer test: ${message}\nrun 'isopeer test --help' for usage\n`);
   process.exit(2);
 }
 

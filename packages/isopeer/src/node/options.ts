@@ -8,8 +8,10 @@ import {
   META_MAX_SIZE,
   validateLabel,
 } from '@isopeer/memberlist';
+import { aesKey, integerIn, ipAddress, OptionError, oneOf, portNumber } from '../cli-options.js';
 
 export type Preset = 'local' | 'lan' | 'wan';
+const PRESETS: readonly Preset[] = ['local', 'lan', 'wan'];
 
 export interface NodeOptions {
   name: string;
@@ -25,11 +27,6 @@ export interface NodeOptions {
   skipInboundLabelCheck: boolean;
   /** Number of in-process nodes; undefined without --count. */
   count: number | undefined;
-}
-
-/** A flag value that cannot be used; the CLI prints the message and exits with status 2. */
-export class NodeOptionError extends Error {
-  readonly code = 'ERR_NODE_OPTION';
 }
 
 export function presetConfig(preset: Preset): Config {
@@ -51,27 +48,9 @@ export function splitAddresses(list: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-function integer(flag: string, value: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value))
-    throw new NodeOptionError(`${flag} must be an integer, got ${JSON.stringify(value)}`);
-  const n = Number(value);
-  if (n < min || n > max)
-    throw new NodeOptionError(`${flag} must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
-export function decodeKey(b64: string): Uint8Array {
-  const key = Buffer.from(b64, 'base64');
-  // Node's decoder skips garbage silently; a round trip shows whether the text was base64.
-  if (key.length === 0 || key.toString('base64').replace(/=+$/, '') !== b64.replace(/=+$/, '')) {
-    throw new NodeOptionError(`--key ${JSON.stringify(b64)} is not base64`);
-  }
-  if (![16, 24, 32].includes(key.length)) {
-    throw new NodeOptionError(
-      `--key must decode to 16, 24 or 32 bytes (AES-128/192/256), got ${key.length}`,
-    );
-  }
-  return new Uint8Array(key);
+/** A key of the line protocol's `key` command or of `--key`. */
+export function decodeKey(b64: string, what = '--key'): Uint8Array {
+  return aesKey(what, b64);
 }
 
 export interface RawNodeFlags {
@@ -88,15 +67,15 @@ export interface RawNodeFlags {
 }
 
 export function parseNodeOptions(raw: RawNodeFlags, hostname: string): NodeOptions {
-  const config = raw.config ?? 'local';
-  if (config !== 'local' && config !== 'lan' && config !== 'wan') {
-    throw new NodeOptionError(`--config must be local, lan or wan, got ${JSON.stringify(config)}`);
+  const config = oneOf('--config', raw.config ?? 'local', PRESETS);
+  const count = raw.count === undefined ? undefined : integerIn('--count', raw.count, 1, 10_000);
+  const port = portNumber('--port', raw.port ?? '0');
+  if (count !== undefined && port !== 0 && port + count - 1 > 65535) {
+    throw new OptionError(`--port ${port} leaves no room for --count ${count} ports`);
   }
-  const count = raw.count === undefined ? undefined : integer('--count', raw.count, 1, 10_000);
-  const port = integer('--port', raw.port ?? '0', 0, 65535 - ((count ?? 1) - 1));
   const meta = raw.meta ?? '';
   if (Buffer.byteLength(meta) > META_MAX_SIZE) {
-    throw new NodeOptionError(
+    throw new OptionError(
       `--meta is ${Buffer.byteLength(meta)} bytes, the limit is ${META_MAX_SIZE}`,
     );
   }
@@ -104,18 +83,18 @@ export function parseNodeOptions(raw: RawNodeFlags, hostname: string): NodeOptio
   try {
     validateLabel(label);
   } catch (err) {
-    throw new NodeOptionError(`--label: ${(err as Error).message}`);
+    throw new OptionError(`--label: ${(err as Error).message}`);
   }
   const name = raw.name ?? hostname;
-  if (name.length === 0) throw new NodeOptionError('--name must not be empty');
+  if (name.length === 0) throw new OptionError('--name must not be empty');
   return {
     name,
-    bind: raw.bind ?? '127.0.0.1',
+    bind: ipAddress('--bind', raw.bind ?? '127.0.0.1'),
     port,
     join: splitAddresses(raw.join ?? ''),
     config,
     meta,
-    keys: (raw.key ?? []).map(decodeKey),
+    keys: (raw.key ?? []).map((k) => decodeKey(k)),
     label,
     skipInboundLabelCheck: raw.skipInboundLabelCheck === true,
     count,

@@ -245,7 +245,7 @@ export class NodePeer {
     }
     if (op !== 'list') {
       if (b64 === undefined) throw new Error(`key ${op} needs a base64 key`);
-      const key = decodeKey(b64);
+      const key = decodeKey(b64, 'key');
       const keyring = this.ml.keyring;
       if (op === 'install') {
         if (keyring) keyring.addKey(key);

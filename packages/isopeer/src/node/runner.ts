@@ -19,6 +19,11 @@ export class NodeRunner {
   readonly done: Promise<string>;
   private resolveDone!: (reason: string) => void;
   private readonly emit: Emit;
+  private forcedReason: string | undefined;
+  private resolveForced!: () => void;
+  private readonly forced = new Promise<void>((r) => {
+    this.resolveForced = r;
+  });
 
   private constructor(sink: (ev: NodeEvent) => void) {
     this.emit = (ev) => sink({ ...ev, ts: nowMs() });
@@ -178,13 +183,28 @@ export class NodeRunner {
     }
   }
 
-  /** Shuts every node down (without leaving) and emits `shutdown` once. */
-  shutdown(reason: string): Promise<void> {
+  /**
+   * Shuts every node down and emits `shutdown` once. With `leaveMs` every node first leaves
+   * gracefully (each emits `left`), waiting at most that long, unless `force` cuts it short.
+   */
+  shutdown(reason: string, opts: { leaveMs?: number } = {}): Promise<void> {
     this.stopping ??= (async () => {
+      if (opts.leaveMs !== undefined) {
+        const leaving = Promise.all(this.peers.map((p) => p.leave(opts.leaveMs!)));
+        await Promise.race([leaving, this.forced]);
+      }
       await Promise.all(this.peers.map((p) => p.ml.shutdown()));
-      this.emit({ event: 'shutdown', reason });
-      this.resolveDone(reason);
+      const why = this.forcedReason ?? reason;
+      this.emit({ event: 'shutdown', reason: why });
+      this.resolveDone(why);
     })();
     return this.stopping;
+  }
+
+  /** Ends a graceful shutdown in progress at once (a second Ctrl-C), or shuts down now. */
+  force(reason: string): Promise<void> {
+    this.forcedReason ??= reason;
+    this.resolveForced();
+    return this.shutdown(reason);
   }
 }
