@@ -22,14 +22,14 @@ const root = resolve(
   rootArg >= 0 ? args[rootArg + 1] : new URL('..', import.meta.url).pathname.replace(/\/$/, ''),
 );
 
-/** `@isopeer/<dir>` → the packages it may import, from the table in docs/architecture.md. */
+/** `@isopeer/<dir>` (or the CLI, `isopeer`) → the packages it may import, from docs/architecture.md. */
 function readLayers() {
   const doc = readFileSync(join(root, 'docs', 'architecture.md'), 'utf8');
   const m = /<!-- layers: begin -->([\s\S]*?)<!-- layers: end -->/.exec(doc);
   if (!m) throw new Error('docs/architecture.md: no <!-- layers: begin/end --> table');
   const layers = new Map();
   for (const line of m[1].split('\n')) {
-    const row = /^\|\s*`(@isopeer\/[\w-]+)`\s*\|\s*(.*?)\s*\|/.exec(line);
+    const row = /^\|\s*`(@isopeer\/[\w-]+|isopeer)`\s*\|\s*(.*?)\s*\|/.exec(line);
     if (!row) continue;
     const allowed = [...row[2].matchAll(/`(@isopeer\/[\w-]+)`/g)].map((x) => x[1]);
     layers.set(row[1], new Set(allowed));
