@@ -14,7 +14,8 @@ const order = [
   ],
   ['bootstrap', ['RESULTS.md', 'postgres-RESULTS.md']],
   ['chat', ['RESULTS.md']],
-  ['testkit', ['RESULTS.md']],
+  ['testkit', ['RESULTS.md', 'false-positives-RESULTS.md']],
+  ['startup', ['RESULTS.md']],
 ];
 
 function rewrite(text, dir) {

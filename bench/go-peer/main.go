@@ -1,7 +1,9 @@
 // Command go-peer is isopeer's reference peer: a bare HashiCorp memberlist 0.2.2 node speaking
 // the node line protocol (docs/node-line-protocol.md in the shared docs, plus
 // docs/node-line-protocol-extensions.md), so the interop tests and benchmarks drive it exactly
-// like `isopeer node`. Build in GOPATH mode against Debian's sources:
+// like `isopeer node`. With -test NAME it is instead a scripted chat peer driven by a test server
+// (testclient.go, chat.go), for `isopeer test --peer-cmd`. Build in GOPATH mode against Debian's
+// sources:
 //
 //	GO111MODULE=off GOPATH=$scratch:/usr/share/gocode go build -o go-peer .
 package main
@@ -13,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/ioutil"
 	"net"
 	"os"
@@ -58,6 +61,8 @@ type options struct {
 	port, count                    int
 	countSet                       bool
 	keys                           stringList
+	// -test: a scripted chat peer driven by a test server (testclient.go) instead of the line protocol.
+	test, testServer, bootstrap, testProtocol string
 }
 
 func parseFlags() (*options, error) {
@@ -73,6 +78,10 @@ func parseFlags() (*options, error) {
 	fs.StringVar(&o.meta, "meta", "", "node metadata")
 	fs.Var(&o.keys, "key", "base64 encryption key, repeatable, first is primary")
 	fs.IntVar(&o.count, "count", 1, "run K nodes in this process")
+	fs.StringVar(&o.test, "test", "", "run this peer's lines of test NAME from a test server (chat peer)")
+	fs.StringVar(&o.testServer, "test-server", "", "test server URL (default $TEST_SIDECAR_SERVER)")
+	fs.StringVar(&o.bootstrap, "bootstrap", "", "bootstrap service URL for -test (default $BOOTSTRAP_DATA_SERVER)")
+	fs.StringVar(&o.testProtocol, "test-protocol", "next", "next (long-poll) or original (the prototype's /getcommand polling)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return nil, err
 	}
@@ -418,6 +427,8 @@ func (p *peer) stats() event {
 		"sendOk":            atomic.LoadInt64(&p.c.sendOK), "sendFailed": atomic.LoadInt64(&p.c.sendFailed),
 		"merges": atomic.LoadInt64(&p.c.merges), "joins": atomic.LoadInt64(&p.c.joins),
 		"leaves": atomic.LoadInt64(&p.c.leaves), "updates": atomic.LoadInt64(&p.c.updates),
+		"processSuspicionsRaised": atomic.LoadInt64(&processMetrics.suspects),
+		"processDeathsDeclared":   atomic.LoadInt64(&processMetrics.deaths),
 	}
 }
 
@@ -444,6 +455,14 @@ func main() {
 	// must still produce `shutdown` rather than the default abrupt exit.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	if o.test != "" {
+		// Stopped by a signal, or when the runner that holds our stdin is gone.
+		stop := make(chan struct{})
+		var once sync.Once
+		go func() { <-sigs; once.Do(func() { close(stop) }) }()
+		go func() { io.Copy(ioutil.Discard, os.Stdin); once.Do(func() { close(stop) }) }()
+		os.Exit(runTestPeer(o, stop))
+	}
 	r := &runner{out: out, stopped: make(chan struct{})}
 	var g *group
 	if o.countSet {

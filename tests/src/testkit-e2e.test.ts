@@ -1,5 +1,6 @@
 // `isopeer test` end to end: real runner process, real `isopeer chat` peers, real bootstrap and
-// test servers on loopback. The examples must pass; failures must be reported and exit 1.
+// test servers (on loopback, or in network namespaces when run as root). The examples must pass;
+// failures must be reported and exit 1.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { launchChromium, layoutProblems } from '../support/chromium.js';
-import { isopeerCli, repoRoot } from '../support/index.js';
+import { isopeerCli, isopeerTest, repoRoot } from '../support/index.js';
 
 const EXAMPLES = ['default', 'start', 'leave', 'crash', 'pause', 'partition'].map((n) =>
   join(repoRoot, 'examples/tests', `${n}.cmd`),
@@ -23,42 +24,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Ran {
-  code: number | null;
-  out: string;
-  ms: number;
-}
-
-/** Runs `isopeer test ...`; the runner must exit on its own well within `limitMs`. */
-function isopeerTest(args: string[], limitMs = 150_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [isopeerCli, 'test', ...args], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      out += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`isopeer test did not finish within ${limitMs} ms:\n${out}`));
-    }, limitMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, ms: Date.now() - t0 });
-    });
-  });
-}
-
 /** Peer processes still alive that were started against one of the test servers in `out`. */
 async function leftoverPeers(out: string): Promise<number[]> {
-  const urls = [...out.matchAll(/test server (http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
+  const urls = [...out.matchAll(/test server (http:\/\/[\d.]+:\d+)/g)].map((m) => m[1]);
   assert.ok(urls.length > 0, 'the runner names its test servers');
   const pids: number[] = [];
   for (const p of await readdir('/proc')) {

@@ -23,6 +23,8 @@ export interface LineNodeOptions {
   extraArgs?: string[];
   /** Extra environment for the child. */
   env?: Record<string, string>;
+  /** Run the node inside this network namespace (`ip netns exec`; the pid stays the node's). */
+  netns?: string;
   /** How long to wait for every `ready` (default 20 s). */
   readyTimeoutMs?: number;
 }
@@ -78,6 +80,7 @@ export class LineNode extends EventEmitter {
   ) {
     super();
     this.setMaxListeners(0);
+    if (opts.netns) [command, args] = ['ip', ['netns', 'exec', opts.netns, command, ...args]];
     this.child = spawn(command, args, {
       env: { ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],

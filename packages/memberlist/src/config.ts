@@ -143,6 +143,47 @@ export interface Config {
   reconnectIntervalMs: number;
   /** How long a failed node is retried by the reconnect loop. */
   reconnectTimeoutMs: number;
+  // ---- limits against hostile peers (isopeer; wire-neutral; see "Security model" in
+  // docs/memberlist.md for what each one leaves an attacker) ----
+  /** Incarnation numbers are uint32 and only ever grow, so one forged accusation carrying
+   * 0xFFFFFFFF would leave its victim no number to refute with. News about a node (ourselves
+   * included) may carry an incarnation above this value only if it is at most one more than
+   * the number known for that node; other such news is refused and counted
+   * (`refused.incarnation`), and we do not refute it. Above the ceiling a node thus advances
+   * one or two steps per accusation instead of jumping to the end of the range. A real node
+   * needs 2^31 refutations or meta updates to get here; 0xFFFFFFFF keeps just the guard
+   * against overflowing (where Go wraps to a number that can never win). */
+  incarnationJumpCeiling: number;
+  /** Most bytes the compress layers of one datagram may expand to, all layers together; a
+   * datagram needing more is dropped as `too-large`. 64 KiB is what one datagram can carry
+   * uncompressed, so only a best-effort user message that compressed from more than that
+   * into one datagram is lost; Go has no cap (a 15 KB datagram expands to 20 MB). Streams are
+   * capped separately, at the 20 MiB stream message limit. */
+  maxDecompressedPacketBytes: number;
+  /** Largest user message (best-effort, reliable or gossiped) handed to `notifyMsg`, and
+   * largest push/pull user state handed to `mergeRemoteState`; larger ones are dropped and
+   * counted (`refused.userMessageSize`; the push/pull's node records still merge). A reliable
+   * message over the cap is refused from its header: its payload is not waited for, copied, or
+   * expanded past the first MiB; an oversized user state is not copied.
+   * Bounds what one peer can make the application hold per message (Go has no cap: 15 KB of
+   * LZW became a 20 MB event); raise it if the application ships bigger messages or state. */
+  maxUserMessageBytes: number;
+  /** Most records (alive, suspect, dead and left) the node table holds. When full, dead and
+   * left records older than `gossipToTheDeadTimeMs` are dropped to make room (at most one
+   * sweep per probe interval); otherwise a new name is refused and counted
+   * (`refused.nodeLimit`). Bounds memory and push/pull size under a flood of made-up names;
+   * raise it for clusters approaching this size. */
+  maxNodes: number;
+  /** New names one source may add to the table at once (token bucket size). A source is the
+   * sender's IP address (an IPv6 /64), or `ip:port` on loopback where many real nodes share
+   * one address. The reply to our own `join()` is exempt, so joining a big cluster is not
+   * slowed. Larger lets a relay pass on bigger bursts of real joins at once; smaller limits how
+   * many made-up names one sender can plant before the rate applies. */
+  newNodeBurstPerSource: number;
+  /** New names per second one source may add once its burst is spent (`refused.newNodeRate`
+   * counts the rest; they are learned later from other members or push/pull). 0 disables the
+   * per-source limit. */
+  newNodeRatePerSource: number;
 }
 
 /** Go's DefaultLANConfig: tuned for a local-area network with low latency. */
@@ -188,6 +229,12 @@ export function defaultLANConfig(): Config {
     earlyProbeFailure: true,
     reconnectIntervalMs: 10_000,
     reconnectTimeoutMs: 6 * 3600_000,
+    incarnationJumpCeiling: 0x7fff_ffff,
+    maxDecompressedPacketBytes: 64 * 1024,
+    maxUserMessageBytes: 4 * 1024 * 1024,
+    maxNodes: 10_000,
+    newNodeBurstPerSource: 256,
+    newNodeRatePerSource: 10,
   };
 }
 
@@ -266,6 +313,16 @@ const nonNegative: (keyof Config)[] = [
   'catchUpPushPullMs',
   'reconnectIntervalMs',
   'reconnectTimeoutMs',
+  'newNodeRatePerSource',
+];
+
+/** Fields that must be whole numbers within a range. */
+const integerRanges: [keyof Config, number, number][] = [
+  ['incarnationJumpCeiling', 1, 0xffff_ffff],
+  ['maxDecompressedPacketBytes', 64, 2 ** 31 - 1],
+  ['maxUserMessageBytes', 0, 2 ** 31 - 1],
+  ['maxNodes', 1, 2 ** 31 - 1],
+  ['newNodeBurstPerSource', 1, 2 ** 31 - 1],
 ];
 
 /** Checks a configuration, throwing `ConfigError` naming the first bad field. */
@@ -299,6 +356,12 @@ export function validateConfig(c: Config): void {
     }
   }
   validateLabel(c.label);
+  for (const [k, min, max] of integerRanges) {
+    const v = c[k] as number;
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new ConfigError(`${k} must be an integer ${min}..${max}, got ${String(v)}`);
+    }
+  }
   for (const cidr of c.cidrsAllowed ?? []) {
     try {
       parseCidr(cidr);

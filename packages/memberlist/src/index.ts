@@ -4,6 +4,7 @@
 // errors it throws. Internals (codec, suspicion timer, awareness, ...) are in
 // `@isopeer/memberlist/internal`, for tests, benchmarks and tools.
 export { AddressError, type HostPort, joinHostPort, parseHostPort } from './address.js';
+export { IncarnationError } from './admission.js';
 export { type Clock, realClock, seededRandom, type TimerHandle, VirtualClock } from './clock.js';
 export { CodecError, type CodecErrorCode } from './codec/errors.js';
 export { Keyring, VALID_KEY_LENGTHS } from './codec/keyring.js';

@@ -50,6 +50,17 @@ export interface MetricsSnapshot {
   userMessages: { in: number; out: number };
   /** Exceptions thrown by application callbacks inside timers (counted, not propagated). */
   callbackErrors: number;
+  /** Well-formed messages refused by a limit against hostile peers (see `Config`). */
+  refused: {
+    /** Updates that would have pushed an incarnation past `incarnationJumpCeiling` at once. */
+    incarnation: number;
+    /** New names refused because the table held `maxNodes` records. */
+    nodeLimit: number;
+    /** New names refused by the per-source rate limit. */
+    newNodeRate: number;
+    /** User messages and push/pull user states larger than `maxUserMessageBytes`. */
+    userMessageSize: number;
+  };
   dropped: Partial<Record<DropReason, number>>;
 }
 
@@ -85,6 +96,10 @@ export class Metrics {
   userIn = 0;
   userOut = 0;
   callbackErrors = 0;
+  refusedIncarnation = 0;
+  refusedNodeLimit = 0;
+  refusedNewNodeRate = 0;
+  refusedUserMessageSize = 0;
   readonly dropped: Partial<Record<DropReason, number>> = {};
 
   drop(reason: DropReason): void {
@@ -137,6 +152,12 @@ export class Metrics {
       gossip: { rounds: this.gossipRounds, messagesQueued: this.messagesQueued, queueDepth },
       userMessages: { in: this.userIn, out: this.userOut },
       callbackErrors: this.callbackErrors,
+      refused: {
+        incarnation: this.refusedIncarnation,
+        nodeLimit: this.refusedNodeLimit,
+        newNodeRate: this.refusedNewNodeRate,
+        userMessageSize: this.refusedUserMessageSize,
+      },
       dropped: { ...this.dropped },
     };
   }

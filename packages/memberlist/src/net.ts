@@ -240,7 +240,7 @@ export class NetLayer {
         verifyIncoming: c.gossipVerifyIncoming,
         labelPolicy: this.labelPolicy,
       });
-      const r = unpackMessages(plain);
+      const r = unpackMessages(plain, { maxDecompressedBytes: c.maxDecompressedPacketBytes });
       for (const d of r.dropped) m.drop(dropReasonOf(new CodecError(d.code, d.message)));
       messages = r.messages;
     } catch (err) {
@@ -281,17 +281,27 @@ export class NetLayer {
         if (this.ctx.config.protocolVersion < 2 || a.port === 0) {
           a.port = this.ctx.transport.bindPort;
         }
-        s.aliveNode(a, false);
+        s.aliveNode(a, false, undefined, from);
         break;
       }
       case MessageType.Dead:
         s.deadNode(msg.body);
         break;
       case MessageType.User:
-        this.ctx.metrics.userIn++;
-        this.ctx.hooks.delegate?.notifyMsg?.(msg.payload);
+        this.deliverUserMessage(msg.payload);
         break;
     }
+  }
+
+  /** Hands a user message to the application, unless it exceeds `maxUserMessageBytes`. */
+  private deliverUserMessage(payload: Uint8Array, length = payload.length): void {
+    const m = this.ctx.metrics;
+    if (length > this.ctx.config.maxUserMessageBytes) {
+      m.refusedUserMessageSize++;
+      return;
+    }
+    m.userIn++;
+    this.ctx.hooks.delegate?.notifyMsg?.(payload);
   }
 
   private handlePing(p: Ping, from: string): void {
@@ -361,9 +371,11 @@ export class NetLayer {
   ): Promise<StreamMessage | null> {
     const c = this.ctx.config;
     let timedOut = false;
+    const deadlineSignal = new AbortController();
     const timer = this.ctx.clock.setTimeout(
       () => {
         timedOut = true;
+        deadlineSignal.abort(new StreamError('stream read timed out', 'ERR_STREAM_TIMEOUT'));
         conn.close();
       },
       Math.max(0, deadline - this.ctx.clock.now()),
@@ -379,6 +391,7 @@ export class NetLayer {
         verifyIncoming: c.gossipVerifyIncoming,
         maxBytes: MAX_STREAM_BYTES,
         label: this.label,
+        maxUserBytes: c.maxUserMessageBytes,
       });
       // Where the message starts: after the label header (unknown yet: -1) on accepted streams.
       let start = side === 'listener' ? -1 : 0;
@@ -417,7 +430,8 @@ export class NetLayer {
             );
           }
         }
-        const r = parser.tryParse(store.subarray(start, len));
+        // Async: a compressed plaintext message is expanded in slices (LZW bombs, issue 12).
+        const r = await parser.tryParseAsync(store.subarray(start, len), deadlineSignal.signal);
         if (r) return r.message;
       }
     } finally {
@@ -466,17 +480,16 @@ export class NetLayer {
             m.pushPullsServed++;
             // Reply with our state before merging theirs, echoing their Join flag (§7.1).
             await this.writeStream(conn, this.localPushPull(msg.join));
-            this.mergePushPull(msg);
+            this.mergePushPull(msg, conn.remoteAddr);
           } finally {
             this.servingPushPulls--;
           }
           break;
         }
         case 'user':
-          if (msg.payload.length > 0) {
-            m.userIn++;
-            this.ctx.hooks.delegate?.notifyMsg?.(msg.payload);
-          }
+          if (msg.refusedLength !== undefined)
+            this.deliverUserMessage(msg.payload, msg.refusedLength);
+          else if (msg.payload.length > 0) this.deliverUserMessage(msg.payload);
           break;
         case 'ping':
           if (msg.body.node === '' || msg.body.node === c.name) {
@@ -509,9 +522,13 @@ export class NetLayer {
     });
   }
 
-  private mergePushPull(msg: Extract<StreamMessage, { type: 'pushPull' }>): void {
-    this.state.mergeRemoteState(msg.nodes, msg.join);
-    if (msg.userState && msg.userState.length > 0) {
+  /** `source`: the peer, for the per-source limit on new names; undefined for our join's reply. */
+  private mergePushPull(msg: Extract<StreamMessage, { type: 'pushPull' }>, source?: string): void {
+    this.state.mergeRemoteState(msg.nodes, msg.join, source);
+    // Application data like a user message, under the same cap (`maxUserBytes` of the parser);
+    // the node records above merge all the same.
+    if (msg.refusedStateLength !== undefined) this.ctx.metrics.refusedUserMessageSize++;
+    else if (msg.userState && msg.userState.length > 0) {
       this.ctx.hooks.delegate?.mergeRemoteState?.(msg.userState, msg.join);
     }
   }
@@ -536,7 +553,9 @@ export class NetLayer {
           'ERR_PUSH_PULL',
         );
       }
-      this.mergePushPull(reply);
+      // The reply to a join the application asked for is trusted with many new names at once
+      // (a big cluster's table); other exchanges are with peers we merely heard of.
+      this.mergePushPull(reply, join ? undefined : addr);
     } catch (err) {
       m.pushPullsFailed++;
       m.streamErrors++;

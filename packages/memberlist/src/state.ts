@@ -3,6 +3,7 @@
 // nacks and the TCP fallback (§9), Lifeguard suspicion (§10), gossip rounds (§11), push/pull
 // scheduling (§7.4), reaping and dead-node reclaim. I/O goes through net.ts.
 import { bytesToIp, type Cidr, cidrContains, joinHostPort, parseCidr } from './address.js';
+import { Admission, IncarnationError, MAX_INCARNATION, type NodeTable } from './admission.js';
 import type { TimerHandle } from './clock.js';
 import {
   type Alive,
@@ -78,10 +79,22 @@ export class State {
   private nodesLearned = 0;
   /** Nodes that failed (not left), with where to find them, for reconnect attempts. */
   private readonly failed = new Map<string, { addr: string; port: number; since: number }>();
+  /** What news from peers may change the table (limits against hostile peers). */
+  private readonly admission: Admission;
+  /** The table as admission sees it. */
+  private readonly table: NodeTable;
   net!: NetLayer;
 
   constructor(private readonly ctx: Context) {
     this.cidrs = ctx.config.cidrsAllowed ? ctx.config.cidrsAllowed.map(parseCidr) : null;
+    this.admission = new Admission(ctx.config, ctx.metrics);
+    const nodes = this.nodes;
+    this.table = {
+      get size() {
+        return nodes.size;
+      },
+      makeRoom: () => this.reap(true),
+    };
   }
 
   get localName(): string {
@@ -322,12 +335,18 @@ export class State {
     }
   }
 
-  /** Removes Dead records older than gossipToTheDeadTime (Left ones stay, as in Go 0.2.2). */
-  private reap(): void {
+  /**
+   * Removes Dead records older than gossipToTheDeadTime. Left ones stay, as in Go 0.2.2,
+   * unless `includeLeft` (the table is full: forgetting a long-gone node beats refusing a new
+   * one).
+   */
+  private reap(includeLeft = false): void {
     const cutoff = this.ctx.clock.now() - this.ctx.config.gossipToTheDeadTimeMs;
     const keep: NodeRecord[] = [];
     for (const r of this.list) {
-      if (r.state === NodeStateType.Dead && r.stateChange <= cutoff && r.name !== this.localName) {
+      const gone =
+        r.state === NodeStateType.Dead || (includeLeft && r.state === NodeStateType.Left);
+      if (gone && r.stateChange <= cutoff && r.name !== this.localName) {
         this.nodes.delete(r.name);
       } else keep.push(r);
     }
@@ -649,9 +668,11 @@ export class State {
 
   /**
    * Applies an alive message (§8.2). `bootstrap` marks locally generated alives (create,
-   * updateNode), which are applied without self-refutation.
+   * updateNode), which are applied without self-refutation. `source` is the peer the message
+   * came from, for the per-source limit on new names; undefined exempts it (our own alives,
+   * the reply to our join).
    */
-  aliveNode(a: Alive, bootstrap: boolean, finished?: () => void): void {
+  aliveNode(a: Alive, bootstrap: boolean, finished?: () => void, source?: string): void {
     const isLocal = a.node === this.localName;
     if (this.leaving && isLocal) return;
     // Fast path for the common case in gossip and push/pull: old news about a known node at
@@ -671,6 +692,14 @@ export class State {
     if (ip === null) {
       this.ctx.metrics.drop('decode');
       return;
+    }
+    // Our own incarnation is guarded where we refute; bootstrap alives are our own numbers.
+    const adm = this.admission;
+    if (!isLocal && adm.absurdIncarnation(a.incarnation, known?.incarnation)) return;
+    if (known === undefined && !bootstrap) {
+      // Cheap refusals first: a flood of made-up names must not reach the application's hook.
+      if (!this.allowed(a.addr)) return;
+      if (!adm.admitNewNode(source, this.ctx.clock.now(), this.table)) return;
     }
     if (this.ctx.hooks.alive) {
       if (a.vsn.length < 6) return;
@@ -757,6 +786,8 @@ export class State {
     const r = this.nodes.get(s.node);
     if (!r) return;
     if (s.incarnation < r.incarnation) return;
+    const isLocal = r.name === this.localName;
+    if (!isLocal && this.admission.absurdIncarnation(s.incarnation, r.incarnation)) return;
     if (r.suspicion) {
       if (r.suspicion.confirm(s.from)) {
         this.ctx.metrics.suspicionsConfirmed++;
@@ -801,6 +832,8 @@ export class State {
     const r = this.nodes.get(d.node);
     if (!r) return;
     if (d.incarnation < r.incarnation) return;
+    const isLocal = r.name === this.localName;
+    if (!isLocal && this.admission.absurdIncarnation(d.incarnation, r.incarnation)) return;
     r.suspicion?.cancel();
     r.suspicion = null;
     if (r.state === NodeStateType.Dead || r.state === NodeStateType.Left) return;
@@ -819,16 +852,25 @@ export class State {
     if (r.state === NodeStateType.Dead) {
       this.ctx.metrics.deaths++;
       if (r.name !== this.localName) {
+        // Bounded like the table: made-up names declared dead must not pile up here for
+        // reconnectTimeoutMs after their records are gone.
+        if (this.failed.size >= this.ctx.config.maxNodes && !this.failed.has(r.name)) {
+          const oldest = this.failed.keys().next().value;
+          if (oldest !== undefined) this.failed.delete(oldest);
+        }
         this.failed.set(r.name, { addr: r.addr, port: r.port, since: r.stateChange });
       }
     }
     this.emit('leave', r);
   }
 
-  /** Refutes an accusation against the local node with a higher incarnation (§8.5). */
+  /**
+   * Refutes an accusation against the local node with a higher incarnation (§8.5), unless
+   * admission refuses the accusation (absurd, or an answer past 0xFFFFFFFF): then we stay.
+   */
   private refute(me: NodeRecord, accused: number): void {
-    let inc = this.incarnation + 1;
-    if (accused >= inc) inc = accused + 1;
+    const inc = this.admission.refutation(this.incarnation, accused);
+    if (inc === null) return;
     this.incarnation = inc;
     me.incarnation = inc;
     this.ctx.awareness.apply(1);
@@ -847,6 +889,9 @@ export class State {
 
   /** The next local incarnation (create, updateNode). */
   nextIncarnation(): number {
+    if (this.incarnation >= MAX_INCARNATION) {
+      throw new IncarnationError('the local incarnation number is at 0xFFFFFFFF and cannot grow');
+    }
     this.incarnation++;
     return this.incarnation;
   }
@@ -921,8 +966,11 @@ export class State {
     for (const r of this.list) check(r.name, r.vsn[2], r.vsn[5]);
   }
 
-  /** Merges a peer's push/pull records; throws MergeError if the merge is refused. */
-  mergeRemoteState(remote: PushNodeState[], join: boolean): void {
+  /**
+   * Merges a peer's push/pull records; throws MergeError if the merge is refused. `source` is
+   * the peer, for the per-source limit on new names (undefined: the reply to our own join).
+   */
+  mergeRemoteState(remote: PushNodeState[], join: boolean, source?: string): void {
     this.verifyProtocol(remote);
     if (join && this.ctx.hooks.merge) {
       const nodes = remote.map((rn) =>
@@ -961,6 +1009,8 @@ export class State {
               vsn: rn.vsn,
             },
             false,
+            undefined,
+            source,
           );
           break;
         case NodeStateType.Left:

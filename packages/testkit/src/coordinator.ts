@@ -60,10 +60,12 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   }
 
   /**
-   * `/init NAME`: the first call loads `<dir>/NAME.cmd` into a new run; later calls for the same
-   * name answer that run. Another name replaces a finished run but not an active one.
+   * `/init NAME` (or `NAME.cmd`): the first call loads `<dir>/NAME.cmd` into a new run; later
+   * calls for the same name answer that run. Another name replaces a finished run but not an active one.
    */
-  async init(name: string): Promise<TestRun> {
+  async init(given: string): Promise<TestRun> {
+    // `cli-chat -testfile=NAME.cmd` names the file; the test is the same one.
+    const name = given.endsWith('.cmd') ? given.slice(0, -'.cmd'.length) : given;
     // A malformed name (`../x`, `a/b`) is a bad request whatever the run's state.
     if (!SCRIPT_NAME.test(name)) {
       throw new BadRequestError(

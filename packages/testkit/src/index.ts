@@ -1,6 +1,7 @@
 // @isopeer/testkit: multi-client end-to-end tests. Public API by role — the peer side (a test
-// client attached to a console), the test server (and its fetch handler, to host elsewhere),
-// the runner that starts peers and runs scripts, the scripts, the reports, durations and errors.
+// client attached to a console, or to any command interpreter), the test server (and its fetch
+// handler, to host elsewhere), the runner that starts peers (any program) and runs scripts, the
+// peers' network (namespaces and kernel faults), the scripts, the reports, durations and errors.
 export {
   attachTestClient,
   type LocalFilter,
@@ -29,9 +30,40 @@ export {
   TestkitError,
   TestServerError,
 } from './errors.js';
+export { type CutKind, type FaultChange, type FaultLog, NetFaults } from './faults.js';
 export { countSatisfied, type FilterSpec, formatFilter } from './filter.js';
 export { createTestHandler, type FetchHandler } from './handler.js';
+export {
+  type AttachedInterpreter,
+  attachInterpreter,
+  type InterpreterOptions,
+} from './interpreter.js';
 export { DEFAULT_RUN_LIMITS, RunLimitError, type RunLimits } from './limits.js';
+export {
+  type AddressRange,
+  type Block,
+  blockOf,
+  DEFAULT_RANGE,
+  parseRange,
+} from './netns/addresses.js';
+export { DEFAULT_STATE_DIR } from './netns/claims.js';
+export { NetnsError } from './netns/exec.js';
+export { type MeshOptions, NetnsMesh } from './netns/mesh.js';
+export { netnsUnsupported } from './netns/support.js';
+export {
+  type NetMode,
+  type NetworkInfo,
+  NetworkUnavailableError,
+} from './network.js';
+export {
+  expandPeerTemplate,
+  PEER_PLACEHOLDERS,
+  PeerCommandError,
+  type PeerPlaceholder,
+  type PeerTemplates,
+  parsePeerTemplates,
+} from './peer-command.js';
+export type { PeerSpawnSpec } from './peer-process.js';
 export type { LogKind } from './protocol.js';
 export { closestLines, describeFilterFailure } from './report/expectation.js';
 export { toHtml } from './report/html.js';
@@ -57,5 +89,15 @@ export {
   type RunnerOptions,
   TestRunner,
 } from './runner.js';
-export { parseScript, RUNNER_PEER, type Script, type ScriptLine } from './script.js';
+export {
+  type NetRate,
+  needsKernel,
+  type PeerLine,
+  parseScript,
+  RUNNER_PEER,
+  type RunnerAction,
+  type RunnerLine,
+  type Script,
+  type ScriptLine,
+} from './script.js';
 export { createTestServer, type RunningTestServer, type TestServerOptions } from './server.js';

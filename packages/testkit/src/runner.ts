@@ -1,9 +1,18 @@
 import { EventEmitter } from 'node:events';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { startBootstrapServer } from '@isopeer/bootstrap/server';
 import { formatDuration } from './duration.js';
+import { NetFaults } from './faults.js';
+import {
+  faultLogText,
+  type NetMode,
+  type NetworkInfo,
+  openNetwork,
+  type PeerNetwork,
+} from './network.js';
+import { expandPeerTemplate, PeerCommandError, type PeerTemplates } from './peer-command.js';
 import { PeerProcess, type PeerSpawnSpec } from './peer-process.js';
 import type { LogKind, Status } from './protocol.js';
 import {
@@ -13,7 +22,13 @@ import {
   type TestReport,
 } from './report/model.js';
 import type { EventRecord, FilterRecord, LineRecord, LogRecord, TestRun } from './run.js';
-import { parseScript, type RunnerLine, type Script, scriptNameFromPath } from './script.js';
+import {
+  needsKernel,
+  parseScript,
+  type RunnerLine,
+  type Script,
+  scriptNameFromPath,
+} from './script.js';
 import { createTestServer, type RunningTestServer } from './server.js';
 
 /** What the runner needs to start one peer. */
@@ -24,13 +39,28 @@ export interface PeerLaunch {
   bootstrapUrl: string;
   /** This run's directory (`<outDir>/<run id>`): a place for the peer's own state. */
   runDir: string;
+  /** The peer's IP address: its own in a namespace, 127.0.0.1 on loopback. */
+  address: string;
 }
 
 export interface RunnerOptions {
   /** Script files, run one after the other, each with fresh peers and a fresh bootstrap service. */
   scripts: string[];
-  /** The command line of one peer, e.g. `isopeer chat <peer> --test ... --test-server ...`. */
-  peerCommand(launch: PeerLaunch): PeerSpawnSpec;
+  /**
+   * Peer command templates (`--peer-cmd`): per peer (`NAME=...`, ahead of the script's `@peer`
+   * lines) and a default (behind them). See peer-command.ts for the placeholders.
+   */
+  peerTemplates?: PeerTemplates;
+  /** Names a template's first word may use for a program, e.g. `isopeer` → [node, cli.js]. */
+  programs?: Record<string, string[]>;
+  /** How to start a peer no template covers. */
+  peerCommand?(launch: PeerLaunch): PeerSpawnSpec;
+  /** Network of the peers; default `loopback` (the CLI asks for `auto`). */
+  net?: NetMode;
+  /** Address range for `netns`; default 198.18.0.0/15. */
+  netRange?: string;
+  /** Where runners keep their claims on address blocks; default /run/isopeer/netns. */
+  netStateDir?: string;
   /** Run files (`<run id>/`) and peer logs go here; default a new temporary directory. */
   outDir?: string;
   /** Line deadline unless a script sets `@deadline`; default 30 s. */
@@ -41,7 +71,7 @@ export interface RunnerOptions {
   stopGraceMs?: number;
   /** Extra time for a peer process to start before its first line's deadline runs; 10 s. */
   peerStartupMs?: number;
-  /** How long a peer may take to apply `testpartition`; default 5 s. */
+  /** How long a peer may take to apply `testpartition` (loopback mode); default 5 s. */
   controlTimeoutMs?: number;
   /** Aborting stops the current script: remaining lines are reported as not reached. */
   signal?: AbortSignal;
@@ -53,6 +83,8 @@ export interface LoadedScript {
 }
 
 export interface RunnerEvents {
+  /** The peers' network, once it is set up (before the first script). */
+  network: [NetworkInfo];
   'script-start': [
     LoadedScript,
     TestRun,
@@ -82,8 +114,9 @@ export async function loadScripts(files: string[]): Promise<LoadedScript[]> {
 
 /**
  * Runs test scripts end to end: an embedded test server and bootstrap service, one peer process
- * per peer of a script, runner lines (`@kill`, `@stop`, `@cont`, `@start`, `@partition`, `@heal`)
- * executed here, reports built from the run. Emits progress; never prints.
+ * per peer of a script (in its own network namespace in `netns` mode), runner lines (`@kill`,
+ * `@stop`, `@cont`, `@start` and the network faults) executed here, reports built from the run.
+ * Emits progress; never prints. Everything it creates is removed when `run()` settles.
  */
 export class TestRunner extends EventEmitter<RunnerEvents> {
   private readonly opts: RunnerOptions;
@@ -101,37 +134,113 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
       ? resolve(this.opts.outDir)
       : await mkdtemp(join(tmpdir(), 'isopeer-test-'));
     await mkdir(this.outDir, { recursive: true });
-    const server = await createTestServer({
-      dir: this.outDir,
-      port: 0,
-      lineDeadlineMs: this.opts.lineDeadlineMs,
-      peerStartupMs: this.opts.peerStartupMs,
-    });
+    const network = await openNetwork(
+      {
+        mode: this.opts.net ?? 'loopback',
+        range: this.opts.netRange,
+        stateDir: this.opts.netStateDir,
+      },
+      this.opts.controlTimeoutMs ?? 5000,
+    );
     const reports: ScriptReport[] = [];
     try {
-      for (const loaded of scripts) {
-        if (this.opts.signal?.aborted) break;
-        const r = await this.runScript(server, loaded);
-        reports.push(r);
-        this.emit('script-end', r);
+      this.emit('network', network.info);
+      const server = await createTestServer({
+        dir: this.outDir,
+        host: network.hostAddress,
+        port: 0,
+        lineDeadlineMs: this.opts.lineDeadlineMs,
+        peerStartupMs: this.opts.peerStartupMs,
+      });
+      try {
+        for (const loaded of scripts) {
+          if (this.opts.signal?.aborted) break;
+          const r = await this.runScript(server, network, loaded);
+          reports.push(r);
+          this.emit('script-end', r);
+        }
+      } finally {
+        await server.close();
       }
     } finally {
-      await server.close();
+      await network.close();
     }
     return buildTestReport(reports, started);
   }
 
-  private async runScript(server: RunningTestServer, loaded: LoadedScript): Promise<ScriptReport> {
-    const bootstrap = await startBootstrapServer({ port: 0, store: 'memory' });
-    try {
-      return await this.runWithBootstrap(server, bootstrap.url, loaded);
-    } finally {
-      await bootstrap.close();
+  private async runScript(
+    server: RunningTestServer,
+    network: PeerNetwork,
+    loaded: LoadedScript,
+  ): Promise<ScriptReport> {
+    const { script } = loaded;
+    const kernel = script.lines.find((l) => l.kind === 'runner' && needsKernel(l));
+    if (kernel && network.info.mode === 'loopback') {
+      const why = network.info.reason ? `: ${network.info.reason}` : '';
+      return this.refuse(
+        server,
+        loaded,
+        kernel.lineNo,
+        `${kernel.text} needs the kernel (--net netns), but peers run on loopback${why}`,
+      );
     }
+    try {
+      await network.addPeers(script.peers);
+    } catch (err) {
+      await network.removePeers().catch(() => {});
+      return this.refuse(
+        server,
+        loaded,
+        script.lines[0].lineNo,
+        `the peers' namespaces could not be set up: ${(err as Error).message}`,
+      );
+    }
+    try {
+      const bootstrap = await startBootstrapServer({
+        host: network.hostAddress,
+        port: 0,
+        store: 'memory',
+      });
+      try {
+        return await this.runWithBootstrap(server, network, bootstrap.url, loaded);
+      } finally {
+        await bootstrap.close();
+      }
+    } finally {
+      await network.removePeers();
+    }
+  }
+
+  /**
+   * A script that cannot run here (network faults only the kernel can apply, on loopback; no
+   * namespaces for its peers) fails at once without starting a peer: line `lineNo` is FAILED
+   * with `why`, the others are not reached.
+   */
+  private refuse(
+    server: RunningTestServer,
+    loaded: LoadedScript,
+    lineNo: number,
+    why: string,
+  ): ScriptReport {
+    const run = server.coordinator.createRun(loaded.script);
+    run.close();
+    const tl = run.timeline();
+    const line = tl.lines.find((l) => l.lineNo === lineNo)!;
+    line.startedAt = line.endedAt = Date.now();
+    line.status = 'FAILED';
+    line.comment = why;
+    this.emit('script-start', loaded, run, {
+      testServerUrl: server.url,
+      bootstrapUrl: '-',
+      runDir: join(this.outDir, run.id),
+    });
+    this.emit('line-end', loaded, line);
+    return buildScriptReport(tl, loaded.file);
   }
 
   private async runWithBootstrap(
     server: RunningTestServer,
+    network: PeerNetwork,
     bootstrapUrl: string,
     loaded: LoadedScript,
   ): Promise<ScriptReport> {
@@ -140,18 +249,27 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
     const runDir = join(this.outDir, run.id);
     await mkdir(runDir, { recursive: true });
     const peers = new Map(script.peers.map((p) => [p, new PeerProcess(p)]));
+    const faults = new NetFaults(script.peers);
     const log = (peer: string, kind: LogKind, text: string) => run.putLog({ peer, kind, text });
     const launch = (peer: string) => {
-      const spec = this.opts.peerCommand({
-        peer,
-        scriptName: script.name,
-        testServerUrl: server.url,
-        bootstrapUrl,
-        runDir,
-      });
-      run.setPeerState(peer, 'starting');
       const proc = peers.get(peer)!;
-      proc.start(spec, join(runDir, `${peer}.log`));
+      let spec: PeerSpawnSpec;
+      try {
+        spec = this.peerSpec(loaded, {
+          peer,
+          scriptName: script.name,
+          testServerUrl: server.url,
+          bootstrapUrl,
+          runDir,
+          address: network.address(peer),
+        });
+      } catch (err) {
+        // The peer cannot start; its lines fail at once, saying why.
+        run.setPeerState(peer, 'gone', (err as Error).message);
+        return;
+      }
+      run.setPeerState(peer, 'starting');
+      proc.start(network.wrap(peer, spec), join(runDir, `${peer}.log`));
       log(
         peer,
         'started',
@@ -179,7 +297,11 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
     });
     run.on('log', (l) => this.emit('log', loaded, l));
     run.on('runner-line', (rec, line) => {
-      this.runnerLine(run, line, peers, launch, log).then(
+      const done =
+        line.action in NETWORK_ACTIONS
+          ? this.networkFault(run, line, faults, network)
+          : this.runnerLine(line, peers, launch, log);
+      done.then(
         ({ status, comment }) => run.completeRunnerLine(rec.seq, status, comment),
         (err: Error) => run.completeRunnerLine(rec.seq, 'FAILED', err.message),
       );
@@ -222,14 +344,68 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
     return report;
   }
 
-  private async runnerLine(
+  /** The command that starts `launch.peer`, with the environment every peer gets. */
+  private peerSpec({ file, script }: LoadedScript, launch: PeerLaunch): PeerSpawnSpec {
+    const { peer } = launch;
+    const template =
+      this.opts.peerTemplates?.peers?.[peer] ??
+      script.peerCommands[peer] ??
+      this.opts.peerTemplates?.default;
+    let spec: PeerSpawnSpec;
+    if (template !== undefined) {
+      const words = expandPeerTemplate(template, {
+        name: peer,
+        test: launch.scriptName,
+        test_server: launch.testServerUrl,
+        bootstrap: launch.bootstrapUrl,
+        addr: launch.address,
+        state_dir: join(launch.runDir, `${peer}.state`),
+      });
+      const alias = Object.hasOwn(this.opts.programs ?? {}, words[0])
+        ? this.opts.programs![words[0]]
+        : undefined;
+      spec = alias
+        ? { command: alias[0], args: [...alias.slice(1), ...words.slice(1)] }
+        : { command: words[0], args: words.slice(1) };
+    } else if (this.opts.peerCommand) {
+      spec = this.opts.peerCommand(launch);
+    } else {
+      throw new PeerCommandError(`no command to start ${peer}: give --peer-cmd or a @peer line`);
+    }
+    return {
+      ...spec,
+      // What the original clients read, set for every peer whatever starts it.
+      env: {
+        ...(spec.env ?? process.env),
+        TEST_SIDECAR_SERVER: launch.testServerUrl,
+        BOOTSTRAP_DATA_SERVER: launch.bootstrapUrl,
+        TEST_DIR: resolve(dirname(file)),
+        ISOPEER_PEER_ADDR: launch.address,
+      },
+    };
+  }
+
+  private async networkFault(
     run: TestRun,
+    line: RunnerLine,
+    faults: NetFaults,
+    network: PeerNetwork,
+  ): Promise<{ status: Status; comment?: string }> {
+    const change = faults.apply(line);
+    const result = await network.applyFaults(faults, change, run);
+    for (const l of change.logs) {
+      run.putLog({ peer: l.peer, kind: l.kind, text: faultLogText(line.text, l), fault: l.fault });
+    }
+    return result;
+  }
+
+  private async runnerLine(
     line: RunnerLine,
     peers: Map<string, PeerProcess>,
     launch: (peer: string) => void,
     log: (peer: string, kind: LogKind, text: string) => void,
   ): Promise<{ status: Status; comment?: string }> {
-    const [a, b] = line.peers;
+    const [a] = line.peers;
     const proc = peers.get(a)!;
     const notRunning = () => ({ status: 'FAILED' as const, comment: `${a} is not running` });
     switch (line.action) {
@@ -252,26 +428,17 @@ export class TestRunner extends EventEmitter<RunnerEvents> {
         if (proc.state !== 'exited')
           return { status: 'FAILED', comment: `${a} is already running` };
         launch(a);
-        return { status: 'OK' };
-      case 'partition':
-      case 'heal': {
-        const onOff = line.action === 'partition' ? 'on' : 'off';
-        const timeout = this.opts.controlTimeoutMs ?? 5000;
-        const results = await Promise.all([
-          run.control(a, `testpartition ${b} ${onOff}`, timeout),
-          run.control(b, `testpartition ${a} ${onOff}`, timeout),
-        ]);
-        const kind: LogKind = line.action === 'partition' ? 'partitioned' : 'healed';
-        log(a, kind, `${line.text}: link ${a}–${b} ${onOff === 'on' ? 'cut' : 'restored'}`);
-        log(b, kind, `${line.text}: link ${a}–${b} ${onOff === 'on' ? 'cut' : 'restored'}`);
-        const failed = results
-          .map((r, i) => (r.status === 'OK' ? '' : `${[a, b][i]}: ${r.error ?? 'failed'}`))
-          .filter(Boolean);
-        return failed.length ? { status: 'FAILED', comment: failed.join('; ') } : { status: 'OK' };
-      }
+        return proc.state === 'exited'
+          ? { status: 'FAILED', comment: `${a} could not be started` }
+          : { status: 'OK' };
+      default:
+        throw new Error(`@${line.action} is not a process action`);
     }
   }
 }
+
+/** Runner actions that change the network rather than a process. */
+const NETWORK_ACTIONS = { partition: 1, heal: 1, isolate: 1, loss: 1, rate: 1 };
 
 /** Lines of a peer's log kept in the report (JUnit system-out, HTML), from its end. */
 export const LOG_TAIL_LINES = 40;

@@ -202,3 +202,58 @@ test('a peer command that cannot start fails its lines, not the runner', async (
   );
   assert.ok(report.scripts[0].timeline.logs.some((l) => l.kind === 'exited'));
 });
+
+test('loopback: @heal alone lifts every in-app partition; kernel faults fail the script at once', async () => {
+  const { report } = await runFile(
+    'loopback-faults',
+    [
+      '@deadline 3s',
+      'alice init',
+      'bob init',
+      'carol init',
+      '@partition alice bob',
+      '@partition alice carol',
+      'alice testwait messagesView 1 "partitioned from: bob,carol" 2s',
+      '@heal',
+      'alice testwait messagesView 1 "partitioned from: none" 2s',
+      'bob testwait messagesView 1 "partitioned from: none" 2s',
+    ].join('\n'),
+  );
+  assert.equal(report.ok, true, formatSummaryTable(report));
+  const kinds = report.scripts[0].timeline.logs
+    .filter((l) => l.fault)
+    .map((l) => `${l.peer} ${l.kind}`);
+  assert.deepEqual(kinds, [
+    'alice partitioned',
+    'bob partitioned',
+    'alice partitioned',
+    'carol partitioned',
+    'alice healed',
+    'bob healed',
+    'carol healed',
+  ]);
+
+  const refused = await runFile(
+    'kernel-only',
+    ['alice init', 'bob init', '@partition alice -> bob', 'alice say never'].join('\n'),
+  );
+  const cases = refused.report.scripts[0].cases;
+  assert.deepEqual(
+    cases.map((c) => `${c.test} ${c.status} ${c.result}`),
+    [
+      'init CANCELLED not reached',
+      'init CANCELLED not reached',
+      '@partition alice -> bob FAILED failed',
+      'say never CANCELLED not reached',
+    ],
+  );
+  assert.match(
+    cases[2].comment ?? '',
+    /^@partition alice -> bob needs the kernel \(--net netns\), but peers run on loopback$/,
+  );
+  assert.ok(refused.ms < 5000, `no peer was started (${refused.ms} ms)`);
+  assert.equal(
+    refused.report.scripts[0].timeline.logs.filter((l) => l.kind === 'started').length,
+    0,
+  );
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ScriptSyntaxError } from '../src/errors.js';
-import { parseScript, scriptNameFromPath } from '../src/script.js';
+import { needsKernel, parseScript, scriptNameFromPath } from '../src/script.js';
 
 const DEFAULT = `alice init
 bob init
@@ -39,7 +39,7 @@ test('skips comments and blank lines, keeps source line numbers, reads CRLF', ()
 
 test('runner lines and directives', () => {
   const s = parseScript(
-    '@deadline 2.5s\n@settle 500ms\nalice init\n@kill alice\n@start alice\n@start dave\n@partition alice bob\n@heal alice bob\n@stop bob\n@cont bob',
+    '@deadline 2.5s\n@settle 500ms\nalice init\n@kill alice\n@start alice\n@start dave\n@partition alice bob\n@heal alice bob\n@stop bob\n@cont bob\nbob init',
     'faults',
   );
   assert.equal(s.lineDeadlineMs, 2500);
@@ -65,9 +65,25 @@ test('garbage is rejected with file and line number', () => {
   const cases: [string, RegExp][] = [
     ['alice init\nbob', /x\.cmd:2: peer bob has no command/],
     ['alice init\n\n@explode bob', /x\.cmd:3: unknown directive @explode/],
-    ['@kill', /:1: @kill takes one peer, got 0/],
-    ['@partition a a', /two different peers/],
-    ['@partition a', /takes two peers/],
+    ['@kill', /:1: usage: @kill <peer>/],
+    ['a x\n@partition a a', /two different peers/],
+    ['@partition a', /:1: usage: @partition <a> <b> \| @partition <a> -> <b>/],
+    ['@partition a -> ', /usage: @partition/],
+    ['@partition a b c', /usage: @partition/],
+    ['@isolate a b', /usage: @isolate <peer>/],
+    ['@loss a', /usage: @loss .*the last word is the percentage/],
+    ['@loss a 0%', /must be above 0% and at most 100%/],
+    ['@loss a 101%', /must be above 0% and at most 100%/],
+    ['@loss a 1.234%', /the last word is the percentage/],
+    ['@loss a b c 5%', /usage: @loss/],
+    ['@rate a fast', /usage: @rate .*e\.g\. @rate alice 1mbit/],
+    ['@rate a 1kbit', /below the least of 8kbit/],
+    ['@heal a b c', /usage: @heal/],
+    ['@peer', /usage: @peer <name> <command\.\.\.>/],
+    ['@peer alice', /@peer alice has no command/],
+    ['@peer alice node x {nme}', /unknown placeholder \{nme\} in peer command; known: \{name\}/],
+    ['@peer alice node "x', /unterminated quote/],
+    ['@peer a x\n@peer a y\na init', /:2: @peer a given twice/],
     ['@deadline soon', /:1: bad duration "soon"/],
     ['@deadline 30', /bad duration "30"/],
     ['@deadline 1s\n@deadline 2s', /:2: @deadline given twice/],
@@ -88,6 +104,87 @@ test('garbage is rejected with file and line number', () => {
       `${JSON.stringify(text)} should fail with ${re}`,
     );
   }
+});
+
+test('network faults: one-way links, loss percentages, rates, the @heal forms', () => {
+  const s = parseScript(
+    [
+      'alice init',
+      'bob init',
+      'charly init',
+      '@partition alice -> bob',
+      '@partition alice->charly',
+      '@partition bob charly',
+      '@isolate charly',
+      '@loss alice 20%',
+      '@loss alice bob 0.5%',
+      '@loss bob -> charly 100%',
+      '@rate bob 1.5Mbit',
+      '@heal alice -> bob',
+      '@heal alice bob',
+      '@heal charly',
+      '@heal',
+    ].join('\n'),
+    'net',
+  );
+  const runner = s.lines.filter((l) => l.kind === 'runner');
+  assert.deepEqual(
+    runner.map(({ action, peers, oneWay, lossPercent, rate }) => ({
+      action,
+      peers,
+      ...(oneWay ? { oneWay } : {}),
+      ...(lossPercent ? { lossPercent } : {}),
+      ...(rate ? { rate } : {}),
+    })),
+    [
+      { action: 'partition', peers: ['alice', 'bob'], oneWay: true },
+      { action: 'partition', peers: ['alice', 'charly'], oneWay: true },
+      { action: 'partition', peers: ['bob', 'charly'] },
+      { action: 'isolate', peers: ['charly'] },
+      { action: 'loss', peers: ['alice'], lossPercent: 20 },
+      { action: 'loss', peers: ['alice', 'bob'], lossPercent: 0.5 },
+      { action: 'loss', peers: ['bob', 'charly'], oneWay: true, lossPercent: 100 },
+      { action: 'rate', peers: ['bob'], rate: { text: '1.5mbit', bitsPerSecond: 1_500_000 } },
+      { action: 'heal', peers: ['alice', 'bob'], oneWay: true },
+      { action: 'heal', peers: ['alice', 'bob'] },
+      { action: 'heal', peers: ['charly'] },
+      { action: 'heal', peers: [] },
+    ],
+  );
+  assert.deepEqual(
+    runner.filter(needsKernel).map((l) => l.lineNo),
+    [4, 5, 7, 8, 9, 10, 11, 12],
+    'only two-way @partition and the other @heal forms work without the kernel',
+  );
+});
+
+test('a fault naming a peer no line uses is a script error (a typo, not a silent no-op)', () => {
+  assert.throws(
+    () => parseScript('alice init\nbob init\n@partition alice zed\n', 'x', 'x.cmd'),
+    /x\.cmd:3: @partition alice zed: no line of the script uses zed \(peers: alice, bob\)/,
+  );
+  assert.throws(() => parseScript('alice init\n@kill bobb\nbob init', 'x'), /:2: .*uses bobb/);
+  assert.throws(() => parseScript('alice init\n@loss zed 5%', 'x'), /uses zed/);
+  // Used later in the script, by @start or declared by @peer: all fine.
+  assert.deepEqual(parseScript('@partition a b\na init\nb init', 'x').peers, ['a', 'b']);
+  assert.deepEqual(parseScript('a init\n@start b\n@isolate b', 'x').lateStart, ['b']);
+  const declared = parseScript('@peer b ./passive {name}\na init\n@partition a b', 'x');
+  assert.deepEqual(declared.peers, ['a', 'b']);
+  assert.deepEqual(declared.lateStart, []);
+});
+
+test('@peer: how to start a peer, with placeholders, kept as written', () => {
+  const s = parseScript(
+    '@peer bob ./go-peer -name {name} -test {test} -bind {addr} -note "two words"\n@peer dave node echo.mjs\nalice init\nbob init\n@start dave',
+    'x',
+  );
+  assert.deepEqual(s.peerCommands, {
+    bob: './go-peer -name {name} -test {test} -bind {addr} -note "two words"',
+    dave: 'node echo.mjs',
+  });
+  // @peer is no appearance: dave's first one is @start, so he starts late.
+  assert.deepEqual(s.peers, ['alice', 'bob', 'dave']);
+  assert.deepEqual(s.lateStart, ['dave']);
 });
 
 test('error carries the line number as a field', () => {

@@ -1,11 +1,15 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type LoadedScript,
   loadScripts,
+  type NetMode,
+  type PeerTemplates,
   parseDuration,
+  parsePeerTemplates,
+  parseRange,
   TestkitError,
   TestRunner,
   toHtml,
@@ -32,7 +36,15 @@ interface Options {
   grace: string;
   bail?: boolean;
   grep?: string;
+  peerCmd: string[];
+  net: string;
+  netRange?: string;
 }
+
+/** The chat peer, started by default: `isopeer` is this CLI (see `programs` below). */
+const CHAT_PEER =
+  'isopeer chat {name} --test {test} --test-server {test_server} --bootstrap {bootstrap} --state-dir {state_dir} --bind {addr}';
+const NET_MODES: NetMode[] = ['auto', 'netns', 'loopback'];
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 
@@ -92,8 +104,36 @@ export function registerTest(program: Command): void {
     .option('--grace <duration>', 'how long peers get to exit after SIGTERM', '2s')
     .option('--bail', 'stop at the first failure; the lines not reached count as cancelled')
     .option('--grep <pattern>', 'run only scripts whose name or file matches this regex')
+    .option(
+      '--peer-cmd <[name=]command>',
+      'start peers with this command (placeholders {name} {test} {test_server} {bootstrap} {addr} {state_dir}); NAME=... for one peer; repeatable (default: isopeer chat)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option(
+      '--net <mode>',
+      'peer network: netns (a namespace per peer, kernel faults; needs root, ip, nft), loopback, or auto',
+      'auto',
+    )
+    .option('--net-range <cidr>', 'addresses of the namespaces (default 198.18.0.0/15)')
     .action(async (given: string[], opts: Options) => {
       for (const f of given) if (!existsSync(f)) usageError(`no such script: ${f}`);
+      if (!NET_MODES.includes(opts.net as NetMode)) {
+        usageError(`--net must be one of ${NET_MODES.join(', ')}, got ${JSON.stringify(opts.net)}`);
+      }
+      if (opts.netRange !== undefined) {
+        try {
+          parseRange(opts.netRange);
+        } catch (err) {
+          usageError(`--net-range: ${(err as Error).message}`);
+        }
+      }
+      let templates: PeerTemplates = {};
+      try {
+        templates = parsePeerTemplates(opts.peerCmd);
+      } catch (err) {
+        usageError(`--peer-cmd: ${(err as Error).message}`);
+      }
       let loaded: LoadedScript[];
       try {
         loaded = await loadScripts(given);
@@ -128,29 +168,21 @@ export function registerTest(program: Command): void {
         settleMs,
         stopGraceMs: duration('--grace', opts.grace),
         signal: aborter.signal,
-        // Each peer gets its own state directory inside the run, so member caches and history
-        // of other runs (or of the user's own chat) never leak into a test.
-        peerCommand: ({ peer, scriptName, testServerUrl, bootstrapUrl, runDir }) => ({
-          command: process.execPath,
-          args: [
-            CLI,
-            'chat',
-            peer,
-            '--test',
-            scriptName,
-            '--test-server',
-            testServerUrl,
-            '--bootstrap',
-            bootstrapUrl,
-            '--state-dir',
-            join(runDir, `${peer}.state`),
-          ],
-          env: {
-            ...process.env,
-            TEST_SIDECAR_SERVER: testServerUrl,
-            BOOTSTRAP_DATA_SERVER: bootstrapUrl,
-          },
-        }),
+        net: opts.net as NetMode,
+        netRange: opts.netRange,
+        // Each peer gets its own state directory inside the run (the chat peer's `--state-dir`),
+        // so member caches and history of other runs (or of the user's own chat) never leak in.
+        peerTemplates: { ...templates, default: templates.default ?? CHAT_PEER },
+        programs: { isopeer: [process.execPath, CLI] },
+      });
+      runner.on('network', (info) => {
+        if (info.mode === 'netns') {
+          out(
+            `network: netns, one namespace per peer in ${info.subnet} (${info.namespaces}); test server and bootstrap on ${info.host}`,
+          );
+        } else if (info.reason) {
+          out(`network: loopback (${info.reason}); kernel faults are unavailable`);
+        }
       });
       showProgress(runner, { out, color, settleMs, signal: aborter.signal });
       if (opts.bail) {

@@ -8,8 +8,9 @@
  * Every datagram of a node passes through here, so both directions avoid per-call and per-byte
  * allocation: the dictionaries live in preallocated typed arrays that are reused across calls,
  * and the coding loops keep their state in locals (no closures, whose captured variables V8
- * keeps in heap contexts instead of registers). Both functions are synchronous and call no
- * user code, so the shared scratch state can never be used by two calls at once.
+ * keeps in heap contexts instead of registers). `lzwCompress` and `lzwDecompress` are
+ * synchronous and call no user code, so the shared scratch state can never be used by two
+ * calls at once; an `LzwDecoder` run in slices (large stream messages) has tables of its own.
  */
 import { CodecError } from './errors.js';
 
@@ -158,119 +159,203 @@ export function lzwCompress(input: Uint8Array): Uint8Array {
  * Decompresses a complete LZW stream. Throws `bad-compression` for an invalid code or a
  * stream that ends before its EOF code (Go rejects both), and `too-large` as soon as the
  * output would exceed `maxOutput` bytes, so a small hostile input cannot make us allocate
- * without bound.
+ * without bound (and the work done is bounded by the cap as well).
+ */
+export function lzwDecompress(input: Uint8Array, maxOutput: number): Uint8Array {
+  const d = new LzwDecoder(input, maxOutput, 'scratch');
+  d.step(Number.POSITIVE_INFINITY);
+  return d.result();
+}
+
+/**
+ * An LZW decompression that can be done in slices: `step(quota)` decodes until about `quota`
+ * more bytes were written (or the end), so a caller can yield to its event loop between slices
+ * of a large stream instead of blocking it for the whole expansion.
  *
  * Instead of a prefix/suffix chain, each code records where its expansion was first written
  * to the output (every dictionary entry is "the previous expansion plus one byte", which sits
  * contiguously in the output), so expanding a code is one forward copy within the output.
+ * The coding loop keeps its state in locals and saves it in the object between slices.
  */
-export function lzwDecompress(input: Uint8Array, maxOutput: number): Uint8Array {
-  const len = input.length;
-  const pos = decPos;
-  const lens = decLen;
-  let out = decScratch;
-  let room = Math.min(out.length, maxOutput);
-  let o = 0;
-  let p = 0;
-  let bits = 0;
-  let nBits = 0;
-  let width = 9;
-  let mask = (1 << width) - 1;
-  let hi = EOF;
-  let overflow = 1 << width;
+export class LzwDecoder {
+  private readonly pos: Int32Array;
+  private readonly lens: Int32Array;
+  private out: Uint8Array;
+  private o = 0;
+  private p = 0;
+  private bits = 0;
+  private nBits = 0;
+  private width = 9;
+  private hi = EOF;
   // The previous code's expansion; lastLen 0 = no previous code (after CLEAR or a full table).
-  let lastStart = 0;
-  let lastLen = 0;
+  private lastStart = 0;
+  private lastLen = 0;
+  private done = false;
 
-  for (;;) {
-    if (nBits < width) {
-      if (p + 1 < len) {
-        // nBits < width <= 12: 16 more bits always complete the code and fit in 31 bits.
-        bits |= (input[p] | (input[p + 1] << 8)) << nBits;
-        p += 2;
-        nBits += 16;
-      } else {
-        while (nBits < width) {
-          if (p >= len) {
-            throw new CodecError('bad-compression', 'LZW data ended before the EOF code');
+  /**
+   * `output` says where the bytes go: `'scratch'` uses the module's scratch tables and buffer,
+   * only for a decoding that is finished or abandoned within one synchronous call (nothing else
+   * may use them meanwhile); a buffer is written from its start and replaced by a bigger copy
+   * only if it is too small (pass one of `maxOutput` bytes to never reallocate).
+   */
+  constructor(
+    private readonly input: Uint8Array,
+    private readonly maxOutput: number,
+    output: 'scratch' | Uint8Array,
+  ) {
+    const scratch = output === 'scratch';
+    this.pos = scratch ? decPos : new Int32Array(1 << MAX_WIDTH);
+    this.lens = scratch ? decLen : new Int32Array(1 << MAX_WIDTH);
+    this.out = scratch ? decScratch : output.length > 0 ? output : new Uint8Array(1);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.o;
+  }
+
+  /** Decodes until `quota` more bytes were written or the EOF code; true once at the end. */
+  step(quota: number): boolean {
+    if (this.done) return true;
+    const input = this.input;
+    const len = input.length;
+    const maxOutput = this.maxOutput;
+    const pos = this.pos;
+    const lens = this.lens;
+    let out = this.out;
+    let room = Math.min(out.length, maxOutput);
+    let o = this.o;
+    const stopAt = o + quota;
+    let p = this.p;
+    let bits = this.bits;
+    let nBits = this.nBits;
+    let width = this.width;
+    let mask = (1 << width) - 1;
+    let hi = this.hi;
+    let overflow = 1 << width;
+    let lastStart = this.lastStart;
+    let lastLen = this.lastLen;
+    let done = false;
+
+    while (o < stopAt) {
+      if (nBits < width) {
+        if (p + 1 < len) {
+          // nBits < width <= 12: 16 more bits always complete the code and fit in 31 bits.
+          bits |= (input[p] | (input[p + 1] << 8)) << nBits;
+          p += 2;
+          nBits += 16;
+        } else {
+          while (nBits < width) {
+            if (p >= len) {
+              throw new CodecError('bad-compression', 'LZW data ended before the EOF code');
+            }
+            bits |= input[p++] << nBits;
+            nBits += 8;
           }
-          bits |= input[p++] << nBits;
-          nBits += 8;
+        }
+      }
+      const code = bits & mask;
+      bits >>>= width;
+      nBits -= width;
+
+      let src: number;
+      let n: number;
+      if (code < CLEAR) {
+        src = -1;
+        n = 1;
+      } else if (code === CLEAR) {
+        width = 9;
+        mask = (1 << width) - 1;
+        hi = EOF;
+        overflow = 1 << width;
+        lastLen = 0;
+        continue;
+      } else if (code === EOF) {
+        done = true;
+        break;
+      } else if (code < hi || (code === hi && lastLen === 0)) {
+        src = pos[code];
+        n = lens[code];
+      } else if (code === hi) {
+        // The code being defined right now: the previous expansion plus its own first byte.
+        src = lastStart;
+        n = lastLen + 1;
+      } else {
+        throw new CodecError('bad-compression', `invalid LZW code ${code} (next code is ${hi})`);
+      }
+
+      const need = o + n;
+      if (need > room) {
+        if (need > maxOutput) {
+          throw new CodecError(
+            'too-large',
+            `decompressed data exceeds the limit of ${maxOutput} bytes`,
+          );
+        }
+        let size = out.length * 2;
+        while (size < need) size *= 2;
+        const grown = new Uint8Array(Math.min(size, maxOutput));
+        grown.set(out.subarray(0, o));
+        out = grown;
+        room = out.length;
+      }
+      if (src < 0) {
+        out[o] = code;
+      } else if (n > 16) {
+        // All but the last byte never overlap the destination; the last one may be out[o].
+        out.copyWithin(o, src, src + n - 1);
+        out[o + n - 1] = out[src + n - 1];
+      } else {
+        for (let k = 0; k < n; k++) out[o + k] = out[src + k];
+      }
+      if (lastLen > 0) {
+        pos[hi] = lastStart;
+        lens[hi] = lastLen + 1;
+      }
+      lastStart = o;
+      lastLen = n;
+      o = need;
+      hi++;
+      if (hi >= overflow) {
+        if (width === MAX_WIDTH) {
+          // Table full: Go stops adding entries until the next CLEAR.
+          lastLen = 0;
+          hi--;
+        } else {
+          width++;
+          mask = (1 << width) - 1;
+          overflow <<= 1;
         }
       }
     }
-    const code = bits & mask;
-    bits >>>= width;
-    nBits -= width;
-
-    let src: number;
-    let n: number;
-    if (code < CLEAR) {
-      src = -1;
-      n = 1;
-    } else if (code === CLEAR) {
-      width = 9;
-      mask = (1 << width) - 1;
-      hi = EOF;
-      overflow = 1 << width;
-      lastLen = 0;
-      continue;
-    } else if (code === EOF) {
-      break;
-    } else if (code < hi || (code === hi && lastLen === 0)) {
-      src = pos[code];
-      n = lens[code];
-    } else if (code === hi) {
-      // The code being defined right now: the previous expansion plus its own first byte.
-      src = lastStart;
-      n = lastLen + 1;
-    } else {
-      throw new CodecError('bad-compression', `invalid LZW code ${code} (next code is ${hi})`);
-    }
-
-    const need = o + n;
-    if (need > room) {
-      if (need > maxOutput) {
-        throw new CodecError(
-          'too-large',
-          `decompressed data exceeds the limit of ${maxOutput} bytes`,
-        );
-      }
-      let size = out.length * 2;
-      while (size < need) size *= 2;
-      const grown = new Uint8Array(Math.min(size, maxOutput));
-      grown.set(out.subarray(0, o));
-      out = grown;
-      room = out.length;
-    }
-    if (src < 0) {
-      out[o] = code;
-    } else if (n > 16) {
-      // All but the last byte never overlap the destination; the last one may be out[o].
-      out.copyWithin(o, src, src + n - 1);
-      out[o + n - 1] = out[src + n - 1];
-    } else {
-      for (let k = 0; k < n; k++) out[o + k] = out[src + k];
-    }
-    if (lastLen > 0) {
-      pos[hi] = lastStart;
-      lens[hi] = lastLen + 1;
-    }
-    lastStart = o;
-    lastLen = n;
-    o = need;
-    hi++;
-    if (hi >= overflow) {
-      if (width === MAX_WIDTH) {
-        // Table full: Go stops adding entries until the next CLEAR.
-        lastLen = 0;
-        hi--;
-      } else {
-        width++;
-        mask = (1 << width) - 1;
-        overflow <<= 1;
-      }
-    }
+    this.out = out;
+    this.o = o;
+    this.p = p;
+    this.bits = bits;
+    this.nBits = nBits;
+    this.width = width;
+    this.hi = hi;
+    this.lastStart = lastStart;
+    this.lastLen = lastLen;
+    this.done = done;
+    return done;
   }
-  return out === decScratch ? out.slice(0, o) : out.subarray(0, o);
+
+  /** The decompressed bytes, owned by the caller; only once `step` returned true. */
+  result(): Uint8Array {
+    const out = this.view();
+    return this.out === decScratch ? out.slice() : out;
+  }
+
+  /** The bytes decoded so far, where they were written (valid until the next `step`). */
+  prefix(): Uint8Array {
+    return this.out.subarray(0, this.o);
+  }
+
+  /** The decompressed bytes where they were written (the buffer passed in, if it was big
+   * enough): valid until that buffer is used again. Only once `step` returned true. */
+  view(): Uint8Array {
+    if (!this.done) throw new Error('LzwDecoder: the data was not decoded to its end');
+    return this.out.subarray(0, this.o);
+  }
 }

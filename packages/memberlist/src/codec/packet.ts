@@ -149,7 +149,15 @@ function unpackInto(
           });
         }
       } else {
-        const inner = decompressMessage(buf, state.budget);
+        let inner: Uint8Array;
+        try {
+          inner = decompressMessage(buf, state.budget);
+        } catch (e) {
+          // The failed part cost up to the whole budget already: give its siblings nothing
+          // more, or 127 bombs in one compound would cost 127 budgets.
+          state.budget = 0;
+          throw e;
+        }
         state.budget -= inner.length;
         unpackInto(inner, depth + 1, state, result);
       }

@@ -5,7 +5,13 @@
  * one whole message is there. The label header a dialer writes first is handled by the caller
  * (label.ts): it belongs to the connection, not to a message, and replies carry none.
  */
-import { compressMessage, MAX_DECOMPRESSED_SIZE, readCompressedBody } from './compress.js';
+import {
+  compressMessage,
+  decompressSliced,
+  MAX_DECOMPRESSED_SIZE,
+  readCompressedBody,
+  readCompressedData,
+} from './compress.js';
 import {
   decryptPayload,
   type EncryptionVersion,
@@ -40,8 +46,18 @@ export const MAX_STREAM_MESSAGE_SIZE = 20 * 1024 * 1024;
 const FRAME_HEADER_SIZE = 5;
 
 export type StreamMessage =
-  | { type: 'pushPull'; join: boolean; nodes: PushNodeState[]; userState: Uint8Array | null }
-  | { type: 'user'; payload: Uint8Array }
+  /** `refusedStateLength`: the user state was over `maxUserBytes`, so it (null here) was not
+   * copied; the node records are all there. */
+  | {
+      type: 'pushPull';
+      join: boolean;
+      nodes: PushNodeState[];
+      userState: Uint8Array | null;
+      refusedStateLength?: number;
+    }
+  /** `refusedLength`: the declared length was over `maxUserBytes`, so the payload (empty
+   * here) was neither waited for nor copied. */
+  | { type: 'user'; payload: Uint8Array; refusedLength?: number }
   | { type: 'ping'; body: Ping }
   | { type: 'ack'; body: AckResp }
   | { type: 'err'; error: string };
@@ -65,6 +81,9 @@ export interface ParseStreamOptions {
   maxBytes?: number;
   /** This node's label: frames are authenticated with the frame header followed by it. */
   label?: Uint8Array;
+  /** Largest user message payload or push/pull user state read; a longer one is returned
+   * with `refusedLength` / `refusedStateLength` and without those bytes (default: `maxBytes`). */
+  maxUserBytes?: number;
 }
 
 // ---- encoders: the plaintext of each stream message ----
@@ -182,30 +201,81 @@ export class StreamMessageParser {
     }
   }
 
+  /**
+   * Like `tryParse`, but a plaintext compressed message is expanded in slices with turns of
+   * the event loop between them (`decompressSliced`), so one peer's 15 KB that expand to
+   * 20 MiB cannot hold up acks and probes for the whole expansion. For bytes from the network;
+   * `signal` (the read's deadline) abandons an expansion still waiting or running.
+   */
+  async tryParseAsync(
+    buf: Uint8Array,
+    signal?: AbortSignal,
+  ): Promise<{ consumed: number; message: StreamMessage } | null> {
+    if (buf.length === 0 || buf[0] !== MessageType.Compress) return this.tryParse(buf);
+    const maxBytes = this.opts.maxBytes ?? MAX_STREAM_MESSAGE_SIZE;
+    this.refusePlaintext();
+    const r = new MsgpackReader(buf, 1);
+    let data: Uint8Array;
+    try {
+      data = readCompressedData(r);
+    } catch (e) {
+      return waitForMore(e, buf, maxBytes);
+    }
+    const maxUser = this.opts.maxUserBytes;
+    // parseDecompressed copies what it keeps, as the view is only valid during the call. A
+    // user message's header comes first: one too long for us is refused without expanding it.
+    const message = await decompressSliced(
+      data,
+      Math.min(maxBytes, MAX_DECOMPRESSED_SIZE),
+      (inner) => parseDecompressed(inner, maxBytes, maxUser),
+      (prefix) => {
+        if (prefix[0] !== MessageType.User) return undefined;
+        try {
+          return parseBody(prefix, maxBytes, false, maxUser).message;
+        } catch {
+          return undefined; // Not refusable from its start: expand it all and see.
+        }
+      },
+      signal,
+    );
+    return { consumed: r.pos, message };
+  }
+
+  private refusePlaintext(): void {
+    if (this.opts.keyring && this.opts.verifyIncoming) {
+      throw new CodecError('policy', 'stream is not encrypted but encryption is required');
+    }
+  }
+
   private parse(buf: Uint8Array): { consumed: number; message: StreamMessage } | null {
     const opts = this.opts;
     const maxBytes = opts.maxBytes ?? MAX_STREAM_MESSAGE_SIZE;
     if (buf.length === 0) return null;
     if (buf[0] === MessageType.Encrypt) return parseEncrypted(buf, opts, maxBytes);
-    if (opts.keyring && opts.verifyIncoming) {
-      throw new CodecError('policy', 'stream is not encrypted but encryption is required');
-    }
+    this.refusePlaintext();
     try {
       if (this.pushPull === null) {
-        if (buf[0] !== MessageType.PushPull) return parsePlain(buf, maxBytes, false);
+        if (buf[0] !== MessageType.PushPull) {
+          return parsePlain(buf, maxBytes, false, opts.maxUserBytes);
+        }
         this.pushPull = startPushPull(new MsgpackReader(buf, 1), maxBytes, false);
       }
-      return continuePushPull(buf, this.pushPull, maxBytes);
+      return continuePushPull(buf, this.pushPull, maxBytes, opts.maxUserBytes);
     } catch (e) {
-      if (e instanceof CodecError && e.code === 'truncated') {
-        if (buf.length >= maxBytes) {
-          throw new CodecError('too-large', `stream message exceeds ${maxBytes} bytes`);
-        }
-        return null;
-      }
-      throw e;
+      return waitForMore(e, buf, maxBytes);
     }
   }
+}
+
+/** A `truncated` error means "wait for more bytes" (null), unless `maxBytes` already arrived. */
+function waitForMore(e: unknown, buf: Uint8Array, maxBytes: number): null {
+  if (e instanceof CodecError && e.code === 'truncated') {
+    if (buf.length >= maxBytes) {
+      throw new CodecError('too-large', `stream message exceeds ${maxBytes} bytes`);
+    }
+    return null;
+  }
+  throw e;
 }
 
 /**
@@ -244,7 +314,7 @@ function parseEncrypted(
     throw explainLabelAad(e, opts, header, blob);
   }
   try {
-    const parsed = parsePlain(plain, maxBytes, true);
+    const parsed = parsePlain(plain, maxBytes, true, opts.maxUserBytes);
     return { consumed: end, message: parsed.message };
   } catch (e) {
     // The frame is complete, so an incomplete message inside it is garbage, not a wait.
@@ -287,37 +357,52 @@ function parsePlain(
   buf: Uint8Array,
   maxBytes: number,
   complete: boolean,
+  maxUserBytes = maxBytes,
 ): { consumed: number; message: StreamMessage } {
   if (buf.length === 0) throw new CodecError('truncated', 'empty stream message');
   if (buf[0] === MessageType.Compress) {
     const r = new MsgpackReader(buf, 1);
     const inner = readCompressedBody(r, Math.min(maxBytes, MAX_DECOMPRESSED_SIZE));
-    try {
-      const { message } = parseBody(inner, maxBytes, true);
-      return { consumed: r.pos, message };
-    } catch (e) {
-      if (e instanceof CodecError && e.code === 'truncated') {
-        throw new CodecError('malformed', `compressed stream message is incomplete: ${e.message}`);
-      }
-      throw e;
-    }
+    return { consumed: r.pos, message: parseDecompressed(inner, maxBytes, maxUserBytes) };
   }
-  return parseBody(buf, maxBytes, complete);
+  return parseBody(buf, maxBytes, complete, maxUserBytes);
+}
+
+/** The message inside a compress wrapper: all there is, so an incomplete one is garbage. */
+function parseDecompressed(
+  inner: Uint8Array,
+  maxBytes: number,
+  maxUserBytes = maxBytes,
+): StreamMessage {
+  try {
+    return parseBody(inner, maxBytes, true, maxUserBytes).message;
+  } catch (e) {
+    if (e instanceof CodecError && e.code === 'truncated') {
+      throw new CodecError('malformed', `compressed stream message is incomplete: ${e.message}`);
+    }
+    throw e;
+  }
 }
 
 function parseBody(
   buf: Uint8Array,
   maxBytes: number,
   complete: boolean,
+  maxUserBytes = maxBytes,
 ): { consumed: number; message: StreamMessage } {
   if (buf.length === 0) throw new CodecError('truncated', 'empty stream message');
   const type = buf[0];
   const r = new MsgpackReader(buf, 1);
   switch (type) {
     case MessageType.PushPull:
-      return continuePushPull(buf, startPushPull(r, maxBytes, complete), maxBytes);
+      return continuePushPull(buf, startPushPull(r, maxBytes, complete), maxBytes, maxUserBytes);
     case MessageType.User: {
       const len = readUserMsgHeader(r);
+      if (len > maxUserBytes && len <= maxBytes) {
+        // Not waited for nor copied: a 15 KB bomb expands to 20 MB of such a payload.
+        const message = { type: 'user' as const, payload: new Uint8Array(0), refusedLength: len };
+        return { consumed: r.pos, message };
+      }
       const payload = readRaw(r, len, 'UserMsgLen', maxBytes);
       return { consumed: r.pos, message: { type: 'user', payload: payload ?? new Uint8Array(0) } };
     }
@@ -396,11 +481,17 @@ function continuePushPull(
   buf: Uint8Array,
   p: PushPullProgress,
   maxBytes: number,
+  maxUserBytes = maxBytes,
 ): { consumed: number; message: StreamMessage } {
   const r = new MsgpackReader(buf, p.pos);
   while (p.nodes.length < p.count) {
     p.nodes.push(readPushNodeState(r));
     p.pos = r.pos;
+  }
+  if (p.userStateLen > maxUserBytes) {
+    const { join, nodes, userStateLen } = p;
+    const message = { type: 'pushPull' as const, join, nodes, userState: null };
+    return { consumed: r.pos, message: { ...message, refusedStateLength: userStateLen } };
   }
   const userState = readRaw(r, p.userStateLen, 'UserStateLen', maxBytes);
   return {
