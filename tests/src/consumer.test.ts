@@ -3,7 +3,8 @@
 // tarballs are installed into fresh projects in a temporary directory outside the repository
 // (copies, no workspace links), and used there as documented:
 //   - each tarball holds only what it should (dist/src, README.md, LICENSE, package.json; the
-//     CLI also its bin and bundle), every file its package.json names, no stale build output;
+//     CLI its bin shim and bundle instead of dist/src), every file its package.json names, no
+//     stale build output;
 //   - each package declares every package its shipped code imports (hoisting in one project
 //     would hide a missing one, so this is read from the code);
 //   - `@isopeer/memberlist` alone installs nothing else; `@isopeer/bootstrap` alone brings no
@@ -11,7 +12,8 @@
 //   - tests/consumer/app.ts and the example of every package README type-check with `tsc`
 //     (skipLibCheck off) and run: three memberlist nodes join and exchange a broadcast, a
 //     bootstrap server and client round trip on loopback;
-//   - `npx isopeer --version` and `npx isopeer node --help` work from the project.
+//   - `npx isopeer --version` and `npx isopeer node --help` work from the project; the command
+//     installed alone brings only commander and postgres and runs its README's test script.
 // Packages for the projects (typescript, @types/node, commander, postgres) come from the npm
 // cache when it has them (`--prefer-offline`), else from the registry.
 import assert from 'node:assert/strict';
@@ -278,25 +280,30 @@ test('each tarball holds dist/src, README.md, LICENSE and package.json, and what
       license,
       `${name}: LICENSE differs`,
     );
-    const cli = pkg.bin !== undefined;
-    const src = join(repoRoot, 'packages', p.dir, 'src');
-    for (const f of files) {
-      if (['package.json', 'README.md', 'LICENSE'].includes(f)) continue;
-      if (cli && (f.startsWith('bin/') || f.startsWith('dist/bundle/'))) continue;
-      const m = /^dist\/src\/(.+?)\.(js|d\.ts|js\.map|d\.ts\.map)$/.exec(f);
-      assert.ok(m, `${name}: ${f} should not be in the tarball (only dist/src, README, LICENSE)`);
-      assert.ok(
-        existsSync(join(src, `${m[1]}.ts`)),
-        `${name}: ${f} is stale: src/${m[1]}.ts is gone`,
-      );
-    }
-    for (const f of walkFiles(src).filter((x) => x.endsWith('.ts'))) {
-      const base = relative(src, f).replace(/\.ts$/, '');
-      for (const ext of ['js', 'd.ts']) {
+    if (pkg.bin !== undefined) {
+      // The command ships its bin shim and the bundle it loads, which holds the libraries.
+      assert.ok(files.includes('dist/bundle/cli.js'), `${name}: dist/bundle/cli.js missing`);
+      for (const f of files.filter((x) => !['package.json', 'README.md', 'LICENSE'].includes(x))) {
+        assert.match(f, /^(bin|dist\/bundle)\//, `${name}: ${f} should not be in the tarball`);
+      }
+    } else {
+      const src = join(repoRoot, 'packages', p.dir, 'src');
+      for (const f of files.filter((x) => !['package.json', 'README.md', 'LICENSE'].includes(x))) {
+        const m = /^dist\/src\/(.+?)\.(js|d\.ts|js\.map|d\.ts\.map)$/.exec(f);
+        assert.ok(m, `${name}: ${f} should not be in the tarball (only dist/src, README, LICENSE)`);
         assert.ok(
-          files.includes(`dist/src/${base}.${ext}`),
-          `${name}: dist/src/${base}.${ext} missing`,
+          existsSync(join(src, `${m[1]}.ts`)),
+          `${name}: ${f} is stale: src/${m[1]}.ts is gone`,
         );
+      }
+      for (const f of walkFiles(src).filter((x) => x.endsWith('.ts'))) {
+        const base = relative(src, f).replace(/\.ts$/, '');
+        for (const ext of ['js', 'd.ts']) {
+          assert.ok(
+            files.includes(`dist/src/${base}.${ext}`),
+            `${name}: dist/src/${base}.${ext} missing`,
+          );
+        }
       }
     }
     for (const path of namedPaths(pkg)) {
@@ -496,29 +503,31 @@ test('@isopeer/bootstrap alone brings no Express, PostgreSQL or functions-framew
   assert.equal(r.stdout.trim(), 'x');
 });
 
-/** The installed CLI, as a user in the project runs it; `--no`: never fetch it from the registry. */
-const npxIsopeer = (args: string[], what = `npx isopeer ${args.join(' ')}`) =>
-  ok(what, 'npx', ['--no', '--', 'isopeer', ...args], app);
+/** The installed CLI, as a user in `dir` runs it; `--no`: never fetch it from the registry. */
+const npxIsopeer = (dir: string, args: string[]) =>
+  ok(`npx isopeer ${args.join(' ')} in ${dir}`, 'npx', ['--no', '--', 'isopeer', ...args], dir);
 
 test('npx isopeer --version and npx isopeer node --help work in the project', async () => {
   assert.ok(app, 'the app project was not installed');
   const cli = [...packed.values()].find((p) => p.pkg.bin !== undefined);
   assert.ok(cli, 'no package has a bin');
-  const version = await npxIsopeer(['--version']);
+  const version = await npxIsopeer(app, ['--version']);
   assert.equal(version.stdout.trim(), cli.pkg.version);
-  const help = await npxIsopeer(['node', '--help']);
+  const help = await npxIsopeer(app, ['node', '--help']);
   assert.match(help.stdout, /Usage: isopeer node/);
 });
 
-test("the CLI README's test script passes with npx isopeer test", async () => {
-  assert.ok(app, 'the app project was not installed');
+test("the command alone brings only commander and postgres, and runs the README's test script", async () => {
   const cli = [...packed.values()].find((p) => p.pkg.bin !== undefined);
   assert.ok(cli, 'no package has a bin');
+  const dir = project('cli-only');
+  await npmInstall(dir, [cli.tarball]);
+  assert.deepEqual(installedPackages(dir), ['commander', cli.pkg.name, 'postgres'].sort());
   const readme = exampleSection(readFileSync(join(cli.extracted, 'README.md'), 'utf8'));
   const script = /cat > hello\.cmd <<'END'\n([\s\S]*?\n)END\n/.exec(readme)?.[1];
   assert.ok(script, "the CLI README's example has no `cat > hello.cmd <<'END'` script");
-  writeFileSync(join(app, 'hello.cmd'), script);
-  const r = await npxIsopeer(['test', 'hello.cmd', '--report', 'report.html']);
+  writeFileSync(join(dir, 'hello.cmd'), script);
+  const r = await npxIsopeer(dir, ['test', 'hello.cmd', '--report', 'report.html']);
   assert.match(r.stdout, /^PASSED: 1 script, \d+ passed, 0 failed/m);
-  assert.ok(statSync(join(app, 'report.html')).size > 0, 'no HTML report');
+  assert.ok(statSync(join(dir, 'report.html')).size > 0, 'no HTML report');
 });
