@@ -2,7 +2,10 @@
 // Builds BENCHMARKS.md from the summary in bench/SUMMARY.md and every bench/<area>/*RESULTS.md
 // (each harness's own write-up: method, numbers, how to rerun). Headings are demoted one level
 // and relative links (plots, raw result files) are rewritten to stay valid from the repo root.
-//   node scripts/assemble-benchmarks.mjs
+// Every row of the summary's headline table must name the commit it measured (in backticks),
+// so that no headline number floats free of the code behind it.
+//   node scripts/assemble-benchmarks.mjs           # write BENCHMARKS.md
+//   node scripts/assemble-benchmarks.mjs --check   # exit 1 if BENCHMARKS.md is not up to date
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -27,7 +30,24 @@ function rewrite(text, dir) {
   });
 }
 
-const parts = [readFileSync(join(root, 'bench', 'SUMMARY.md'), 'utf8').trimEnd()];
+/** Rows of the table under "## Headlines" that name no commit (a backticked hex id). */
+function headlinesWithoutCommit(summary) {
+  const section = summary.split(/^## /m).find((s) => s.startsWith('Headlines'));
+  if (!section) return ['(no "## Headlines" section in bench/SUMMARY.md)'];
+  const rows = section.split('\n').filter((l) => l.startsWith('|') && !/^\|[-| :]+\|$/.test(l));
+  return rows
+    .slice(1) // the header row
+    .filter((row) => !/`[0-9a-f]{7,40}`/.test(row))
+    .map((row) => row.split('|')[1].trim());
+}
+
+const summary = readFileSync(join(root, 'bench', 'SUMMARY.md'), 'utf8').trimEnd();
+const missing = headlinesWithoutCommit(summary);
+if (missing.length > 0) {
+  console.error(`assemble-benchmarks: headline rows without a commit: ${missing.join('; ')}`);
+  process.exit(1);
+}
+const parts = [summary];
 for (const [area, files] of order) {
   const dir = join(root, 'bench', area);
   const known = new Set(files);
@@ -42,5 +62,18 @@ for (const [area, files] of order) {
     );
   }
 }
-writeFileSync(join(root, 'BENCHMARKS.md'), `${parts.join('\n\n---\n\n')}\n`);
-process.stdout.write(`BENCHMARKS.md written from ${parts.length - 1} result files\n`);
+const text = `${parts.join('\n\n---\n\n')}\n`;
+const target = join(root, 'BENCHMARKS.md');
+if (process.argv.includes('--check')) {
+  const current = existsSync(target) ? readFileSync(target, 'utf8') : '';
+  if (current !== text) {
+    console.error(
+      'assemble-benchmarks: BENCHMARKS.md differs from bench/SUMMARY.md + bench/*/*RESULTS.md; run node scripts/assemble-benchmarks.mjs',
+    );
+    process.exit(1);
+  }
+  process.stdout.write('BENCHMARKS.md is up to date\n');
+} else {
+  writeFileSync(target, text);
+  process.stdout.write(`BENCHMARKS.md written from ${parts.length - 1} result files\n`);
+}

@@ -3,7 +3,8 @@
 // import whom is read from that document (between `<!-- layers: begin -->` and `<!-- layers:
 // end -->`), so the rule and its documentation are one text. Checked, in packages/*/src,
 // packages/*/test and tests/:
-//   - `@isopeer/<q>` only where the table allows it (tests/ may import every package);
+//   - `@isopeer/<q>` only where the table allows it (tests/ may import every package); a package
+//     whose row says "test files only" from any test and from no library code;
 //   - only entry points a package declares in its package.json `exports`, and its `./internal`
 //     entry only from tests (packages/*/test, tests/);
 //   - no relative import that leaves its package (a deep import into another package's src or
@@ -22,20 +23,26 @@ const root = resolve(
   rootArg >= 0 ? args[rootArg + 1] : new URL('..', import.meta.url).pathname.replace(/\/$/, ''),
 );
 
-/** `@isopeer/<dir>` (or the CLI, `isopeer`) → the packages it may import, from docs/architecture.md. */
+/**
+ * `@isopeer/<dir>` (or the CLI, `isopeer`) → the packages it may import, from the table in
+ * docs/architecture.md; rows saying "test files only" name packages any test may import and no
+ * library code may.
+ */
 function readLayers() {
   const doc = readFileSync(join(root, 'docs', 'architecture.md'), 'utf8');
   const m = /<!-- layers: begin -->([\s\S]*?)<!-- layers: end -->/.exec(doc);
   if (!m) throw new Error('docs/architecture.md: no <!-- layers: begin/end --> table');
   const layers = new Map();
+  const testOnly = new Set();
   for (const line of m[1].split('\n')) {
     const row = /^\|\s*`(@isopeer\/[\w-]+|isopeer)`\s*\|\s*(.*?)\s*\|/.exec(line);
     if (!row) continue;
     const allowed = [...row[2].matchAll(/`(@isopeer\/[\w-]+)`/g)].map((x) => x[1]);
     layers.set(row[1], new Set(allowed));
+    if (/test files only/.test(row[2])) testOnly.add(row[1]);
   }
   if (layers.size === 0) throw new Error('docs/architecture.md: the layers table has no rows');
-  return layers;
+  return { layers, testOnly };
 }
 
 /** Package name → { dir, entries (subpaths of `exports`) }. */
@@ -86,7 +93,7 @@ function importsOf(file, text) {
 const inside = (dir, file) => file === dir || file.startsWith(dir + sep);
 
 function check() {
-  const layers = readLayers();
+  const { layers, testOnly } = readLayers();
   const packages = readPackages();
   const testsDir = join(root, 'tests');
   const problems = [];
@@ -128,6 +135,10 @@ function check() {
         continue;
       }
       if (entry === './internal' && !test) bad('is for tests and tools only, not for library code');
+      if (testOnly.has(name)) {
+        if (!test) bad('is for test files only, not for library code (docs/architecture.md)');
+        continue;
+      }
       if (owner === null || name === owner) continue;
       if (!layers.get(owner)?.has(name)) {
         bad(

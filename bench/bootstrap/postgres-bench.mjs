@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
+import { describeRun, finishRun, startRun, writeRaw } from '../lib/run-meta.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const CLI = here('../../packages/isopeer/dist/src/cli.js');
@@ -75,6 +76,7 @@ async function setConfig(server) {
   if (res.status !== 200) throw new Error(`config: ${res.status} ${await res.text()}`);
 }
 
+const meta = startRun('bootstrap-postgres');
 const rows = [];
 for (const procs of [1, 2]) {
   const servers = await Promise.all(Array.from({ length: procs }, startServer));
@@ -92,7 +94,7 @@ for (const procs of [1, 2]) {
     const errors = results.reduce((a, r) => a + r.errors, 0);
     const non2xx = results.reduce((a, r) => a + r.non2xx, 0);
     const bad = `${non2xx} / ${errors}`;
-    rows.push({ procs, endpoint, rps: Math.round(rps), p50, p99, bad });
+    rows.push({ procs, endpoint, rps: Math.round(rps), p50, p99, bad, wrk: results });
     console.log(
       `${procs} process(es) ${endpoint}: ${Math.round(rps)} req/s, p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, non-2xx / socket errors+timeouts ${bad}`,
     );
@@ -107,6 +109,13 @@ const [{ n }] = await sql.unsafe(`SELECT count(*)::int AS n FROM ${schema}.peers
 console.log(`peers stored at the end: ${n} (maxpeers 32)`);
 await sql.unsafe(`DROP SCHEMA ${schema} CASCADE`);
 await sql.end();
+finishRun(meta);
+const raw = writeRaw(
+  here('results'),
+  { meta, params: { DURATION, CONNECTIONS }, rows },
+  'postgres-',
+);
+console.log(`\n${describeRun(meta)}; raw results: ${raw}`);
 console.log(
   '\n| processes | endpoint | requests/s | p50 ms | p99 ms | non-2xx / socket errors+timeouts |',
 );

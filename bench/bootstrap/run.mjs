@@ -13,13 +13,17 @@
 // reports medians with the range of requests/s: this machine's speed drifts by tens of percent.
 // --yardstick also measures, right after each /ping and /list run, a minimal Go net/http server
 // (yardstick/main.go, built with the Debian Go toolchain) under the same load.
-// Prints a Markdown table; request logs go to /dev/null (they are still formatted and written).
+// Prints a Markdown table and writes every run's raw numbers with the run's record (commit,
+// command, load before and after; bench/lib/run-meta.mjs) to bench/bootstrap/results/
+// <time>.json and results/latest.json. Request logs go to /dev/null (they are still formatted
+// and written).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeRun, finishRun, startRun, writeRaw } from '../lib/run-meta.mjs';
 
 const here = new URL('.', import.meta.url).pathname;
 const cli = new URL('../../packages/isopeer/dist/src/cli.js', import.meta.url).pathname;
@@ -242,6 +246,7 @@ const record = (name, result) => {
   if (!series.has(name)) series.set(name, []);
   series.get(name).push(result);
 };
+const meta = startRun('bootstrap');
 let stop = false;
 for (let rep = 1; rep <= repeat && !stop; rep++) {
   for (const sc of scenarios) {
@@ -283,10 +288,18 @@ const rows = [...series].map(([name, runs]) => ({
   cpuUs: median(runs.map((r) => r.cpuUs)),
 }));
 
-const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+finishRun(meta);
+const raw = writeRaw(join(here, 'results'), {
+  meta,
+  params: { ...opt, repeat },
+  // Every run of every row, in the order measured, so medians and ranges can be recomputed.
+  runs: Object.fromEntries(series),
+  rows,
+});
+process.stderr.write(`raw results: ${raw}\n`);
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 console.log(
-  `store: ${opt.url ? opt.url : opt.store}, ${opt.connections} connections, ${opt.threads} wrk threads, ${opt.duration}s each, ${repeat} run(s) per row (medians), load average after: ${load}\n`,
+  `store: ${opt.url ? opt.url : opt.store}, ${opt.connections} connections, ${opt.threads} wrk threads, ${opt.duration}s each, ${repeat} run(s) per row (medians); ${describeRun(meta)}\n`,
 );
 console.log(
   '| scenario | requests/s | range | p50 ms | p99 ms | non-2xx | socket errors | server peak RSS MiB | server CPU µs/request |',

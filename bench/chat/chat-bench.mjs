@@ -10,11 +10,15 @@
 //
 // Usage: npm run build && node bench/chat/chat-bench.mjs [--peers 3,10] [--paced 200] [--burst 100]
 //        [--pace 20] [--json out.json]
-// Prints progress to stderr and a summary table (markdown) to stdout.
+// Prints progress to stderr and a summary table (markdown) to stdout; writes the raw results with
+// the run's record (commit, command, load before and after; bench/lib/run-meta.mjs) to
+// bench/chat/results/<time>.json and results/latest.json (and to --json's file if given).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BootstrapProc, ChatProc, cleanEnv } from '../../tests/dist/src/chat-procs.js';
+import { describeRun, finishRun, startRun, writeRaw } from '../lib/run-meta.mjs';
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -134,6 +138,7 @@ async function burst(peers) {
   };
 }
 
+const meta = startRun('chat');
 const results = [];
 for (const n of peerCounts) {
   log(`== ${n} peers: starting (load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs)`);
@@ -169,4 +174,8 @@ for (const r of results) {
     `| ${r.peers} | ${r.paceMs} | ${f(r.paced.p50)} | ${f(r.paced.p99)} | ${f(r.burst.messagesPerSec)} | ${f(r.burst.deliveriesPerSec)} | ${f(r.burst.p50)} | ${f(r.burst.p99)} | ${f(r.loadBefore)} |`,
   );
 }
-if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(results, null, 2)}\n`);
+finishRun(meta);
+const record = { meta, params: { peerCounts, pacedCount, burstPerPeer, paceMs }, results };
+const raw = writeRaw(fileURLToPath(new URL('results', import.meta.url)), record);
+console.log(`\n${describeRun(meta)}; raw results: ${raw}`);
+if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(record, null, 2)}\n`);

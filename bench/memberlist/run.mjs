@@ -6,15 +6,20 @@
 //   npm run build   # or at least: npx tsc -b packages/isopeer tests
 //   node bench/memberlist/run.mjs [--runs 10] [--sizes 5,20,50] [--fd-sizes 5,20] [--fd-runs 10]
 //        [--gossip-runs 10] [--idle-seconds 30] [--cap-ms 90000] [--impls go,ts]
-//        [--only convergence,detection,gossip,idle] [--report-only]
+//        [--only convergence,detection,gossip,idle] [--report-only] [--out NAME]
 //
 // Writes bench/memberlist/results/latest.json (+ a timestamped copy), results/latest.md (tables)
-// and the plots convergence.svg and detection.svg. Progress goes to stderr.
+// and the plots convergence.svg and detection.svg. With --out NAME it writes only
+// results/NAME-latest.json (+ a timestamped copy) and leaves those alone, e.g. issue 17's
+// detection tail: --only detection --fd-sizes 20 --fd-runs 30 --out detection.
+// Every record carries the commit, `uptime` before and after, and the command. Progress: stderr.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goPeerBinary } from '../../tests/dist/support/go-peer.js';
 import { closeAll, LineNode } from '../../tests/dist/support/line-node.js';
+import { describeRun, finishRun, startRun } from '../lib/run-meta.mjs';
+import { procCpuSeconds, procMemMiB, saveRecord } from './harness.mjs';
 import { fmtMs, summarize } from './stats.mjs';
 import { boxPlotSvg } from './svg.mjs';
 
@@ -35,6 +40,7 @@ const idleSeconds = Number(opt('idle-seconds', '30'));
 const capMs = Number(opt('cap-ms', '90000'));
 const impls = list(opt('impls', 'go,ts'));
 const only = new Set(list(opt('only', 'convergence,detection,gossip,idle')));
+const outName = opt('out', null);
 for (const [name, v] of Object.entries({ runs, fdRuns, gossipRuns, idleSeconds, capMs })) {
   if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a number, got ${v}`);
 }
@@ -48,16 +54,8 @@ const progress = (msg) => {
 };
 
 // ---- process accounting from /proc ----
-const CLK_TCK = 100; // Linux USER_HZ on every mainstream kernel
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK; // utime + stime
-}
-function memKiB(pid, field) {
-  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+) kB`));
-  return m ? Number(m[1]) : null;
-}
+const cpuSeconds = procCpuSeconds;
+const memKiB = (pid, field) => procMemMiB(pid, field) * 1024;
 function usage(node) {
   try {
     return { cpuS: cpuSeconds(node.pid), peakRssMiB: memKiB(node.pid, 'VmHWM') / 1024 };
@@ -214,9 +212,9 @@ async function main() {
   }
   if (impls.includes('go')) await goPeerBinary();
   const results = {
+    meta: startRun(outName ?? 'memberlist'),
     date: new Date().toISOString(),
     config: 'DefaultLocalConfig (--config local) on 127.0.0.1, real UDP/TCP',
-    machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
     params: { runs, sizes, fdSizes, fdRuns, gossipRuns, gossipSize, idleSeconds, capMs, impls },
     convergence: {},
     detection: {},
@@ -224,6 +222,11 @@ async function main() {
     idle: {},
   };
   const save = () => {
+    if (outName) {
+      saveRecord(join(here, 'results'), results);
+      return;
+    }
+    finishRun(results.meta);
     mkdirSync(join(here, 'results'), { recursive: true });
     const text = `${JSON.stringify(results, null, 2)}\n`;
     writeFileSync(join(here, 'results', 'latest.json'), text);
@@ -309,8 +312,12 @@ async function main() {
     }
   }
 
-  writeFileSync(join(here, 'results', 'latest.md'), tables(results));
-  writePlots(results);
+  save();
+  if (!outName) {
+    writeFileSync(join(here, 'results', 'latest.md'), tables(results));
+    writePlots(results);
+  }
+  progress(describeRun(results.meta));
   progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.stdout.write(tables(results));
 }
@@ -322,7 +329,8 @@ function row(label, s) {
 function tables(r) {
   const head =
     '| case | runs | min | p25 | median | p75 | max | not finished |\n|---|---|---|---|---|---|---|---|';
-  const out = [`Run ${r.date}, ${r.machine.cpus} CPUs, ${r.machine.node}; ${r.config}.`, ''];
+  const m = r.meta ?? { machine: r.machine ?? {}, node: r.machine?.node };
+  const out = [`Run ${r.date}, ${m.machine.cpus} CPUs, ${m.node}; ${r.config}.`, ''];
   if (Object.keys(r.convergence).length) {
     out.push('### Convergence (last node ready → every node sees N alive)', '', head);
     for (const [k, c] of Object.entries(r.convergence)) if (c.summary) out.push(row(k, c.summary));

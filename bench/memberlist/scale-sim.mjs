@@ -21,6 +21,7 @@ import {
   seededRandom,
   VirtualClock,
 } from '../../packages/memberlist/dist/src/index.js';
+import { finishRun, startRun } from '../lib/run-meta.mjs';
 import { simCurveSvg } from './scale-svg.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -155,9 +156,11 @@ async function run(seed) {
   return res;
 }
 
+const meta = startRun('memberlist-scale-sim');
 const results = [];
 for (let r = 0; r < runs; r++) results.push(await run(r + 1));
 const out = {
+  meta: finishRun(meta),
   when: new Date().toISOString(),
   n,
   runs,

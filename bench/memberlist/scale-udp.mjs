@@ -19,6 +19,7 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closeAll, LineNode } from '../../tests/dist/support/line-node.js';
+import { finishRun, startRun } from '../lib/run-meta.mjs';
 import { scaleUdpSvg } from './scale-svg.mjs';
 import { fmtMs, summarize } from './stats.mjs';
 
@@ -178,6 +179,7 @@ process.on('SIGINT', () => {
   void closeAll().then(() => process.exit(130));
 });
 
+const meta = startRun('memberlist-scale-udp');
 const results = [];
 try {
   // Interleave implementations so both see the same background load over time.
@@ -188,6 +190,7 @@ try {
 
 const summary = summaries(results, impls);
 const out = {
+  meta: finishRun(meta),
   when: new Date().toISOString(),
   count,
   runs,

@@ -8,7 +8,7 @@
 //
 // --no-catchup turns off only the catch-up push/pulls; --go-scheduling turns off every
 // wire-neutral isopeer extension (catch-up, broadcast floor, out-of-turn suspect probes, early
-// probe failure, reconnect), leaving Go 0.2.2's timing rules.
+// probe failure, reconnect, probe slots), leaving Go 0.2.2's timing rules.
 //
 // Each run: N nodes with DefaultLocalConfig; node i > 0 joins node 0 at a random instant in
 // [0, stagger) ms (a burst of process starts). Convergence = every node lists N alive members.
@@ -21,6 +21,7 @@ import {
   seededRandom,
   VirtualClock,
 } from '../../packages/memberlist/dist/src/index.js';
+import { finishRun, startRun } from '../lib/run-meta.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, def) => {
@@ -59,6 +60,7 @@ async function run(n, seed) {
         gossipMinTransmits: 0,
         prioritizeSuspectProbes: false,
         earlyProbeFailure: false,
+        probeSlots: false,
         reconnectIntervalMs: 0,
       });
     }
@@ -96,6 +98,9 @@ async function run(n, seed) {
   return { ok, convergedAt, detectMs, pushPulls };
 }
 
+// Results are in virtual milliseconds (load does not change them); the record still ties them
+// to a commit and a command. It is a `#` line, which readers of the JSON lines skip.
+const meta = startRun('memberlist-sim-convergence');
 console.log(
   `# in-memory sim: runs=${runs} loss=${loss} stagger=${stagger}ms catchUp=${catchUp} goScheduling=${goScheduling} compression=${compression} fail=${fail} cfg=${JSON.stringify(overrides)}`,
 );
@@ -128,3 +133,4 @@ for (const n of sizes) {
     }),
   );
 }
+console.log(`# run ${JSON.stringify(finishRun(meta))}`);

@@ -13,14 +13,16 @@
 // time its threads spent waiting for a CPU are recorded too: under load the wall time is
 // mostly that waiting, the CPU time much less so. --testkit N adds N runs of `isopeer test
 // examples/tests/default.cmd` through the bin and unbundled (spawn to exit).
-// Writes bench/startup/results/startup-<iso>.json: commit, versions, /proc/loadavg before and
-// after, the exact commands, every sample and the summaries.
-import { execFileSync, spawn } from 'node:child_process';
+// Writes bench/startup/results/startup-<iso>.json: the run's record (bench/lib/run-meta.mjs:
+// commit, versions, /proc/loadavg before and after), the exact commands, every sample and the
+// summaries.
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { goPeerBinary } from '../../tests/dist/support/go-peer.js';
+import { describeRun, finishRun, startRun } from '../lib/run-meta.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const { values } = parseArgs({
@@ -128,11 +130,6 @@ function summary(samples, key) {
   };
 }
 
-const loadavg = () => readFileSync('/proc/loadavg', 'utf8').trim();
-const git = (...a) => execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim();
-const commit = git('rev-parse', 'HEAD');
-const dirty = git('status', '--porcelain', '--untracked-files=no') !== '';
-
 async function measure(list, n) {
   for (const v of list) await once(v, 'warm'); // file cache and Go binary page-in, not counted
   const samples = Object.fromEntries(list.map((v) => [v.name, []]));
@@ -142,10 +139,10 @@ async function measure(list, n) {
   return samples;
 }
 
-const loadBefore = loadavg();
+const meta = startRun('startup');
 const samples = await measure(variants, runs);
 const testkitSamples = testkitRuns > 0 ? await measure(testkitVariants, testkitRuns) : {};
-const loadAfter = loadavg();
+finishRun(meta);
 for (const f of readdirSync(tmpdir()).filter((f) =>
   f.startsWith(`bench-startup-testkit-${process.pid}-`),
 ))
@@ -166,14 +163,8 @@ const ratio = (a, b) =>
   Math.round((summaries[a].wallMs.median / summaries[b].wallMs.median) * 100) / 100;
 const result = {
   what: 'spawn to the ready event of one peer process (node -e 0 and testkit runs: spawn to exit)',
-  commit,
-  dirty,
-  date: new Date().toISOString(),
-  node: process.version,
-  go: execFileSync('go', ['version'], { encoding: 'utf8' }).trim(),
-  cpus: cpus().length,
-  loadavgBefore: loadBefore,
-  loadavgAfter: loadAfter,
+  meta,
+  date: meta.startedAt,
   runs,
   testkitRuns,
   commands: Object.fromEntries(
@@ -189,7 +180,7 @@ const result = {
 };
 
 const fmt = (s) => (s ? `${s.median} / ${s.max}` : '-');
-process.stdout.write(`load before: ${loadBefore}\nload after:  ${loadAfter}\n`);
+process.stdout.write(`${describeRun(meta)}\n`);
 process.stdout.write(`${'variant'.padEnd(28)}wall median / max ms   cpu median / max ms\n`);
 for (const [name, s] of Object.entries(summaries)) {
   process.stdout.write(`${name.padEnd(28)}${fmt(s.wallMs).padEnd(23)}${fmt(s.cpuMs)}\n`);

@@ -14,11 +14,12 @@
 // Build first (`npm run build`). The profiler starts after Node has deserialised its own start-up
 // snapshot, so the totals are below the spawn-to-ready times of run.mjs; the shares are the
 // point. Writes bench/startup/results/where-<iso>.json.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeRun, finishRun, startRun } from '../lib/run-meta.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
@@ -109,10 +110,7 @@ function run(name, args, extra) {
 }
 
 const result = {
-  commit: execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(),
-  date: new Date().toISOString(),
-  node: process.version,
-  loadavgBefore: readFileSync('/proc/loadavg', 'utf8').trim(),
+  meta: startRun('startup-where'),
   runs,
   variants: {},
 };
@@ -145,7 +143,7 @@ for (const [name, args] of Object.entries(variants)) {
     profiledMsPerRun: perRun,
   };
 }
-result.loadavgAfter = readFileSync('/proc/loadavg', 'utf8').trim();
+finishRun(result.meta);
 rmSync(dir, { recursive: true, force: true });
 
 for (const [name, v] of Object.entries(result.variants)) {
@@ -159,9 +157,9 @@ for (const [name, v] of Object.entries(result.variants)) {
     );
   }
 }
-process.stdout.write(`load before: ${result.loadavgBefore}\nload after:  ${result.loadavgAfter}\n`);
+process.stdout.write(`${describeRun(result.meta)}\n`);
 const out = join(root, 'bench/startup/results');
 mkdirSync(out, { recursive: true });
-const file = join(out, `where-${result.date.replace(/[:.]/g, '-')}.json`);
+const file = join(out, `where-${result.meta.startedAt.replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 process.stdout.write(`raw: ${relative(root, file)}\n`);

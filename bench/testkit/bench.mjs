@@ -2,11 +2,13 @@
 // Wall time of `isopeer test examples/tests/default.cmd` from starting the runner process to its
 // exit (process start-up of the runner and of the three peers included), N runs, median.
 // Usage: node bench/testkit/bench.mjs [runs=5] [script=examples/tests/default.cmd]
-// Build first (npx tsc -b). Writes bench/testkit/results/default-<iso>.json.
+// Build first (npx tsc -b). Writes bench/testkit/results/default-<iso>.json (and
+// default-latest.json) with the run's record: commit, command, load before and after.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeRun, finishRun, startRun, writeRaw } from '../lib/run-meta.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const runs = Number(process.argv[2] ?? 5);
@@ -57,6 +59,7 @@ function once() {
   });
 }
 
+const meta = startRun('testkit');
 const runs_ = [];
 for (let i = 0; i < runs; i++) {
   const load = loadavg()[0];
@@ -73,10 +76,10 @@ const median = sorted[Math.floor(sorted.length / 2)];
 process.stdout.write(
   `median ${median.toFixed(0)} ms (min ${sorted[0].toFixed(0)}, max ${sorted.at(-1).toFixed(0)}) over ${runs} runs\n`,
 );
-const results = join(root, 'bench/testkit/results');
-mkdirSync(results, { recursive: true });
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-writeFileSync(
-  join(results, `default-${stamp}.json`),
-  `${JSON.stringify({ script, runs: runs_, medianMs: median, node: process.version, cpus: cpus().length }, null, 2)}\n`,
+finishRun(meta);
+const raw = writeRaw(
+  join(root, 'bench/testkit/results'),
+  { meta, script, runs: runs_, medianMs: median },
+  'default-',
 );
+process.stdout.write(`${describeRun(meta)}; raw results: ${raw}\n`);

@@ -9,8 +9,8 @@
 //        [--config lan] [--impls go,ts] [--runs 1]
 //
 // Build first (`npx tsc -b`). Needs root, ip and nft. Writes
-// bench/testkit/results/false-positives-<time>.json and .md (the table); progress on stderr.
-import { execFileSync } from 'node:child_process';
+// bench/testkit/results/false-positives-<time>.json (with the run's record: commit, command,
+// load before and after; bench/lib/run-meta.mjs) and .md (the table); progress on stderr.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,6 +22,7 @@ import {
   parseScript,
 } from '../../packages/testkit/dist/src/index.js';
 import { closeAll, LineNode, waitForStates } from '../../tests/dist/support/line-node.js';
+import { finishRun, startRun } from '../lib/run-meta.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -37,6 +38,7 @@ const impls = opt('impls', 'go,ts').split(',');
 const runs = Number(opt('runs', '1'));
 const PORT = 7946; // every node has an address of its own, so all can use memberlist's port
 const started = Date.now();
+const runMeta = startRun('testkit-false-positives');
 const progress = (msg) =>
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s] ${msg}\n`);
 
@@ -158,16 +160,15 @@ for (const loss of losses) {
     );
   }
 }
-const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here })
-  .toString()
-  .trim();
+const meta = finishRun(runMeta);
+const commit = `${meta.commit?.slice(0, 7)}${meta.uncommitted.length > 0 ? ' + uncommitted changes' : ''}`;
 const stamp = new Date(started).toISOString().replace(/[:.]/g, '-');
 const header = `False positives under kernel packet loss: ${nodes} nodes per implementation, ${seconds} s each, \`${config}\` preset, ${runs} run(s), commit ${commit}, ${new Date(started).toISOString()}, ${(Date.now() - started) / 1000} s total.`;
 const md = `${header}\n\n${rows.join('\n')}\n`;
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(
   join(here, 'results', `false-positives-${stamp}.json`),
-  `${JSON.stringify({ header, results }, null, 2)}\n`,
+  `${JSON.stringify({ meta, header, results }, null, 2)}\n`,
 );
 writeFileSync(join(here, 'results', `false-positives-${stamp}.md`), md);
 process.stdout.write(md);

@@ -22,11 +22,11 @@ import {
   makeCompound,
   unpackMessages,
 } from '@isopeer/memberlist/internal';
+import { skipIfMissing } from '@isopeer/test-support';
 import { closeAll, type LineEvent, LineNode } from '../support/line-node.js';
 import {
   assertOnlyLoopback,
   insideLoopbackNetns,
-  isCI,
   loopbackNetnsMissing,
   runInLoopbackNetns,
 } from '../support/loopback-netns.js';
@@ -37,10 +37,9 @@ const SUITE_TIMEOUT_MS = 60_000;
 if (!insideLoopbackNetns()) {
   test('memberlist attacks, replayed in a loopback-only network namespace', async (t) => {
     const missing = loopbackNetnsMissing();
-    if (missing) {
-      if (isCI()) assert.fail(`attack tests need a network namespace in CI: ${missing}`);
-      process.stderr.write(`\n*** SKIPPED memberlist attack tests: ${missing} ***\n\n`);
-      t.skip(missing);
+    if (
+      skipIfMissing(t, missing && `memberlist attack tests need a network namespace: ${missing}`)
+    ) {
       return;
     }
     const started = Date.now();

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BootstrapProc, ChatProc, cleanEnv, freePort, until } from './chat-procs.js';
+import { BootstrapProc, ChatProc, cleanEnv, freePort, type LogLine, until } from './chat-procs.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'chat-e2e-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -21,13 +21,33 @@ function startPeer(
   extra: string[] = [],
   env: Record<string, string> = {},
 ): ChatProc {
+  const dir = stateDir();
   const args = [
     ...(bootstrapUrl ? ['--bootstrap', bootstrapUrl] : []),
     '--state-dir',
-    stateDir(),
+    dir,
+    '--log',
+    join(dir, 'chat.log'),
     ...extra,
   ];
   return new ChatProc(name, args, cleanEnv(env));
+}
+
+const isDutyFor = (gone: string) => (r: LogLine) =>
+  r.msg === 'bootstrap duty done' && String(r.departed).startsWith(`${gone}-`);
+
+/**
+ * Waits until each of `peers` has logged its bootstrap duty outcome for the departure of the
+ * peer named `gone` (every survivor logs one, acting or not, once its requests are answered);
+ * returns `name outcome leaves refills` per peer. Only then are request counts final.
+ */
+async function dutyOutcomes(peers: ChatProc[], gone: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of peers) {
+    const r = await p.waitForLog(`its duty for ${gone}`, isDutyFor(gone), 40_000);
+    out.push(`${p.name} ${r.outcome} ${r.leaves} ${r.refills}`);
+  }
+  return out;
 }
 
 /** Node names listed by `/chatmembers` or `/memberlist` (second column of the member lines). */
@@ -68,13 +88,16 @@ describe('isopeer chat: three peers with a bootstrap server', () => {
 
   it('delivers every message to each other peer exactly once', async () => {
     for (const p of peers) p.send(`hello from ${p.name}`);
-    for (const p of peers) p.send(`/msg barrier ${p.name}`);
+    // A sender shows its own line once the line went to every other member (and each of them
+    // showed it): that is its outcome.
+    for (const p of peers) await p.waitFor(`<${p.name}> hello from ${p.name}`);
     for (const p of peers) {
       for (const o of peers.filter((x) => x !== p)) {
-        await p.waitFor(`<${o.name}> barrier ${o.name}`);
         await p.waitFor(`<${o.name}> hello from ${o.name}`);
       }
     }
+    // Quiet: every sender is done, and everything each peer printed has been read here.
+    for (const p of peers) await p.flush();
     for (const p of peers) {
       for (const o of peers.filter((x) => x !== p)) {
         assert.equal(
@@ -87,6 +110,10 @@ describe('isopeer chat: three peers with a bootstrap server', () => {
       assert.equal(
         p.count((t) => t === `<${p.name}> hello from ${p.name}`),
         1,
+      );
+      assert.equal(
+        p.count((t) => t.startsWith('could not deliver')),
+        0,
       );
     }
   });
@@ -104,34 +131,54 @@ describe('isopeer chat: three peers with a bootstrap server', () => {
   });
 
   it('/quit shows a left line on the others and removes the peer from the bootstrap list', async () => {
-    const bob = peers[1]!;
+    const [alice, bob, carol] = peers as [ChatProc, ChatProc, ChatProc];
     const before = await server.call('/list');
-    assert.ok(
-      Object.values(before.Peers).some((p) => p.name.startsWith('bob-')),
-      'bob is a bootstrap peer',
+    assert.deepEqual(
+      Object.values(before.Peers)
+        .map((p) => p.name.split('-')[0])
+        .sort(),
+      ['alice', 'bob'],
+      'the first two peers are the bootstrap peers',
     );
+    const mark = server.lines.length;
     bob.send('/quit');
     await bob.done;
     assert.equal(bob.exited?.code, 0);
-    for (const p of [peers[0]!, peers[2]!]) {
-      await p.waitFor('<left> bob is leaving');
-      await p.waitFor('<left> bob has left');
+    // Both survivors are among the minrefillcandidates (2) oldest: alice is listed and only
+    // takes bob off (bob did so himself already: leave is idempotent), carol offers herself.
+    assert.deepEqual(await dutyOutcomes([alice, carol], 'bob'), [
+      'alice removed 1 0',
+      'carol refilled 1 1',
+    ]);
+    await server.flush();
+    assert.equal(server.requests('/leave', mark), 3, "bob's own leave and one per candidate");
+    assert.equal(server.requests('/refill', mark), 1);
+    const data = await server.call('/list');
+    assert.deepEqual(
+      Object.values(data.Peers)
+        .map((p) => p.name.split('-')[0])
+        .sort(),
+      ['alice', 'carol'],
+    );
+    for (const p of [alice, carol]) {
+      await p.flush();
+      assert.equal(
+        p.count((t) => t === '<left> bob is leaving'),
+        1,
+        `${p.name}: told once`,
+      );
+      assert.equal(
+        p.count((t) => t === '<left> bob has left'),
+        1,
+        `${p.name}: left once`,
+      );
       assert.equal(
         p.count((t) => t.startsWith('<left> bob has failed')),
         0,
       );
+      assert.equal(p.logRecords().filter(isDutyFor('bob')).length, 1, `${p.name}: one duty`);
     }
-    const data = await server.call('/list');
-    assert.ok(
-      !Object.values(data.Peers).some((p) => p.name.startsWith('bob-')),
-      'bob is off the list',
-    );
-    // The survivors refill the free slot: carol offers herself.
-    await until('carol refills the list', async () => {
-      const d = await server.call('/list');
-      return Object.values(d.Peers).some((p) => p.name.startsWith('carol-'));
-    });
-    const chat = nodeNames(await peers[0]!.command('/chatmembers'));
+    const chat = nodeNames(await alice.command('/chatmembers'));
     assert.equal(chat.length, 2);
   });
 });
@@ -147,7 +194,7 @@ describe('isopeer chat: a bootstrap peer is killed', () => {
     await Promise.all([...peers.map((p) => p.stop()), server.stop()]);
   });
 
-  it('detects the failure, shows it, and a survivor refills with at most minrefillcandidates refills', async () => {
+  it('detects the failure, shows it, and only the minrefillcandidates oldest survivors ask the service, one refilling', async () => {
     const data = await server.call('/list');
     const m = data.Config.minrefillcandidates!;
     assert.deepEqual(
@@ -161,23 +208,34 @@ describe('isopeer chat: a bootstrap peer is killed', () => {
     const [alice, ...survivors] = peers as [ChatProc, ...ChatProc[]];
     alice.kill('SIGKILL');
     await alice.done;
-    for (const p of survivors) await p.waitFor('<left> alice has failed', { timeoutMs: 30_000 });
-    await until(
-      'the list holds bob and carol',
-      async () => {
-        const d = await server.call('/list');
-        const names = Object.values(d.Peers)
-          .map((p) => p.name.split('-')[0])
-          .sort();
-        return names.join() === 'bob,carol';
-      },
-      30_000,
+    // Count only once every survivor has logged its duty outcome. Only the m (2) oldest
+    // survivors act: bob is listed and only takes alice off, carol also offers herself; dave
+    // never talks to the service.
+    assert.equal(m, 2);
+    assert.deepEqual(await dutyOutcomes(survivors, 'alice'), [
+      'bob removed 1 0',
+      'carol refilled 1 1',
+      'dave not-candidate 0 0',
+    ]);
+    await server.flush();
+    assert.equal(server.requests('/leave', mark), 2, 'one leave per candidate');
+    assert.equal(server.requests('/refill', mark), 1, 'one refill');
+    const d = await server.call('/list');
+    assert.deepEqual(
+      Object.values(d.Peers)
+        .map((p) => p.name.split('-')[0])
+        .sort(),
+      ['bob', 'carol'],
     );
-    const refills = server.requests('/refill', mark);
-    const leaves = server.requests('/leave', mark);
-    assert.ok(refills >= 1 && refills <= m, `refill requests: ${refills} (at most ${m})`);
-    assert.ok(leaves <= m, `leave requests: ${leaves} (at most ${m}, one per candidate)`);
-    // dave is not among the two longest-running survivors: he never talks to the service.
+    for (const p of survivors) {
+      await p.flush();
+      assert.equal(
+        p.count((t) => t === '<left> alice has failed'),
+        1,
+        `${p.name} shows it once`,
+      );
+      assert.equal(p.logRecords().filter(isDutyFor('alice')).length, 1, `${p.name}: one duty`);
+    }
     assert.equal(
       survivors[2]!.count((t) => t.includes('bootstrap list refilled')),
       0,
@@ -260,6 +318,8 @@ describe('isopeer chat: testpartition', () => {
     await bob.waitFor('<info> alice is back', { timeoutMs: 40_000 });
     alice.send('found again');
     await bob.waitFor('<alice> found again');
+    // alice's send of the lost line finished before she echoed it; all bob printed is read.
+    await bob.flush();
     assert.equal(
       bob.count((t) => t.includes('lost in the partition'), mark),
       0,

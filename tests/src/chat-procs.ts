@@ -3,6 +3,7 @@
 // killed at exit even when a test fails half-way.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { isopeerCli } from '../support/paths.js';
@@ -147,14 +148,28 @@ function describe(match: string | ((t: string) => boolean)): string {
 }
 
 let marker = 0;
+const nextMarker = () => `__end_${process.pid}_${++marker}__`;
+
+/** One record of a peer's log file (`--log`): JSON with `ts`, `level`, `subsystem`, `msg`, fields. */
+export interface LogLine {
+  level: string;
+  subsystem: string;
+  msg: string;
+  [field: string]: unknown;
+}
 
 export class ChatProc extends Proc {
+  /** The peer's log file, when started with `--log FILE`. */
+  readonly logFile: string | undefined;
+
   constructor(
     readonly name: string,
     args: string[],
     env: NodeJS.ProcessEnv,
   ) {
     super(name, ['chat', name, ...args], env);
+    const i = args.indexOf('--log');
+    this.logFile = i >= 0 ? args[i + 1] : undefined;
   }
 
   send(line: string): void {
@@ -164,12 +179,62 @@ export class ChatProc extends Proc {
   /** Runs a command and returns the lines it printed (delimited by an /echo marker). */
   async command(line: string, timeoutMs = 20_000): Promise<string[]> {
     const from = this.lines.length;
-    const end = `__end_${process.pid}_${++marker}__`;
     this.send(line);
-    this.send(`/echo ${end}`);
-    await this.waitFor((t) => t === end, { from, timeoutMs });
+    const end = await this.#echoMarker(from, timeoutMs);
     const texts = this.lines.slice(from).map((l) => l.text);
     return texts.slice(0, texts.indexOf(end));
+  }
+
+  /**
+   * Resolves once every line the peer printed before this call has been read here: the peer
+   * prints in order, so its answer to an /echo sent now comes after all of them.
+   */
+  async flush(timeoutMs = 20_000): Promise<void> {
+    await this.#echoMarker(this.lines.length, timeoutMs);
+  }
+
+  /** Sends `/echo MARKER` and waits for it (from line index `from`); returns the marker. */
+  async #echoMarker(from: number, timeoutMs: number): Promise<string> {
+    const end = nextMarker();
+    this.send(`/echo ${end}`);
+    await this.waitFor((t) => t === end, { from, timeoutMs });
+    return end;
+  }
+
+  /** The complete records in the log file so far (a record still being written is left out). */
+  logRecords(): LogLine[] {
+    if (!this.logFile) throw new Error(`${this.label} was started without --log`);
+    let text: string;
+    try {
+      text = readFileSync(this.logFile, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+    return complete
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as LogLine);
+  }
+
+  /** Waits until the log file holds a record matching `match`; returns the first such record. */
+  async waitForLog(
+    what: string,
+    match: (r: LogLine) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<LogLine> {
+    let found: LogLine | undefined;
+    await until(
+      `${this.label}: ${what} in its log`,
+      () => {
+        found = this.logRecords().find(match);
+        return found !== undefined || this.exited !== undefined;
+      },
+      timeoutMs,
+    );
+    if (!found) throw new Error(`${this.label} exited before ${what} was logged\n${this.tail()}`);
+    return found;
   }
 
   /** Waits for the end of `/init` (the chat listener line). */
@@ -195,6 +260,19 @@ export class BootstrapProc extends Proc {
   /** Request log lines (`ISO-TIME METHOD PATH STATUS ...`) for `path`, from line index `from`. */
   requests(path: string, from = 0): number {
     return this.count((t) => t.split(' ')[2] === path, from);
+  }
+
+  /**
+   * Resolves once the request log holds every request answered before this call: the server
+   * logs a request when it answers it, in order, so the line of a marker request sent now (an
+   * unknown path, refused) comes after all of them.
+   */
+  async flush(timeoutMs = 20_000): Promise<void> {
+    const path = `/${nextMarker()}`;
+    const from = this.lines.length;
+    const res = await fetch(new URL(path, this.url), { method: 'POST' });
+    await res.arrayBuffer();
+    await this.waitFor((t) => t.split(' ')[2] === path, { from, timeoutMs });
   }
 
   async call(

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { partMissing } from '@isopeer/test-support';
 import { isopeerCli } from '../support/paths.js';
 import { BootstrapProc, ChatProc, cleanEnv, until } from './chat-procs.js';
 
@@ -50,7 +51,7 @@ class Tmux {
 }
 
 describe('isopeer chat on a terminal', {
-  skip: !haveTmux && process.env.CI !== 'true' ? 'SKIPPED: tmux is not installed' : false,
+  skip: partMissing(haveTmux ? null : 'tmux is not installed'),
 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'chat-tty-'));
   let server: BootstrapProc;

@@ -27,6 +27,7 @@ const layers = `# Architecture
 |---|---|
 | \`@isopeer/low\` | (nothing) |
 | \`@isopeer/high\` | \`@isopeer/low\` |
+| \`@isopeer/aid\` | (nothing); test files only |
 <!-- layers: end -->
 `;
 const pkg = (name: string) =>
@@ -47,6 +48,8 @@ describe('check-layers', () => {
       'docs/architecture.md': layers,
       'packages/low/package.json': pkg('@isopeer/low'),
       'packages/high/package.json': pkg('@isopeer/high'),
+      'packages/aid/package.json': pkg('@isopeer/aid'),
+      'packages/low/test/aid.test.ts': "import { help } from '@isopeer/aid';\n",
       'packages/low/src/index.ts': "import { x } from '@isopeer/high';\nexport const y = x;\n",
       'packages/high/src/index.ts': [
         "import { a } from '@isopeer/low';",
@@ -54,6 +57,7 @@ describe('check-layers', () => {
         "import { c } from '@isopeer/low/dist/src/codec.js';",
         "import { d } from '../../low/src/index.js';",
         "export const e = await import('@isopeer/nowhere');",
+        "import { help } from '@isopeer/aid';",
         '',
       ].join('\n'),
       'packages/high/test/ok.test.ts': "import { b } from '@isopeer/low/internal';\n",
@@ -70,7 +74,8 @@ describe('check-layers', () => {
       /^packages\/high\/src\/index\.ts:4: import '\.\.\/\.\.\/low\/src\/index\.js' leaves packages\/high/,
       /^packages\/high\/src\/index\.ts:5: import '@isopeer\/nowhere' names no package/,
       /^packages\/low\/src\/index\.ts:1: import '@isopeer\/high' goes against the layers: @isopeer\/low may import no other package/,
-      /^check-layers: 5 import\(s\) against docs\/architecture\.md$/,
+      /^packages\/high\/src\/index\.ts:6: import '@isopeer\/aid' is for test files only/,
+      /^check-layers: 6 import\(s\) against docs\/architecture\.md$/,
     ];
     assert.equal(lines.length, expected.length, r.stderr);
     for (const re of expected) {

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { skipIfMissing } from '@isopeer/test-support';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 
 /** Debian's Chromium; the HTML report tests open the report in it. */
@@ -21,12 +22,6 @@ const ARGS = [
   '--disable-sync',
 ];
 
-/** CI is set to anything but empty, `0` or `false`: a missing part is a failure there. */
-export function inCi(): boolean {
-  const v = process.env.CI;
-  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
-}
-
 export interface Chromium {
   context: BrowserContext;
   close(): Promise<void>;
@@ -34,14 +29,12 @@ export interface Chromium {
 
 /**
  * Chromium with a fresh profile directory. Without Chromium: in CI the test fails; elsewhere it
- * is skipped loudly and this returns undefined.
+ * is marked skipped (not passed, even if it checked other things first) and this returns
+ * undefined.
  */
 export async function launchChromium(t: TestContext): Promise<Chromium | undefined> {
-  if (!existsSync(CHROMIUM)) {
-    if (inCi()) throw new Error(`${CHROMIUM} is missing (apt-get install chromium); CI needs it`);
-    t.skip(`LOUD SKIP: ${CHROMIUM} not installed; the HTML report was not checked in a browser`);
-    return undefined;
-  }
+  const missing = `${CHROMIUM} is not installed (apt-get install chromium); the HTML report was not checked in a browser`;
+  if (skipIfMissing(t, existsSync(CHROMIUM) ? null : missing)) return undefined;
   const profile = await mkdtemp(join(tmpdir(), 'chromium-profile-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

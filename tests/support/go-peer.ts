@@ -14,6 +14,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { partMissing } from '@isopeer/test-support';
 import { repoRoot } from './paths.js';
 
 export const GO_MEMBERLIST_SRC = '/usr/share/gocode/src/github.com/hashicorp/memberlist';
@@ -137,17 +138,15 @@ async function buildOnce(): Promise<string> {
 }
 
 /**
- * For a test file's top level: false when the Go peer is available (and built), else a loud
- * skip reason. Under CI=true a missing Go peer is an error, never a skip.
+ * For a test file's top level: false when the Go peer is available (and built), else a skip
+ * reason. Under CI (`isCI` of @isopeer/test-support) a missing Go peer is an error, never a skip.
  */
 export async function goPeerSkip(): Promise<false | string> {
   try {
     await goPeerBinary();
     return false;
   } catch (e) {
-    if (!(e instanceof GoPeerUnavailableError) || process.env.CI === 'true') throw e;
-    const reason = `SKIPPED: Go reference peer unavailable: ${e.message}`;
-    process.stderr.write(`\n*** ${reason} ***\n\n`);
-    return reason;
+    if (!(e instanceof GoPeerUnavailableError)) throw e;
+    return partMissing(`Go reference peer unavailable: ${e.message}`);
   }
 }

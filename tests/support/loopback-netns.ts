@@ -7,12 +7,6 @@ import { readFileSync } from 'node:fs';
 /** Set in the re-executed child; its value is the reason it was set, for anyone reading env. */
 export const LOOPBACK_NETNS_ENV = 'ISOPEER_LOOPBACK_NETNS';
 
-/** Whether this run is CI, where a missing part fails instead of skipping (HELPERS rule). */
-export function isCI(): boolean {
-  const v = process.env.CI;
-  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
-}
-
 /** Why a loopback-only namespace cannot be made here (not root, no unshare/ip), or null. */
 export function loopbackNetnsMissing(): string | null {
   const r = spawnSync('unshare', ['-n', '--', 'ip', 'link', 'set', 'lo', 'up'], {

@@ -1,22 +1,17 @@
 // Tests over real network namespaces need root, `ip` and `nft`. Off CI a missing part skips the
-// test file loudly; in CI (CI set to anything but empty, 0 or false) it is a failure.
+// test file; in CI (CI set to anything but empty, 0 or false) it is a failure.
 import { join } from 'node:path';
+import { partMissing } from '@isopeer/test-support';
 import { DEFAULT_STATE_DIR, netnsUnsupported } from '@isopeer/testkit';
 import { blockNames, claimAlive, listOurs, readClaim } from '@isopeer/testkit/internal';
 
-export function inCi(): boolean {
-  const ci = (process.env.CI ?? '').trim().toLowerCase();
-  return ci !== '' && ci !== '0' && ci !== 'false';
-}
-
-/** For a test file's top level: false when namespaces can be made here, else a skip reason. */
+/**
+ * For a test file's top level: false when namespaces can be made here, else a skip reason;
+ * under CI a missing part throws (see @isopeer/test-support).
+ */
 export async function netnsSkip(): Promise<false | string> {
   const why = await netnsUnsupported();
-  if (!why) return false;
-  if (inCi()) throw new Error(`network namespace tests cannot run in CI: ${why}`);
-  const reason = `SKIPPED: network namespace tests need root, ip and nft: ${why}`;
-  process.stderr.write(`\n*** ${reason} ***\n\n`);
-  return reason;
+  return partMissing(why ? `network namespace tests need root, ip and nft: ${why}` : null);
 }
 
 /**

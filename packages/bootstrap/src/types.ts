@@ -1,6 +1,6 @@
 /**
  * The bootstrap service's data model, exactly as the original Go prototype serialises it
- * (see ../shared/docs/original-system.md §2). All peer fields are strings on the wire.
+ * (the wire format is in docs/bootstrap.md). All peer fields are strings on the wire.
  */
 export interface PeerRecord {
   id: string;

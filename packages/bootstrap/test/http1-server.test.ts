@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { runInNewContext } from 'node:vm';
+import { skipIfMissing } from '@isopeer/test-support';
 import type { ParsedRequest } from '../src/http1/request-parser.js';
 import type { ServiceResponse } from '../src/response.js';
 import { deferred, echo, GET, RawClient, serve, text } from './http1-fixtures.js';
@@ -305,11 +306,7 @@ test('real client: curl with Expect: 100-continue', async (t) => {
         resolve({ out, missing: (err as NodeJS.ErrnoException | null)?.code === 'ENOENT' }),
     );
   });
-  if (curl.missing) {
-    if (process.env.CI === 'true') assert.fail('curl is missing (apt-get install curl)');
-    t.skip(
-      'LOUD SKIP: curl is not installed (apt-get install curl); the curl client was not tried',
-    );
+  if (skipIfMissing(t, curl.missing ? 'curl is not installed (apt-get install curl)' : null)) {
     return;
   }
   assert.equal(curl.out, 'POST /leave from curl');

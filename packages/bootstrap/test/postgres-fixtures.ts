@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { partMissing } from '@isopeer/test-support';
 import postgres from 'postgres';
 
 /*
@@ -24,9 +25,9 @@ export async function postgresSkipReason(): Promise<string | undefined> {
     await sql`SELECT 1`;
     return undefined;
   } catch (err) {
-    const reason = `PostgreSQL at ${PG_URL} is unreachable (${(err as Error).message})`;
-    if (process.env.CI === 'true') throw new Error(`${reason}; CI needs it`);
-    return `SKIPPED LOUDLY: ${reason}`;
+    return (
+      partMissing(`PostgreSQL at ${PG_URL} is unreachable (${(err as Error).message})`) || undefined
+    );
   } finally {
     await sql.end({ timeout: 1 });
   }

@@ -27,6 +27,12 @@ export type BootstrapJoinResult =
 
 export type RefillOutcome = 'not-candidate' | 'no-service' | 'removed' | 'refilled';
 
+/** Requests one member's departure duty sent to the service (retries included). */
+interface DutyRequests {
+  leaves: number;
+  refills: number;
+}
+
 export interface BootstrapDutyOptions {
   service: BootstrapApi | undefined;
   /** Attempts and first backoff delay of each request. */
@@ -226,10 +232,36 @@ export class BootstrapDuty {
    * Bootstrap duty when a member departs: only the `minrefillcandidates` longest-running live
    * members act. Each removes the departed peer from the service (idempotent, one request) and,
    * if that left room and this peer is not listed yet, offers itself with `refill`.
+   *
+   * Every member logs its outcome (`bootstrap duty done`, with the requests it sent), also when
+   * it did nothing or failed: whoever counts the service's requests per departure (tests, an
+   * operator) knows from these records when every member is done.
    */
   async refillAfterDeparture(
     node: MemberNode,
     chatMembers: Iterable<ChatMemberRecord>,
+  ): Promise<RefillOutcome> {
+    const sent: DutyRequests = { leaves: 0, refills: 0 };
+    try {
+      const outcome = await this.#departureDuty(node, chatMembers, sent);
+      this.ctx.log.info('bootstrap duty done', { departed: node.name, outcome, ...sent });
+      return outcome;
+    } catch (e) {
+      const error = (e as Error).message;
+      this.ctx.log.warn('bootstrap duty done', {
+        departed: node.name,
+        outcome: 'failed',
+        ...sent,
+        error,
+      });
+      throw e;
+    }
+  }
+
+  async #departureDuty(
+    node: MemberNode,
+    chatMembers: Iterable<ChatMemberRecord>,
+    sent: DutyRequests,
   ): Promise<RefillOutcome> {
     const ml = this.ctx.memberlist();
     if (!this.opts.service || !ml) return 'no-service';
@@ -239,12 +271,21 @@ export class BootstrapDuty {
     if (!refillCandidates(liveRecords, m).includes(this.ctx.nodeName)) return 'not-candidate';
     const known = this.#data && Object.values(this.#data.Peers).find((p) => p.name === node.name);
     const id = known?.id ?? uuidOfNodeName(node.name) ?? node.name;
-    let data = await this.update('leave', (bs) => bs.leave(id));
+    // Counted per attempt (inside the retried function), as the service sees them.
+    const leave = (peerId: string) =>
+      this.update('leave', (bs) => {
+        sent.leaves++;
+        return bs.leave(peerId);
+      });
+    let data = await leave(id);
     const stale = Object.values(data.Peers).find((p) => p.name === node.name);
-    if (stale) data = await this.update('leave', (bs) => bs.leave(stale.id));
+    if (stale) data = await leave(stale.id);
     const listed = Object.values(data.Peers).some((p) => p.id === this.ctx.id);
     if (listed || data.Config.numpeers >= data.Config.maxpeers) return 'removed';
-    await this.update('refill', (bs) => bs.refill(this.peerRecord()));
+    await this.update('refill', (bs) => {
+      sent.refills++;
+      return bs.refill(this.peerRecord());
+    });
     this.ctx.out.info(`<info> bootstrap list refilled with ${this.ctx.name}`);
     return 'refilled';
   }

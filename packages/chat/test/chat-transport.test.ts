@@ -42,9 +42,36 @@ describe('chat listener and sender', () => {
   it('treats an empty connection as a reachability ping', async () => {
     const addr = await start();
     const pinged = once(listener!, 'ping');
+    const before = performance.now();
     const rtt = await pingChatListener(addr);
+    const elapsed = performance.now() - before;
     await pinged;
-    assert.ok(rtt >= 0);
+    // A round trip takes some time, and no more than the call that measured it.
+    assert.ok(rtt > 0 && rtt <= elapsed, `rtt ${rtt} ms within the call's ${elapsed} ms`);
+  });
+
+  it('measures the round trip up to the listener closing the connection', async () => {
+    // A listener that holds each connection for 150 ms before closing it: the ping's time must
+    // include that wait, so a time taken at connect or at write would fail here.
+    const holdMs = 150;
+    // allowHalfOpen: the sender's FIN must not close our side at once.
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      s.resume();
+      s.on('end', () => setTimeout(() => s.end(), holdMs));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const before = performance.now();
+      const rtt = await pingChatListener(`127.0.0.1:${port}`);
+      const elapsed = performance.now() - before;
+      // Timers may fire up to a millisecond early against performance.now().
+      assert.ok(rtt >= holdMs - 1, `rtt ${rtt} ms includes the ${holdMs} ms hold`);
+      assert.ok(rtt <= elapsed, `rtt ${rtt} ms within the call's ${elapsed} ms`);
+    } finally {
+      server.close();
+    }
   });
 
   it('shows a last line without newline and ignores bytes after the first line', async () => {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { skipIfMissing } from '@isopeer/test-support';
 import { formatRecord, Logger, quoteWord } from '../src/index.js';
 import { makeConsole, tempDir, texts } from './helpers.js';
 
@@ -91,7 +92,8 @@ describe('/log', () => {
   });
 
   test('a failing log file is reported and dropped, never crashing the console', async (t) => {
-    if (!existsSync('/dev/full')) return t.skip('no /dev/full to simulate a full disk');
+    if (skipIfMissing(t, existsSync('/dev/full') ? null : 'no /dev/full to simulate a full disk'))
+      return;
     const c = makeConsole(t);
     await c.execute('/log on /dev/full');
     c.logger.child('x').info('this write fails with ENOSPC');

@@ -90,6 +90,50 @@ describe('parseCommandLine', () => {
     );
   });
 
+  test('property: every well-formed line parses to the words it was built from', () => {
+    // Pieces of a word as typed, with what they mean: plain text (a backslash is literal
+    // there), and quoted parts with the escapes \" \\ \n \t and a backslash kept before any
+    // other letter.
+    const plain = fc
+      .string({ unit: fc.constantFrom('a', 'Z', '7', '-', '/', '\\', 'é', '='), minLength: 1 })
+      .map((t) => [t, t]);
+    const quotedUnit = fc.constantFrom(
+      ['a', 'a'],
+      [' ', ' '],
+      ['\t', '\t'],
+      ['é', 'é'],
+      ['\\"', '"'],
+      ['\\\\', '\\'],
+      ['\\n', '\n'],
+      ['\\t', '\t'],
+      ['\\q', '\\q'],
+    );
+    const quoted = fc
+      .array(quotedUnit, { maxLength: 6 })
+      .map((us) => [`"${us.map((u) => u[0]).join('')}"`, us.map((u) => u[1]).join('')]);
+    const word = fc
+      .array(fc.oneof(plain, quoted), { minLength: 1, maxLength: 3 })
+      .map((ps) => ({ typed: ps.map((p) => p[0]).join(''), means: ps.map((p) => p[1]).join('') }));
+    const gap = fc.stringMatching(/^[ \t]{1,3}$/);
+    const line = fc.record({
+      lead: fc.stringMatching(/^[ \t]{0,2}$/),
+      slash: fc.boolean(),
+      name: fc.stringMatching(/^[a-z][a-z0-9-]{0,9}$/),
+      args: fc.array(fc.tuple(gap, word), { maxLength: 5 }),
+      trail: fc.stringMatching(/^[ \t]{0,2}$/),
+    });
+    fc.assert(
+      fc.property(line, (l) => {
+        const text = `${l.lead}${l.slash ? '/' : ''}${l.name}${l.args.map(([g, w]) => g + w.typed).join('')}${l.trail}`;
+        assert.deepEqual(parseCommandLine(text), {
+          name: l.name,
+          args: l.args.map(([, w]) => w.means),
+        });
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   test('property: quoteWord round-trips through the parser', () => {
     fc.assert(
       fc.property(fc.array(fc.string(), { minLength: 1, maxLength: 5 }), (words) => {

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { skipIfMissing } from '@isopeer/test-support';
 import { demoPath, tempDir } from './helpers.js';
 import { waitUntil } from './proc.js';
 import { haveTmux, TmuxSession } from './tmux.js';
@@ -12,14 +13,8 @@ import { haveTmux, TmuxSession } from './tmux.js';
  * history recall, tab completion, colours, Ctrl-C. Every wait is on a screen condition.
  */
 describe('TTY UI under tmux', () => {
-  const skip = (t: { skip(msg: string): void }): boolean => {
-    if (haveTmux()) return false;
-    // In CI a missing tmux is a broken environment, not a reason to pass.
-    if (process.env.CI === 'true')
-      assert.fail('tmux is required for the terminal UI test (CI=true)');
-    t.skip('tmux is not installed; the terminal UI is untested here');
-    return true;
-  };
+  const skip = (t: { skip(msg: string): void }): boolean =>
+    skipIfMissing(t, haveTmux() ? null : 'tmux is not installed; the terminal UI is untested here');
 
   function start(
     t: { after(fn: () => unknown): void },

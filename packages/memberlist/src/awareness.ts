@@ -1,4 +1,4 @@
-// Lifeguard's local health multiplier (§9.5). A node that misses acks may itself be the slow
+// Lifeguard's local health multiplier (docs/spec/memberlist-wire.md §9.5). A node that misses acks may itself be the slow
 // one; rather than accusing healthy peers it stretches its own probe interval.
 
 export class Awareness {

@@ -5,7 +5,15 @@
 // `@isopeer/memberlist/internal`, for tests, benchmarks and tools.
 export { AddressError, type HostPort, joinHostPort, parseHostPort } from './address.js';
 export { IncarnationError } from './admission.js';
-export { type Clock, realClock, seededRandom, type TimerHandle, VirtualClock } from './clock.js';
+export {
+  type Clock,
+  CoalescingClock,
+  realClock,
+  seededRandom,
+  type TimerBase,
+  type TimerHandle,
+  VirtualClock,
+} from './clock.js';
 export { CodecError, type CodecErrorCode } from './codec/errors.js';
 export { Keyring, VALID_KEY_LENGTHS } from './codec/keyring.js';
 export { PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from './codec/vsn.js';

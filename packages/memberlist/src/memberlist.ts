@@ -25,6 +25,7 @@ import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { type LabelRefusal, NetLayer } from './net.js';
 import { TransmitLimitedQueue } from './queue.js';
 import { State } from './state.js';
+import { retransmitLimit } from './suspicion.js';
 import { NetTransport } from './transport/net-transport.js';
 
 /** An API call that could not be carried out (code says why; `cause` may hold the error behind it). */
@@ -166,9 +167,12 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   }
 
   /**
-   * Leaves gracefully: peers record this node as left (not failed). Waits until the leave has
-   * been gossiped its full retransmit count, or `timeoutMs` (then rejects, code
-   * `ERR_TIMEOUT`). The node keeps running until `shutdown()`.
+   * Leaves gracefully: peers record this node as left (not failed). Resolves, as Go's
+   * `Leave(timeout)` does, once the leave message has been *sent* Go's transmit count
+   * (retransmitMult × ceil(log10(n+1)), acknowledged by nobody), or once no other live node
+   * remains to tell; rejects (code `ERR_TIMEOUT`) if neither happened within `timeoutMs`. The
+   * `gossipMinTransmits` floor keeps retransmitting it afterwards, and the node keeps running
+   * until `shutdown()`.
    */
   async leave(timeoutMs: number): Promise<void> {
     this.assertRunning();
@@ -179,11 +183,22 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     const finished = new Promise<void>((r) => {
       done = r;
     });
-    this.state.deadNode({ incarnation: me.incarnation, node: me.name, from: me.name }, () =>
-      done(),
+    const goal = () => retransmitLimit(this.ctx.config.retransmitMult, this.state.numNodes());
+    this.state.deadNode(
+      { incarnation: me.incarnation, node: me.name, from: me.name },
+      { finished: done, sent: (transmits) => transmits >= goal() && done() },
     );
     if (!this.state.hasLivePeers()) return;
-    await this.waitOrTimeout(finished, timeoutMs, 'leave');
+    // Once every peer is dead or left there is nobody to gossip to, so nothing more is sent.
+    const onLeave = () => {
+      if (!this.state.hasLivePeers()) done();
+    };
+    this.on('leave', onLeave);
+    try {
+      await this.waitOrTimeout(finished, timeoutMs, 'leave');
+    } finally {
+      this.off('leave', onLeave);
+    }
   }
 
   /**
@@ -278,6 +293,23 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     this.assertRunning();
     const r = this.target(to);
     await this.net.sendReliable(joinHostPort(r.addr, r.port), payload);
+  }
+
+  /**
+   * A transmit-limited queue for the application's own broadcasts (feed it to the delegate's
+   * `getBroadcasts`), sized like this node's membership gossip: each message is handed out
+   * retransmitMult × ceil(log10(n+1)) times for n live members, and at least
+   * `gossipMinTransmits` times. Go's formula alone gives 2 below 10 nodes with the Local preset,
+   * and an epidemic where every holder sends twice misses about one delivery in 14 in a 5-node
+   * cluster (issue 17); a `new TransmitLimitedQueue(...)` keeps Go's formula for those who want it.
+   */
+  createBroadcastQueue(): TransmitLimitedQueue {
+    const c = this.ctx.config;
+    return new TransmitLimitedQueue(
+      () => this.numMembers(),
+      c.retransmitMult,
+      c.gossipMinTransmits,
+    );
   }
 
   /** Counters and live figures (members by state, health, traffic, drops). */

@@ -1,4 +1,4 @@
-// Packet and stream handling (§5, §6, §1.5): sending with piggy-backed gossip, framing layers
+// Packet and stream handling (docs/spec/memberlist-wire.md §5, §6, §1.5): sending with piggy-backed gossip, framing layers
 // chosen per peer version (CRC for PMax ≥ 5), ingesting datagrams (bad ones are counted and
 // dropped, never thrown), serving streams (push/pull, reliable user messages, TCP pings) with
 // error replies, and the client side of push/pull, TCP ping and reliable sends. Labels

@@ -1,4 +1,4 @@
-// The transmit-limited broadcast queue (§11.3): every queued message is piggy-backed or gossiped
+// The transmit-limited broadcast queue (docs/spec/memberlist-wire.md §11.3): every queued message is piggy-backed or gossiped
 // at most retransmitMult × ceil(log10(n+1)) times, fresher and larger messages first. Exported
 // for applications, which use it to feed the delegate's `getBroadcasts`.
 import { retransmitLimit } from './suspicion.js';
@@ -14,6 +14,10 @@ export interface Broadcast {
   invalidates?(other: Broadcast): boolean;
   /** Called once when the broadcast will no longer be sent (limit reached or invalidated). */
   finished?(): void;
+  /** Called each time the broadcast is handed out for a datagram, with how often it has been
+   * handed out so far. Lets a caller wait for fewer transmits than the queue's limit: `leave()`
+   * waits for Go's count while the `gossipMinTransmits` floor keeps retransmitting. */
+  sent?(transmits: number): void;
 }
 
 /** A broadcast that replaces earlier broadcasts with the same name. */
@@ -119,7 +123,11 @@ export class TransmitLimitedQueue {
     for (const cur of bumped) cur.transmits++;
     // Picked items keep their relative order after the bump, so one merge re-sorts everything.
     this.items = bumped.length === 0 ? rest : merge(rest, bumped);
-    for (const cur of done) cur.b.finished?.();
+    for (const cur of bumped) cur.b.sent?.(cur.transmits);
+    for (const cur of done) {
+      cur.b.sent?.(cur.transmits + 1);
+      cur.b.finished?.();
+    }
     return out;
   }
 

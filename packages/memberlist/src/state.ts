@@ -1,5 +1,5 @@
 // Over 600 lines on purpose: it mirrors Go memberlist's state.go, to be read side by side.
-// The protocol engine: the node table and its state machine (§8), probing with indirect probes,
+// The protocol engine: the node table and its state machine (docs/spec/memberlist-wire.md §8), probing with indirect probes,
 // nacks and the TCP fallback (§9), Lifeguard suspicion (§10), gossip rounds (§11), push/pull
 // scheduling (§7.4), reaping and dead-node reclaim. I/O goes through net.ts.
 import { bytesToIp, type Cidr, cidrContains, joinHostPort, parseCidr } from './address.js';
@@ -59,8 +59,17 @@ function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
 export class State {
   /** Records by name. */
   readonly nodes = new Map<string, NodeRecord>();
-  /** Records in probe order (new ones inserted at a random position). */
+  /** Every record (new ones inserted at a random position). */
   private list: NodeRecord[] = [];
+  /** The records sorted by name: the probe ring (see `slotTarget`); rebuilt when stale. */
+  private ring: NodeRecord[] = [];
+  private ringStale = true;
+  /** Probe slot bookkeeping (see `probeSlot`). */
+  private probePhase: number | null = null;
+  private lastSlot = Number.NEGATIVE_INFINITY;
+  private probesSinceReap = 0;
+  /** When the current scheduled probe fell due (clock time). */
+  private probeDue = 0;
   private probeIndex = 0;
   /** Local incarnation counter. */
   private incarnation = 0;
@@ -173,26 +182,45 @@ export class State {
     const c = this.ctx.config;
     this.scheduleProbe(this.ctx.random() * c.probeIntervalMs);
     if (c.gossipIntervalMs > 0 && c.gossipNodes > 0) {
-      const tick = () => {
-        this.gossip();
-        this.after(c.gossipIntervalMs, tick);
-      };
-      this.after(this.ctx.random() * c.gossipIntervalMs, tick);
+      this.every(
+        () => c.gossipIntervalMs,
+        () => this.gossip(),
+      );
     }
     if (c.pushPullIntervalMs > 0) {
-      const tick = () => {
-        void this.pushPullWithRandomNode('periodic');
-        this.after(pushPullScale(c.pushPullIntervalMs, this.numNodes()), tick);
-      };
-      this.after(this.ctx.random() * c.pushPullIntervalMs, tick);
+      this.every(
+        () => pushPullScale(c.pushPullIntervalMs, this.numNodes()),
+        () => void this.pushPullWithRandomNode('periodic'),
+        c.pushPullIntervalMs,
+      );
     }
     if (c.reconnectIntervalMs > 0) {
-      const tick = () => {
-        void this.reconnect();
-        this.after(c.reconnectIntervalMs, tick);
-      };
-      this.after(this.ctx.random() * c.reconnectIntervalMs, tick);
+      this.every(
+        () => c.reconnectIntervalMs,
+        () => void this.reconnect(),
+      );
     }
+  }
+
+  /**
+   * Runs `fn` every `intervalMs()`, first after a random stagger of up to `staggerMs` (default:
+   * one interval), like Go's tickers: each tick falls due one interval after the previous one
+   * was *due*, so a late wake-up (the clock's timer slack, a busy event loop) delays that tick
+   * only, not every later one; if a whole interval was missed it runs at once and the cadence
+   * starts again from there (Go's ticker drops missed ticks).
+   */
+  private every(intervalMs: () => number, fn: () => void, staggerMs = intervalMs()): void {
+    const clock = this.ctx.clock;
+    const first = this.ctx.random() * staggerMs;
+    let due = clock.now() + first;
+    const tick = () => {
+      fn();
+      const now = clock.now();
+      due += intervalMs();
+      if (due < now) due = now;
+      this.after(due - now, tick);
+    };
+    this.after(first, tick);
   }
 
   /**
@@ -262,6 +290,7 @@ export class State {
   // ---- probing (§9) ------------------------------------------------------------------------
 
   private scheduleProbe(delay: number): void {
+    this.probeDue = this.ctx.clock.now() + delay;
     this.after(delay, () => void this.probeTick(true));
   }
 
@@ -275,9 +304,8 @@ export class State {
       return;
     }
     this.probing = true;
-    const started = this.ctx.clock.now();
     try {
-      const target = this.nextProbeTarget();
+      const target = this.nextProbeTarget(scheduled);
       if (target) await this.probeNode(target);
     } catch {
       // Only an application callback can throw here; the probe loop must keep running.
@@ -287,9 +315,10 @@ export class State {
     }
     if (this.ctx.shutdown) return;
     if (scheduled) {
-      // Like Go's ticker: keep the cadence, and run at once if the probe overran the interval.
-      const next = started + this.ctx.config.probeIntervalMs - this.ctx.clock.now();
-      this.scheduleProbe(Math.max(0, next));
+      // Like Go's ticker: the next probe is due one interval after this one was due (a late
+      // wake-up does not push back every later probe), at once if the probe overran it.
+      const now = this.ctx.clock.now();
+      this.scheduleProbe(Math.max(0, this.probeDue + this.ctx.config.probeIntervalMs - now));
     } else if (this.tickPending) {
       // A regular tick fell due during this extra probe: run it now (Go coalesces ticks too).
       this.tickPending = false;
@@ -297,16 +326,26 @@ export class State {
     }
   }
 
-  private nextProbeTarget(): NodeRecord | null {
+  private nextProbeTarget(scheduled: boolean): NodeRecord | null {
     // A node another member suspects is probed out of turn, so our confirmation (or the
     // node's refutation) arrives within one probe instead of one round-robin cycle.
     while (this.priorityProbes.length > 0) {
       const r = this.nodes.get(this.priorityProbes.shift()!);
       if (r && r.state === NodeStateType.Suspect && r.name !== this.localName) return r;
     }
-    let checked = 0;
-    for (;;) {
-      if (checked >= this.list.length) return null;
+    if (!scheduled) return null;
+    if (!this.ctx.config.probeSlots) return this.roundRobinTarget();
+    // Go reaps at the end of each pass over its node list; one pass is a table's worth of probes.
+    if (++this.probesSinceReap >= this.list.length) {
+      this.probesSinceReap = 0;
+      this.reap();
+    }
+    return this.slotTarget(this.probeSlot());
+  }
+
+  /** Go's order (`probeSlots` off): round-robin over the table, reaped and shuffled per pass. */
+  private roundRobinTarget(): NodeRecord | null {
+    for (let checked = 0; checked < this.list.length; ) {
       if (this.probeIndex >= this.list.length) {
         this.reap();
         this.shuffle();
@@ -316,15 +355,14 @@ export class State {
       }
       const r = this.list[this.probeIndex++];
       if (
-        r.name === this.localName ||
-        r.state === NodeStateType.Dead ||
-        r.state === NodeStateType.Left
+        r.name !== this.localName &&
+        (r.state === NodeStateType.Alive || r.state === NodeStateType.Suspect)
       ) {
-        checked++;
-        continue;
+        return r;
       }
-      return r;
+      checked++;
     }
+    return null;
   }
 
   private shuffle(): void {
@@ -333,6 +371,60 @@ export class State {
       const j = Math.floor(this.ctx.random() * (i + 1));
       [l[i], l[j]] = [l[j], l[i]];
     }
+  }
+
+  /**
+   * The member to probe in probe slot `slot`. Every isopeer node orders the live members and
+   * itself by name (m of them) and probes the one d = 1 + (slot mod (m − 1)) places after
+   * itself. For one slot that is a permutation without fixed points, so every member is
+   * probed by exactly one member per probe interval, and a dead node is probed within about one
+   * interval. With Go's order (each node shuffles its own list every pass) the first probe of a
+   * dead node waits for the first of m − 1 independent round-robins to reach it: an exponential
+   * tail, over 3.5 s in 1 run of 30 at m = 20, that dominated failure detection's worst case
+   * (issue 17). Each node still probes every member once per m − 1 slots, as Go does. Clock
+   * skew, Go nodes and views that differ after a change only make some slots collide. Costs two
+   * passes over the table and no allocation.
+   */
+  private slotTarget(slot: number): NodeRecord | null {
+    if (this.ringStale || this.ring.length !== this.list.length) {
+      this.ring = [...this.list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      this.ringStale = false;
+    }
+    const me = this.localName;
+    const live = (r: NodeRecord) =>
+      r.name === me || r.state === NodeStateType.Alive || r.state === NodeStateType.Suspect;
+    let m = 0;
+    let self = 0;
+    for (const r of this.ring) {
+      if (r.name === me) self = m;
+      if (live(r)) m++;
+    }
+    if (m < 2) return null;
+    const want = (self + 1 + (slot % (m - 1))) % m;
+    let k = 0;
+    for (const r of this.ring) {
+      if (!live(r)) continue;
+      if (k === want) return r;
+      k++;
+    }
+    return null;
+  }
+
+  /**
+   * The number of the current probe slot: the same on every node, because it counts probe
+   * intervals of wall-clock time (`Clock.wallNow`). Rounded against this node's own tick phase,
+   * so timer jitter never moves a tick into a neighbouring slot; a repeated slot (a late tick
+   * run right after an overrun) moves on to the next one.
+   */
+  private probeSlot(): number {
+    const interval = this.ctx.config.probeIntervalMs;
+    const wall = this.ctx.clock.wallNow?.() ?? this.ctx.clock.now();
+    this.probePhase ??= wall % interval;
+    let slot = Math.round((wall - this.probePhase) / interval);
+    // Only a small step back is a repeat; a big one is the wall clock being set back.
+    if (slot <= this.lastSlot && slot > this.lastSlot - 3) slot = this.lastSlot + 1;
+    this.lastSlot = slot;
+    return slot;
   }
 
   /**
@@ -350,6 +442,7 @@ export class State {
         this.nodes.delete(r.name);
       } else keep.push(r);
     }
+    if (keep.length !== this.list.length) this.ringStale = true;
     this.list = keep;
   }
 
@@ -635,9 +728,15 @@ export class State {
 
   // ---- broadcasts --------------------------------------------------------------------------
 
-  private broadcast(key: string, bytes: Uint8Array, finished?: () => void): void {
+  private broadcast(
+    key: string,
+    bytes: Uint8Array,
+    finished?: () => void,
+    sent?: (transmits: number) => void,
+  ): void {
     this.ctx.metrics.messagesQueued++;
-    this.ctx.queue.queueBroadcast(namedBroadcast(key, bytes, finished));
+    const b = namedBroadcast(key, bytes, finished);
+    this.ctx.queue.queueBroadcast(sent ? { ...b, sent } : b);
   }
 
   // ---- state machine (§8) -------------------------------------------------------------------
@@ -827,8 +926,11 @@ export class State {
     }
   }
 
-  /** Applies a dead message (§8.4); `From == Node` means the node left. */
-  deadNode(d: Dead, finished?: () => void): void {
+  /**
+   * Applies a dead message (§8.4); `From == Node` means the node left. `notify` hears about the
+   * transmits of our own leave message (see `Broadcast.sent` / `finished`).
+   */
+  deadNode(d: Dead, notify?: { finished?(): void; sent?(transmits: number): void }): void {
     const r = this.nodes.get(d.node);
     if (!r) return;
     if (d.incarnation < r.incarnation) return;
@@ -842,7 +944,12 @@ export class State {
         this.refute(r, d.incarnation);
         return;
       }
-      this.broadcast(d.node, encodeMessage({ type: MessageType.Dead, body: d }), finished);
+      this.broadcast(
+        d.node,
+        encodeMessage({ type: MessageType.Dead, body: d }),
+        notify?.finished,
+        notify?.sent,
+      );
     } else {
       this.broadcast(d.node, encodeMessage({ type: MessageType.Dead, body: d }));
     }

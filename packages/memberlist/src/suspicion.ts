@@ -1,4 +1,4 @@
-// Lifeguard suspicion timers (§10): a suspicion starts at a long timeout and shrinks towards the
+// Lifeguard suspicion timers (docs/spec/memberlist-wire.md §10): a suspicion starts at a long timeout and shrinks towards the
 // minimum as independent nodes confirm it, so a real failure is declared quickly while a lone
 // (perhaps overloaded) accuser cannot declare a healthy node dead fast.
 import type { Clock, TimerHandle } from './clock.js';

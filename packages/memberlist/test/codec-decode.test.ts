@@ -1,5 +1,5 @@
 /**
- * Decoder acceptance tests D1–D20 of the wire spec §18.3: each input was run through the
+ * Decoder acceptance tests D1–D20 of docs/spec/memberlist-wire.md §18.3: each input was run through the
  * real Go decoder; we must accept what it accepts (with the same values) and reject what it
  * rejects.
  */
@@ -41,7 +41,7 @@ function decode(target: keyof typeof readers, input: Uint8Array): unknown {
 
 const ip4 = Uint8Array.from([10, 0, 0, 1]);
 
-describe('decoder acceptance (spec §18.3, verified against Go)', () => {
+describe('decoder acceptance (docs/spec/memberlist-wire.md §18.3, verified against Go)', () => {
   const ok: Array<[string, keyof typeof readers, Uint8Array, Record<string, unknown>]> = [
     [
       'D1 str8 string value',

@@ -1,5 +1,5 @@
 /**
- * Loads the Go-produced test data shared with the team: the vectors of memberlist-0.2.2.json
+ * Loads the Go-produced test data kept in test/vectors/: the vectors of memberlist-0.2.2.json
  * and the captures of real Go traffic in wire/*.txt (hex plus the reference decoder's
  * layer-by-layer output, which the tests compare against).
  */
@@ -18,26 +18,9 @@ export function repoRoot(): string {
   }
 }
 
-/** `/work/shared` is `../shared` from the repository root. */
+/** The Go-produced vectors, kept in the repository (see vectors/README.md for their origin). */
 export function vectorsDir(): string {
-  return join(repoRoot(), '..', 'shared', 'vectors');
-}
-
-/**
- * Why the shared vectors cannot be used, or null if they can. In CI a missing vector set is a
- * failure (the caller throws); locally the test skips with this reason.
- */
-export function vectorsMissing(): string | null {
-  const f = join(vectorsDir(), 'memberlist-0.2.2.json');
-  return existsSync(f) ? null : `shared vectors not found at ${f}`;
-}
-
-/** Throws in CI, returns a skip reason locally, null when the vectors are there. */
-export function skipWithoutVectors(): string | false {
-  const reason = vectorsMissing();
-  if (reason === null) return false;
-  if (process.env.CI === 'true') throw new Error(`${reason} (required in CI)`);
-  return `SKIPPED: ${reason}`;
+  return join(repoRoot(), 'packages', 'memberlist', 'test', 'vectors');
 }
 
 export function fromHex(hex: string): Uint8Array {

@@ -16,7 +16,7 @@ const goLocal = (): Record<string, unknown> =>
   );
 const ms = (ns: unknown) => (ns as number) / 1e6;
 
-describe('configuration presets (spec §15)', () => {
+describe('configuration presets (docs/spec/memberlist-wire.md §15)', () => {
   it('defaultLocalConfig carries exactly the values Go 0.2.2 produces', () => {
     const c = defaultLocalConfig();
     const go = goLocal();

@@ -10,7 +10,7 @@ import {
   suspicionTimeoutMs,
 } from '../src/suspicion.js';
 
-describe('Lifeguard formulas (spec §10, §7.4, §11.3)', () => {
+describe('Lifeguard formulas (docs/spec/memberlist-wire.md §10, §7.4, §11.3)', () => {
   it('suspicionTimeout matches the §10.1 examples', () => {
     const lan: [number, number][] = [
       [1, 4000],

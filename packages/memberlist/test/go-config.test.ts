@@ -18,7 +18,12 @@ import {
   toGoConfig,
   validateGoConfig,
 } from '../src/go-config.js';
-import { GO_FIELD_NAMES } from '../src/go-config-fields.js';
+import {
+  GO_CONFIG_FIELDS,
+  GO_FIELD_NAMES,
+  type GoFieldName,
+  type GoFieldSpec,
+} from '../src/go-config-fields.js';
 
 /** The Go prototype's saveconfig output (see test/vectors/README.md). */
 const goConfigVectorPath = fileURLToPath(
@@ -280,6 +285,94 @@ describe('untrusted configuration documents', () => {
         }
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  test('property: every valid document is accepted, each field it sets read back as written', () => {
+    // For each field kind: a value Go's saveconfig could have written, and what it must load as.
+    type Pair = { written: unknown; loaded: unknown };
+    const same = (a: fc.Arbitrary<unknown>) => a.map((v): Pair => ({ written: v, loaded: v }));
+    const ip = fc.oneof(fc.ipV4(), fc.ipV6());
+    const aesKey = fc
+      .constantFrom(16, 24, 32)
+      .chain((n) => fc.uint8Array({ minLength: n, maxLength: n }))
+      .map((b) => Buffer.from(b).toString('base64'));
+    const network = fc
+      .tuple(fc.ipV4(), fc.integer({ min: 0, max: 32 }), fc.boolean())
+      .map(([addr, bits, asText]): Pair => {
+        const mask = Buffer.alloc(4);
+        mask.writeUInt32BE(bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);
+        const go = { IP: addr, Mask: mask.toString('base64') };
+        return { written: asText ? `${addr}/${bits}` : go, loaded: go };
+      });
+    const valueFor = (f: GoFieldSpec): fc.Arbitrary<Pair> => {
+      switch (f.kind) {
+        case 'string':
+          return same(fc.string());
+        case 'ip':
+          return same(ip);
+        case 'optional-ip':
+          return same(fc.oneof(fc.constant(''), ip));
+        case 'int':
+          return same(fc.integer({ min: f.min ?? 0, max: f.max ?? Number.MAX_SAFE_INTEGER }));
+        case 'duration':
+          return same(fc.maxSafeNat());
+        case 'bool':
+          return same(fc.boolean());
+        case 'secret-key':
+          return same(fc.oneof(fc.constant(null), fc.constant(''), aesKey));
+        case 'opaque':
+          return fc.constantFrom<Pair>(
+            { written: null, loaded: null },
+            { written: {}, loaded: null },
+          );
+        case 'cidrs':
+          return fc.oneof(
+            fc.constant<Pair>({ written: null, loaded: null }),
+            fc.array(network, { maxLength: 3 }).map((ns) => ({
+              written: ns.map((n) => n.written),
+              loaded: ns.map((n) => n.loaded),
+            })),
+          );
+      }
+    };
+    const fields = fc.record(
+      Object.fromEntries(GO_CONFIG_FIELDS.map((f) => [f.name, valueFor(f)])) as Record<
+        GoFieldName,
+        fc.Arbitrary<Pair>
+      >,
+    );
+    // Fields checked against each other travel together, with values that satisfy the checks.
+    const groups = [
+      ['DelegateProtocolMin', 'DelegateProtocolVersion', 'DelegateProtocolMax'],
+      ['ProbeTimeout', 'ProbeInterval'],
+    ] as GoFieldName[][];
+    fc.assert(
+      fc.property(fields, fc.subarray([...GO_FIELD_NAMES]), (pairs, chosen) => {
+        for (const group of groups) {
+          const sorted = group.map((n) => pairs[n].loaded as number).sort((a, b) => a - b);
+          group.forEach((n, i) => {
+            pairs[n] = { written: sorted[i], loaded: sorted[i] };
+          });
+        }
+        const present = GO_FIELD_NAMES.filter(
+          (n) =>
+            chosen.includes(n) ||
+            groups.some((g) => g.includes(n) && g.some((m) => chosen.includes(m))),
+        );
+        const doc = Object.fromEntries(present.map((n) => [n, pairs[n].written]));
+        const expected = { ...goLocal('') } as Record<string, unknown>;
+        for (const n of present) expected[n] = pairs[n].loaded;
+        for (const r of [validateGoConfig(doc), parseGoConfig(JSON.stringify(doc))]) {
+          assert.deepEqual(r.config, expected);
+          assert.deepEqual(r.present, present);
+          const ignoredObjects = present.filter(
+            (n) => pairs[n].written !== null && pairs[n].loaded === null,
+          );
+          assert.equal(r.warnings.length, ignoredObjects.length, r.warnings.join('; '));
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 

@@ -5,7 +5,7 @@ import { type Broadcast, namedBroadcast, TransmitLimitedQueue } from '../src/que
 
 const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 
-describe('TransmitLimitedQueue (spec §11.3)', () => {
+describe('TransmitLimitedQueue (docs/spec/memberlist-wire.md §11.3)', () => {
   it('a named broadcast replaces the queued one with the same name and finishes it', () => {
     const q = new TransmitLimitedQueue(() => 10, 4);
     let finished = 0;

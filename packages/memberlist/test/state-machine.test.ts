@@ -1,4 +1,4 @@
-// The node state machine (spec §8.6) driven by crafted datagrams from a raw in-memory peer.
+// The node state machine (docs/spec/memberlist-wire.md §8.6) driven by crafted datagrams from a raw in-memory peer.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ipToBytes } from '../src/address.js';
@@ -74,7 +74,7 @@ async function setup(over: Partial<Config> = {}) {
   return { m, clock, send, events, conflicts, stateOf, shutdown: () => m.shutdown() };
 }
 
-describe('state machine (spec §8.6)', () => {
+describe('state machine (docs/spec/memberlist-wire.md §8.6)', () => {
   it('unknown node: alive ≥ 1 creates it alive with a join; alive 0, suspect, dead are ignored', async () => {
     const t = await setup();
     try {

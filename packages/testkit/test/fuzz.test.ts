@@ -118,3 +118,108 @@ test('the script parser answers any text with a Script or a ScriptSyntaxError', 
     { numRuns: 500 },
   );
 });
+
+test('every well-formed script parses to exactly the lines, peers and directives it was built from', () => {
+  const ws = fc.stringMatching(/^[ \t]{0,2}$/);
+  const gap = fc.stringMatching(/^[ \t]{1,3}$/);
+  const peer = fc.stringMatching(/^[A-Za-z0-9][\w.-]{0,10}$/);
+  const command = fc
+    .stringMatching(/^\/?[A-Za-z][\w-]{0,8}$/)
+    .filter((c) => !/^\/?test(filter|wait)$/.test(c));
+  const args = fc.array(fc.tuple(gap, fc.stringMatching(/^[!-~]{1,8}$/)), { maxLength: 4 });
+  type Item =
+    | { kind: 'noLine'; typed: string }
+    | { kind: 'peer'; typed: string; peer: string; command: string }
+    | { kind: 'runner'; typed: string; action: string; peers: string[] };
+  // Lines that add no script line: blanks and comments (and, below, the directives).
+  const blank = fc.oneof(
+    ws.map((w): Item => ({ kind: 'noLine', typed: w })),
+    fc
+      .tuple(
+        ws,
+        fc.string({ maxLength: 20 }).filter((t) => !/[\r\n]/.test(t)),
+      )
+      .map(([w, t]): Item => ({ kind: 'noLine', typed: `${w}#${t}` })),
+  );
+  const peerLine = fc.tuple(ws, peer, gap, command, args, ws).map(([a, p, g, c, as, z]): Item => {
+    const cmd = c + as.map(([sp, w]) => sp + w).join('');
+    return { kind: 'peer', typed: `${a}${p}${g}${cmd}${z}`, peer: p, command: cmd };
+  });
+  const runnerLine = fc
+    .tuple(
+      ws,
+      fc.constantFrom('kill', 'stop', 'cont', 'start', 'partition', 'heal'),
+      gap,
+      fc.uniqueArray(peer, { minLength: 2, maxLength: 2 }),
+      gap,
+      ws,
+    )
+    .map(([a, action, g1, [p, q], g2, z]): Item => {
+      const two = action === 'partition' || action === 'heal';
+      const peers = two ? [p, q] : [p];
+      return { kind: 'runner', typed: `${a}@${action}${g1}${peers.join(g2)}${z}`, action, peers };
+    });
+  const duration = fc
+    .tuple(
+      fc.integer({ min: 1, max: 5000 }),
+      fc.constantFrom(['ms', 1], ['s', 1000], ['m', 60_000]),
+    )
+    .map(([n, [unit, ms]]) => ({ text: `${n}${unit}`, ms: n * (ms as number) }));
+  const script = fc.record({
+    items: fc.array(fc.oneof(blank, peerLine, runnerLine), { maxLength: 12 }),
+    last: fc.oneof(peerLine, runnerLine),
+    deadline: fc.option(fc.tuple(duration, fc.nat())),
+    settle: fc.option(fc.tuple(duration, fc.nat())),
+    crlf: fc.boolean(),
+  });
+  fc.assert(
+    fc.property(script, (sc) => {
+      const items = [...sc.items, sc.last];
+      for (const [name, d] of [
+        ['deadline', sc.deadline],
+        ['settle', sc.settle],
+      ] as const) {
+        if (d)
+          items.splice(d[1] % (items.length + 1), 0, {
+            kind: 'noLine',
+            typed: `@${name} ${d[0].text}`,
+          });
+      }
+      const text = items.map((i) => i.typed).join(sc.crlf ? '\r\n' : '\n');
+      const lines: unknown[] = [];
+      const peers: string[] = [];
+      const lateStart: string[] = [];
+      items.forEach((it, i) => {
+        if (it.kind === 'noLine') return;
+        const named = it.kind === 'peer' ? [it.peer] : it.peers;
+        for (const p of named) {
+          if (peers.includes(p)) continue;
+          peers.push(p);
+          if (it.kind === 'runner' && it.action === 'start') lateStart.push(p);
+        }
+        lines.push(
+          it.kind === 'peer'
+            ? {
+                kind: 'peer',
+                lineNo: i + 1,
+                peer: it.peer,
+                command: it.command,
+                text: `${it.peer} ${it.command}`,
+              }
+            : {
+                kind: 'runner',
+                lineNo: i + 1,
+                action: it.action,
+                peers: it.peers,
+                text: `@${it.action} ${it.peers.join(' ')}`,
+              },
+        );
+      });
+      const expected: Record<string, unknown> = { name: 'valid', lines, peers, lateStart };
+      if (sc.deadline) expected.lineDeadlineMs = sc.deadline[0].ms;
+      if (sc.settle) expected.settleMs = sc.settle[0].ms;
+      assert.deepEqual(parseScript(text, 'valid'), expected);
+    }),
+    { numRuns: 500 },
+  );
+});

@@ -8,7 +8,7 @@ import {
   Keyring,
   type Memberlist,
   type MemberNode,
-  TransmitLimitedQueue,
+  type TransmitLimitedQueue,
 } from '@isopeer/memberlist';
 import { type Emit, type NodeEvent, nodeFields } from './events.js';
 import { decodeKey, type NodeOptions, presetConfig } from './options.js';
@@ -84,7 +84,9 @@ export class NodePeer {
         labelRefused: (r) => emit({ event: 'label-refused', self: name, ...r }),
       },
     });
-    p.queue = new TransmitLimitedQueue(() => p.ml.numMembers(), config.retransmitMult);
+    // Sized like memberlist's own gossip (with its transmit floor): Go's count alone, 2 below 10
+    // nodes, loses about one delivery in 14 of the line protocol's broadcasts at 5 nodes.
+    p.queue = p.ml.createBroadcastQueue();
     const local = p.ml.localNode();
     emit({ event: 'ready', name, addr: local.addr, port: local.port });
     return p;

@@ -1,5 +1,5 @@
 /**
- * Compound messages (wire spec §5.2): `07 | count | count × uint16 BE length | parts`.
+ * Compound messages (docs/spec/memberlist-wire.md §5.2): `07 | count | count × uint16 BE length | parts`.
  * Go 0.2.2 mis-splits 128+ parts (8-bit arithmetic) and crashes on a zero-length part, so we
  * never build either, and reading never trusts them.
  */

@@ -1,5 +1,5 @@
 /**
- * The `compressMsg` wrapper (wire spec §4.12, §5.3): `09 | msgpack {Algo: 0, Buf: LZW(message)}`
+ * The `compressMsg` wrapper (docs/spec/memberlist-wire.md §4.12, §5.3): `09 | msgpack {Algo: 0, Buf: LZW(message)}`
  * where the LZW input is the whole inner message including its type byte.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';

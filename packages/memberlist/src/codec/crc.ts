@@ -1,5 +1,5 @@
 /**
- * CRC-32/IEEE and the `hasCrcMsg` layer (wire spec §5.4): `0c | crc32 BE | message`, the
+ * CRC-32/IEEE and the `hasCrcMsg` layer (docs/spec/memberlist-wire.md §5.4): `0c | crc32 BE | message`, the
  * checksum covering the message only. Only the outermost layer inside encryption.
  */
 import { CodecError } from './errors.js';

@@ -1,5 +1,5 @@
 /**
- * AES-GCM sealing as memberlist 0.2.2 does it (wire spec §5.5, §6.2):
+ * AES-GCM sealing as memberlist 0.2.2 does it (docs/spec/memberlist-wire.md §5.5, §6.2):
  * `version(1) | nonce(12) | ciphertext | tag(16)`. Version 1 seals the plaintext as is;
  * version 0 (used by protocol-1 senders) PKCS#7-pads it to a multiple of 16 first.
  * UDP datagrams use no additional data; stream frames use their 5 header bytes.

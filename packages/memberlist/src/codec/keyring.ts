@@ -1,5 +1,5 @@
 /**
- * The set of AES keys a node accepts (wire spec §5.5). The primary key (index 0) encrypts
+ * The set of AES keys a node accepts (docs/spec/memberlist-wire.md §5.5). The primary key (index 0) encrypts
  * everything sent; every installed key is tried when decrypting, so keys can be rotated in a
  * live cluster: install the new key everywhere, make it primary everywhere, then remove the old.
  */

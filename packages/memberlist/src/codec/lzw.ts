@@ -1,6 +1,6 @@
 /**
  * LZW exactly as Go's `compress/lzw` does it with LSB bit order and 8-bit literals (wire spec
- * §5.3): codes 0–255 literals, 256 CLEAR, 257 EOF, first dictionary code 258, widths 9..12,
+ * docs/spec/memberlist-wire.md §5.3): codes 0–255 literals, 256 CLEAR, 257 EOF, first dictionary code 258, widths 9..12,
  * LSB-first packing. The encoder emits the same bits as Go (CLEAR first, EOF last, a CLEAR and
  * table reset when the next code would be 4095); the decoder accepts exactly what Go's reader
  * accepts, including its behaviour once the table is full.

@@ -1,6 +1,6 @@
 // Over 600 lines on purpose: an encoder and decoder unrolled by hand per message (Go's bytes).
 /**
- * Message types and bodies of memberlist 0.2.2 (wire spec §2 and §4), with encoders that
+ * Message types and bodies of memberlist 0.2.2 (docs/spec/memberlist-wire.md §2 and §4), with encoders that
  * produce Go-identical bytes and decoders that accept what a Go peer accepts.
  *
  * Field names are camelCase here; on the wire they are the Go names (`SeqNo`, `SourceAddr`...),

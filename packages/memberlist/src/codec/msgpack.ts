@@ -1,7 +1,7 @@
 // Over 600 lines on purpose: msgpack reading and writing unrolled by hand per shape (Go's bytes).
 /**
  * The msgpack dialect of hashicorp/go-msgpack 0.5.5 with a zero-valued `MsgpackHandle{}`
- * (wire spec §3). Only the shapes memberlist uses are supported: flat structs written as maps
+ * (docs/spec/memberlist-wire.md §3). Only the shapes memberlist uses are supported: flat structs written as maps
  * with sorted keys, strings, byte slices, unsigned/signed integers and bools.
  *
  * Writing follows what Go PRODUCES (§3.2): byte slices use str-family headers (never bin),

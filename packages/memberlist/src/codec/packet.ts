@@ -1,5 +1,5 @@
 /**
- * The UDP pipeline (wire spec §5.1). Sending: [compress if smaller] → [CRC] → [encrypt, AAD =
+ * The UDP pipeline (docs/spec/memberlist-wire.md §5.1). Sending: [compress if smaller] → [CRC] → [encrypt, AAD =
  * label] → [label header]. Receiving: [strip and check the label] → [decrypt] → [verify/strip
  * CRC] → dispatch, where compound and compress layers nest (`unpackMessages`).
  */

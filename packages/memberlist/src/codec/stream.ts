@@ -1,5 +1,5 @@
 /**
- * Stream (TCP) messages (wire spec §6, §7). Sending: [compress, always when enabled] →
+ * Stream (TCP) messages (docs/spec/memberlist-wire.md §6, §7). Sending: [compress, always when enabled] →
  * [encrypted frame `0a | len | blob`, AAD = those 5 bytes followed by the label]. Receiving is
  * incremental: feed the bytes read so far to a `StreamMessageParser`, which returns null until
  * one whole message is there. The label header a dialer writes first is handled by the caller

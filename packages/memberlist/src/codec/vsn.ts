@@ -1,5 +1,5 @@
 /**
- * The 6-byte `Vsn` array carried by alive messages and push/pull records (wire spec §14.2):
+ * The 6-byte `Vsn` array carried by alive messages and push/pull records (docs/spec/memberlist-wire.md §14.2):
  * `[PMin, PMax, PCur, DMin, DMax, DCur]`. Go peers crash on 1–5 bytes, so the encoders refuse
  * anything but 6; this module builds and parses it.
  */

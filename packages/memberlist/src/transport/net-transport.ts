@@ -1,4 +1,4 @@
-// UDP + TCP on one port number (§1.1): datagrams are sent from the bound UDP socket, so their
+// UDP + TCP on one port number (docs/spec/memberlist-wire.md §1.1): datagrams are sent from the bound UDP socket, so their
 // source port is the node's port; every stream exchange uses a fresh TCP connection.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';

@@ -1,0 +1,1 @@
+export { isCI, partMissing, RequiredPartMissingError, skipIfMissing } from './required-parts.js';
