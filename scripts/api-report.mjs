@@ -6,8 +6,8 @@
 // Needs the built declarations (`npx tsc -b`). One report per entry point in a package's
 // `exports`: `.` is named after the package (api/memberlist.api.md), a subpath is appended
 // (api/bootstrap-server.api.md). Left out: `./internal` entry points, which are documented as
-// having no stable API, and packages that export no modules (the CLI). Shared settings are in
-// api/api-extractor.json; see api/README.md.
+// having no stable API, packages that export no modules (the CLI) and private packages (test
+// helpers, never published). Shared settings are in api/api-extractor.json; see api/README.md.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompilerState, Extractor, ExtractorConfig } from '@microsoft/api-extractor';
@@ -23,6 +23,7 @@ function entryPoints() {
     const pkgPath = join(root, 'packages', dir, 'package.json');
     if (!existsSync(pkgPath)) continue;
     const pkg = JSON.parse(readFileSync(pkgPath, 'utf8'));
+    if (pkg.private) continue; // never published (test helpers)
     for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
       if (subpath === './internal' || typeof target?.types !== 'string') continue;
       const unscoped = pkg.name.replace(/^@[^/]+\//, '');

@@ -201,8 +201,13 @@ function readmeExample(readme: string): string | undefined {
 before(async () => {
   const tarballs = join(work, 'tarballs');
   mkdirSync(tarballs);
+  // Every package but the private ones (test helpers, never published).
   const dirs = readdirSync(join(repoRoot, 'packages'))
     .filter((d) => existsSync(join(repoRoot, 'packages', d, 'package.json')))
+    .filter(
+      (d) =>
+        !JSON.parse(readFileSync(join(repoRoot, 'packages', d, 'package.json'), 'utf8')).private,
+    )
     .sort();
   const r = await ok(
     'npm pack',
