@@ -24,8 +24,9 @@ const root = resolve(
 );
 
 /**
- * `@isopeer/<dir>` → the packages it may import, from the table in docs/architecture.md; rows
- * saying "test files only" name packages any test may import and no library code may.
+ * `@isopeer/<dir>` (or the CLI, `isopeer`) → the packages it may import, from the table in
+ * docs/architecture.md; rows saying "test files only" name packages any test may import and no
+ * library code may.
  */
 function readLayers() {
   const doc = readFileSync(join(root, 'docs', 'architecture.md'), 'utf8');
@@ -34,7 +35,7 @@ function readLayers() {
   const layers = new Map();
   const testOnly = new Set();
   for (const line of m[1].split('\n')) {
-    const row = /^\|\s*`(@isopeer\/[\w-]+)`\s*\|\s*(.*?)\s*\|/.exec(line);
+    const row = /^\|\s*`(@isopeer\/[\w-]+|isopeer)`\s*\|\s*(.*?)\s*\|/.exec(line);
     if (!row) continue;
     const allowed = [...row[2].matchAll(/`(@isopeer\/[\w-]+)`/g)].map((x) => x[1]);
     layers.set(row[1], new Set(allowed));
