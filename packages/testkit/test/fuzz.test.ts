@@ -215,7 +215,13 @@ test('every well-formed script parses to exactly the lines, peers and directives
               },
         );
       });
-      const expected: Record<string, unknown> = { name: 'valid', lines, peers, lateStart };
+      const expected: Record<string, unknown> = {
+        name: 'valid',
+        lines,
+        peers,
+        lateStart,
+        peerCommands: {},
+      };
       if (sc.deadline) expected.lineDeadlineMs = sc.deadline[0].ms;
       if (sc.settle) expected.settleMs = sc.settle[0].ms;
       assert.deepEqual(parseScript(text, 'valid'), expected);
