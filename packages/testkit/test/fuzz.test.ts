@@ -185,6 +185,24 @@ test('every well-formed script parses to exactly the lines, peers and directives
             typed: `@${name} ${d[0].text}`,
           });
       }
+      // A peer named only by fault lines is a script error (a typo): give each one a line.
+      const declared = new Set(
+        items.flatMap((it) =>
+          it.kind === 'peer'
+            ? [it.peer]
+            : it.kind === 'runner' && it.action === 'start'
+              ? it.peers
+              : [],
+        ),
+      );
+      for (const it of [...items]) {
+        if (it.kind !== 'runner') continue;
+        for (const p of it.peers) {
+          if (declared.has(p)) continue;
+          declared.add(p);
+          items.push({ kind: 'peer', typed: `${p} /echo`, peer: p, command: '/echo' });
+        }
+      }
       const text = items.map((i) => i.typed).join(sc.crlf ? '\r\n' : '\n');
       const lines: unknown[] = [];
       const peers: string[] = [];
