@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,4 +27,19 @@ export function makeConsole(
 /** Texts of a result's lines, optionally of one kind. */
 export function texts(lines: { kind: string; text: string }[], kind?: string): string[] {
   return lines.filter((l) => kind === undefined || l.kind === kind).map((l) => l.text);
+}
+
+/**
+ * A FIFO in `dir` for the demo's `--feed` and a descriptor to write incoming lines to; both are
+ * closed after the test. Opened read-write so the open does not block on Linux.
+ */
+export function openFeed(
+  t: { after(fn: () => unknown): void },
+  dir: string,
+): { fifo: string; feed: number } {
+  const fifo = join(dir, 'feed');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+  const feed = openSync(fifo, 'r+');
+  t.after(() => closeSync(feed));
+  return { fifo, feed };
 }

@@ -1,23 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { setTimeout as delay } from 'node:timers/promises';
-
-/** Polls `cond` until it holds or the deadline passes; the failure message says what was awaited. */
-export async function waitUntil<T>(
-  cond: () => T | undefined | false | Promise<T | undefined | false>,
-  what: string | (() => string),
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`,
-      );
-    await delay(25);
-  }
-}
 
 export interface Finished {
   code: number | null;

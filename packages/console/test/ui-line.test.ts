@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
+import { waitUntil } from '@isopeer/test-support';
 import { Console } from '../src/index.js';
 import { colorize, runInteractive, sanitize } from '../src/ui.js';
 import { demoPath, tempDir } from './helpers.js';
-import { runToEnd, waitUntil } from './proc.js';
+import { runToEnd } from './proc.js';
 
 describe('line mode (no TTY)', () => {
   test('the demo over pipes: commands from stdin in order, plain lines on stdout, no escape codes', async (t) => {
