@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { partMissing, TmuxSession, tmuxMissing } from '@isopeer/test-support';
 import { isopeerCli } from '../support/paths.js';
-import { BootstrapProc, ChatProc, cleanEnv, until } from './chat-procs.js';
+import { BootstrapProc, ChatProc, cleanEnv, readyPeer, until } from './chat-procs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chat-leave-'));
 let runs = 0;
@@ -20,12 +20,7 @@ describe('leaving isopeer chat', () => {
 
   before(async () => {
     server = await BootstrapProc.start(cleanEnv({}));
-    bob = new ChatProc(
-      'bob',
-      ['--bootstrap', server.url, '--state-dir', join(dir, 'bob')],
-      cleanEnv({}),
-    );
-    await bob.ready();
+    bob = await readyPeer('bob', server.url, dir);
   });
   after(async () => {
     await Promise.all([bob?.stop(), server?.stop()]);

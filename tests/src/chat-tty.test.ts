@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { partMissing, TmuxSession, tmuxMissing } from '@isopeer/test-support';
 import { isopeerCli } from '../support/paths.js';
-import { BootstrapProc, ChatProc, cleanEnv, until } from './chat-procs.js';
+import { BootstrapProc, type ChatProc, cleanEnv, readyPeer, until } from './chat-procs.js';
 
 describe('isopeer chat on a terminal', {
   skip: partMissing(tmuxMissing()),
@@ -19,12 +19,7 @@ describe('isopeer chat on a terminal', {
 
   before(async () => {
     server = await BootstrapProc.start(cleanEnv({}));
-    bob = new ChatProc(
-      'bob',
-      ['--bootstrap', server.url, '--state-dir', join(dir, 'bob')],
-      cleanEnv({}),
-    );
-    await bob.ready();
+    bob = await readyPeer('bob', server.url, dir);
     tmux = new TmuxSession([
       'env',
       'NO_COLOR=1',

@@ -4,9 +4,20 @@ import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Finished, runToEnd } from '@isopeer/test-support';
 import { Console, type ConsoleOptions } from '../src/index.js';
 
 export const demoPath = fileURLToPath(new URL('../src/demo.js', import.meta.url));
+
+/** Runs the demo over pipes with `stdin` as its input, to its end (it must end within 20 s). */
+export async function runDemo(args: string[], stdin: string): Promise<Finished> {
+  const r = await runToEnd(process.execPath, [demoPath, ...args], {
+    stdin,
+    env: { ...process.env, NO_COLOR: '' },
+  });
+  if (r.timedOut) throw new Error(`the demo did not end with its input; output:\n${r.output}`);
+  return r;
+}
 
 /** A fresh temporary directory removed by the returned cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {

@@ -6,8 +6,7 @@ import { describe, test } from 'node:test';
 import { waitUntil } from '@isopeer/test-support';
 import { Console } from '../src/index.js';
 import { colorize, runInteractive, sanitize } from '../src/ui.js';
-import { demoPath, tempDir } from './helpers.js';
-import { runToEnd } from './proc.js';
+import { runDemo, tempDir } from './helpers.js';
 
 describe('line mode (no TTY)', () => {
   test('the demo over pipes: commands from stdin in order, plain lines on stdout, no escape codes', async (t) => {
@@ -24,7 +23,7 @@ describe('line mode (no TTY)', () => {
       'evil \u001b[31mred\u0007',
       '',
     ].join('\n');
-    const r = await runToEnd(process.execPath, [demoPath, '--log', log], input);
+    const r = await runDemo(['--log', log], input);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
     assert.ok(!r.stdout.includes('\u001b'), 'no escape codes');

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { skipIfMissing, TmuxSession, tmuxMissing } from '@isopeer/test-support';
 import { wordWrap } from '../src/ui.js';
-import { demoPath, openFeed, tempDir } from './helpers.js';
-import { runToEnd } from './proc.js';
+import { demoPath, openFeed, runDemo, tempDir } from './helpers.js';
 
 /**
  * What the terminal UI leaves on a real screen (tmux): resizing with a wrapped input line keeps
@@ -102,7 +101,7 @@ describe('the screen under tmux', () => {
   test('help text breaks between words at the terminal edge', async (t) => {
     if (skipIfMissing(t, tmuxMissing())) return;
     // The same text without a terminal: one line per entry, as the console wrote it.
-    const plain = await runToEnd(process.execPath, [demoPath], '/help\n/help groups cli\n');
+    const plain = await runDemo([], '/help\n/help groups cli\n');
     const words = plain.stdout.split(/\s+/).filter(Boolean).sort();
     const tty = new TmuxSession(['env', 'NO_COLOR=1', process.execPath, demoPath], {
       columns: 40,
