@@ -97,7 +97,7 @@ function attackSuite(): void {
     let victim: LineNode;
     let witness: LineNode;
     let raw: RawUdpPeer;
-    const rawAcks = new AckLog();
+    let rawAcks: AckLog;
     let seq = 1000;
     let baseRssKb = 0;
     /** The witness's `leave` events about the victim that the test did not provoke. */
@@ -158,6 +158,7 @@ function attackSuite(): void {
     }
 
     before(async () => {
+      rawAcks = new AckLog();
       raw = await RawUdpPeer.open({ onMessage: rawAcks.onMessage });
       // The LAN preset (10 s TCP timeout, 500 ms probe timeout): what a deployment runs, and
       // not at the mercy of a loaded CI machine the way the local preset's 1 s TCP timeout is.
