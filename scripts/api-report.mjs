@@ -3,6 +3,8 @@
 // change to what users can import shows up in review as a diff of those files.
 //   node scripts/api-report.mjs            check: exit 1 when a report is out of date (npm test)
 //   node scripts/api-report.mjs --update   rewrite the reports (npm run api)
+//   --root DIR                             another repository tree (the script's own tests)
+// Both fail when an entry point's API uses a type it does not export (ae-forgotten-export).
 // Needs the built declarations (`npx tsc -b`). One report per entry point in a package's
 // `exports`: `.` is named after the package (api/memberlist.api.md), a subpath is appended
 // (api/bootstrap-server.api.md). Left out: `./internal` entry points, which are documented as
@@ -12,8 +14,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CompilerState, Extractor, ExtractorConfig } from '@microsoft/api-extractor';
 
-const root = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
-const update = process.argv.includes('--update');
+const args = process.argv.slice(2);
+const rootArg = args.indexOf('--root');
+const root =
+  rootArg >= 0 ? args[rootArg + 1] : new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+const update = args.includes('--update');
 const configPath = join(root, 'api', 'api-extractor.json');
 
 /** Every reported entry point: its package folder, declaration file and report name. */
@@ -69,6 +74,7 @@ const compilerState = CompilerState.create(configs[0], {
 let failed = 0;
 for (const [i, entry] of entries.entries()) {
   const config = configs[i];
+  const forgotten = [];
   const result = Extractor.invoke(config, {
     localBuild: update,
     compilerState,
@@ -76,18 +82,27 @@ for (const [i, entry] of entries.entries()) {
       // Only the verdict per report matters here; API Extractor's own banner is noise.
       if (message.messageId === 'console-api-report-unchanged') message.logLevel = 'none';
       if (message.messageId === 'console-preamble') message.logLevel = 'none';
+      if (message.messageId === 'ae-forgotten-export') {
+        forgotten.push(message.text);
+        message.handled = true;
+      }
     },
   });
   const file = `api/${entry.report}.api.md`;
+  for (const text of forgotten) console.error(`api-report: ${file}: ${text}`);
+  if (forgotten.length > 0) {
+    console.error(
+      `api-report: ${file}: ${forgotten.length} type(s) used in public signatures but not exported. Export each from the entry point, or keep it out of the public API (see api/README.md).`,
+    );
+  }
   if (!result.succeeded) {
-    failed++;
     console.error(
       result.apiReportChanged
         ? `api-report: ${file} is out of date. If the API change is intended, run \`npm run api\` and commit the report.`
         : `api-report: ${file}: ${result.errorCount} error(s) (see above)`,
     );
-  } else if (update && result.apiReportChanged) {
-    console.log(`api-report: updated ${file}`);
   }
+  if (forgotten.length > 0 || !result.succeeded) failed++;
+  if (update && result.apiReportChanged) console.log(`api-report: updated ${file}`);
 }
 if (failed > 0) process.exit(1);

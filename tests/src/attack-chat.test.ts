@@ -9,7 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BootstrapProc, ChatProc, cleanEnv, until } from './chat-procs.js';
+import { BootstrapProc, type ChatProc, cleanEnv, readyPeer, until } from './chat-procs.js';
 
 const STRANGER = '127.0.0.66';
 
@@ -63,12 +63,8 @@ describe('attacks on the chat listener', { timeout: 60_000 }, () => {
 
   before(async () => {
     server = await BootstrapProc.start(cleanEnv({}));
-    const peer = (name: string) =>
-      new ChatProc(name, ['--bootstrap', server.url, '--state-dir', join(dir, name)], cleanEnv({}));
-    alice = peer('alice');
-    await alice.ready();
-    bob = peer('bob');
-    await bob.ready();
+    alice = await readyPeer('alice', server.url, dir);
+    bob = await readyPeer('bob', server.url, dir);
     await until(
       'bob knows alice',
       async () => (await bob.command('/chatmembers'))[0] === '2 chat member(s)',

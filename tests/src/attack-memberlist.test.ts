@@ -4,7 +4,6 @@
 // the attacks, so the file re-executes itself inside a network namespace holding only loopback
 // (tests/support/loopback-netns.ts); without the rights to make one it skips loudly, and fails in CI.
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -22,7 +21,7 @@ import {
   makeCompound,
   unpackMessages,
 } from '@isopeer/memberlist/internal';
-import { skipIfMissing } from '@isopeer/test-support';
+import { RawUdpPeer, skipIfMissing } from '@isopeer/test-support';
 import { closeAll, type LineEvent, LineNode } from '../support/line-node.js';
 import {
   assertOnlyLoopback,
@@ -65,41 +64,22 @@ const F2_DATAGRAM = Buffer.from(
 );
 const VSN = encodeVsn({ pMin: 1, pMax: 5, pCur: 2, dMin: 0, dMax: 0, dCur: 0 });
 
-/** A raw UDP socket on loopback: sends crafted datagrams, decodes what comes back. */
-class Raw {
+/** The acks that come back to a raw socket: how many, and when each seqNo first arrived. */
+class AckLog {
   readonly acks = new Map<number, number>();
-  ackCount = 0;
-  private constructor(readonly socket: Socket) {
-    socket.on('message', (data) => {
-      const now = performance.now();
-      try {
-        for (const m of unpackMessages(decodePacket(data, { verifyIncoming: false })).messages) {
-          if (m.type !== MessageType.AckResp) continue;
-          this.ackCount++;
-          if (!this.acks.has(m.body.seqNo)) this.acks.set(m.body.seqNo, now);
-        }
-      } catch {
-        // Not ours to judge here.
+  count = 0;
+  readonly onMessage = (data: Buffer): void => {
+    const now = performance.now();
+    try {
+      for (const m of unpackMessages(decodePacket(data, { verifyIncoming: false })).messages) {
+        if (m.type !== MessageType.AckResp) continue;
+        this.count++;
+        if (!this.acks.has(m.body.seqNo)) this.acks.set(m.body.seqNo, now);
       }
-    });
-  }
-  static async open(): Promise<Raw> {
-    const s = createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-    return new Raw(s);
-  }
-  get port(): number {
-    return this.socket.address().port;
-  }
-  send(to: string, data: Uint8Array): Promise<void> {
-    const [host, port] = to.split(':');
-    return new Promise((resolve, reject) =>
-      this.socket.send(data, Number(port), host, (e) => (e ? reject(e) : resolve())),
-    );
-  }
-  close(): void {
-    this.socket.close();
-  }
+    } catch {
+      // Not ours to judge here.
+    }
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,7 +96,8 @@ function attackSuite(): void {
   describe('memberlist under attack (issue 12)', { timeout: SUITE_TIMEOUT_MS }, () => {
     let victim: LineNode;
     let witness: LineNode;
-    let raw: Raw;
+    let raw: RawUdpPeer;
+    let rawAcks: AckLog;
     let seq = 1000;
     let baseRssKb = 0;
     /** The witness's `leave` events about the victim that the test did not provoke. */
@@ -146,11 +127,11 @@ function attackSuite(): void {
         victim.address(),
         encodeMessage({ type: MessageType.Ping, body: { seqNo: s, node: 'a' } }),
       );
-      while (!raw.acks.has(s)) {
+      while (!rawAcks.acks.has(s)) {
         if (performance.now() - sent > timeoutMs) throw new Error(`ping ${s}: no ack`);
         await sleep(2);
       }
-      return raw.acks.get(s)! - sent;
+      return rawAcks.acks.get(s)! - sent;
     }
 
     /** The victim acks at once, can be joined, keeps a small table and RSS, and is alive. */
@@ -177,7 +158,8 @@ function attackSuite(): void {
     }
 
     before(async () => {
-      raw = await Raw.open();
+      rawAcks = new AckLog();
+      raw = await RawUdpPeer.open({ onMessage: rawAcks.onMessage });
       // The LAN preset (10 s TCP timeout, 500 ms probe timeout): what a deployment runs, and
       // not at the mercy of a loaded CI machine the way the local preset's 1 s TCP timeout is.
       victim = await LineNode.start({ impl: 'ts', name: 'a', config: 'lan' });
@@ -247,7 +229,11 @@ function attackSuite(): void {
     });
 
     test('forged-source compound pings reflect 127 acks each, as in Go; none leaves the host', async (t) => {
-      const reflector = await Raw.open();
+      const reflected = new AckLog();
+      const reflector = await RawUdpPeer.open({
+        onMessage: reflected.onMessage,
+        recvBufferSize: 4 << 20,
+      });
       try {
         const pings = (addr: string, port: number) =>
           makeCompound(
@@ -258,22 +244,16 @@ function attackSuite(): void {
               }),
             ),
           );
-        reflector.socket.setRecvBufferSize(4 << 20);
         const sentBefore = (await memberlistStats(victim)).packets.out;
         for (let i = 0; i < 10; i++)
           await raw.send(victim.address(), pings('127.0.0.1', reflector.port));
         const deadline = Date.now() + 10_000;
-        while (reflector.ackCount < 1270 && Date.now() < deadline) await sleep(20);
+        while (reflected.count < 1270 && Date.now() < deadline) await sleep(20);
         const sent = (await memberlistStats(victim)).packets.out - sentBefore;
-        t.diagnostic(
-          `10 forged datagrams: ${sent} packets sent, ${reflector.ackCount} acks arrived`,
-        );
+        t.diagnostic(`10 forged datagrams: ${sent} packets sent, ${reflected.count} acks arrived`);
         assert.ok(sent >= 1270, `${sent} packets sent for 1,270 forged pings`);
         // Acks arrive at the forged address (a loaded receiver may lose a few).
-        assert.ok(
-          reflector.ackCount >= 1000 && reflector.ackCount <= 1270,
-          `${reflector.ackCount}`,
-        );
+        assert.ok(reflected.count >= 1000 && reflected.count <= 1270, `${reflected.count}`);
         // A forged source off this machine: in this namespace the sends fail locally.
         const before = (await memberlistStats(victim)).packets.sendErrors;
         for (let i = 0; i < 10; i++) await raw.send(victim.address(), pings('198.51.100.7', 7946));

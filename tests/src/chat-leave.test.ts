@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { partMissing, TmuxSession, tmuxMissing } from '@isopeer/test-support';
 import { isopeerCli } from '../support/paths.js';
-import { haveTmux, Tmux } from '../support/tmux.js';
-import { BootstrapProc, ChatProc, cleanEnv, until } from './chat-procs.js';
+import { BootstrapProc, ChatProc, cleanEnv, readyPeer, until } from './chat-procs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chat-leave-'));
 let runs = 0;
@@ -20,12 +20,7 @@ describe('leaving isopeer chat', () => {
 
   before(async () => {
     server = await BootstrapProc.start(cleanEnv({}));
-    bob = new ChatProc(
-      'bob',
-      ['--bootstrap', server.url, '--state-dir', join(dir, 'bob')],
-      cleanEnv({}),
-    );
-    await bob.ready();
+    bob = await readyPeer('bob', server.url, dir);
   });
   after(async () => {
     await Promise.all([bob?.stop(), server?.stop()]);
@@ -51,15 +46,11 @@ describe('leaving isopeer chat', () => {
     assert.equal(await listed(name), false, `${name} is off the bootstrap list`);
   }
 
-  describe('on a terminal', {
-    skip: !haveTmux && process.env.CI !== 'true' ? 'SKIPPED: tmux is not installed' : false,
-  }, () => {
-    before(() => assert.ok(haveTmux, 'tmux is required in CI'));
-
+  describe('on a terminal', { skip: partMissing(tmuxMissing()) }, () => {
     /** A chat peer in tmux; when it ends, the shell says so and keeps the screen. */
-    async function onTerminal(name: string): Promise<Tmux> {
+    async function onTerminal(name: string): Promise<TmuxSession> {
       const state = join(dir, `${name}-${++runs}`);
-      const tmux = new Tmux([
+      const tmux = new TmuxSession([
         'sh',
         '-c',
         `NO_COLOR=1 ${process.execPath} ${isopeerCli} chat ${name} --bootstrap ${server.url} --state-dir ${state}; echo "CHAT-ENDED $?"; sleep 120`,
@@ -73,8 +64,8 @@ describe('leaving isopeer chat', () => {
     }
 
     for (const [how, press] of [
-      ['Ctrl-C twice', (t: Tmux) => t.keys('C-c', 'C-c')],
-      ['Ctrl-D', (t: Tmux) => t.keys('C-d')],
+      ['Ctrl-C twice', (t: TmuxSession) => t.keys('C-c', 'C-c')],
+      ['Ctrl-D', (t: TmuxSession) => t.keys('C-d')],
     ] as const) {
       it(`${how} leaves like /quit: the others see "left", the list drops the peer`, async () => {
         const tmux = await onTerminal('carol');

@@ -5,6 +5,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isopeerCli } from '../support/paths.js';
 
@@ -319,6 +320,25 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     if (!(k in extra)) delete env[k];
   }
   return env;
+}
+
+/**
+ * A chat peer that joins through the bootstrap service at `url`, its state in
+ * `<stateRoot>/<name>`; resolves once it is ready (stopped again if it never gets there).
+ */
+export async function readyPeer(name: string, url: string, stateRoot: string): Promise<ChatProc> {
+  const p = new ChatProc(
+    name,
+    ['--bootstrap', url, '--state-dir', join(stateRoot, name)],
+    cleanEnv({}),
+  );
+  try {
+    await p.ready();
+  } catch (e) {
+    await p.stop();
+    throw e;
+  }
+  return p;
 }
 
 /** Polls `cond` until true or the deadline passes. */

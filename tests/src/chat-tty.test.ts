@@ -5,29 +5,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { partMissing } from '@isopeer/test-support';
+import { partMissing, TmuxSession, tmuxMissing } from '@isopeer/test-support';
 import { isopeerCli } from '../support/paths.js';
-import { haveTmux, Tmux } from '../support/tmux.js';
-import { BootstrapProc, ChatProc, cleanEnv, until } from './chat-procs.js';
+import { BootstrapProc, type ChatProc, cleanEnv, readyPeer, until } from './chat-procs.js';
 
 describe('isopeer chat on a terminal', {
-  skip: partMissing(haveTmux ? null : 'tmux is not installed'),
+  skip: partMissing(tmuxMissing()),
 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'chat-tty-'));
   let server: BootstrapProc;
   let bob: ChatProc;
-  let tmux: Tmux;
+  let tmux: TmuxSession;
 
   before(async () => {
-    assert.ok(haveTmux, 'tmux is required in CI');
     server = await BootstrapProc.start(cleanEnv({}));
-    bob = new ChatProc(
-      'bob',
-      ['--bootstrap', server.url, '--state-dir', join(dir, 'bob')],
-      cleanEnv({}),
-    );
-    await bob.ready();
-    tmux = new Tmux([
+    bob = await readyPeer('bob', server.url, dir);
+    tmux = new TmuxSession([
       'env',
       'NO_COLOR=1',
       `ISOPEER_STATE_DIR=${join(dir, 'alice')}`,

@@ -2,7 +2,7 @@
 // Debian's Go toolchain and memberlist sources in GOPATH mode (no network, no module proxy).
 // Parallel test files share one build: the first takes a lock directory, the rest wait for the
 // binary, and the binary only ever appears by an atomic rename.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -14,7 +14,7 @@ import {
   statSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { partMissing } from '@isopeer/test-support';
+import { partMissing, runToEnd } from '@isopeer/test-support';
 import { repoRoot } from './paths.js';
 
 export const GO_MEMBERLIST_SRC = '/usr/share/gocode/src/github.com/hashicorp/memberlist';
@@ -55,7 +55,7 @@ export function goPeerMissing(): string | null {
   return null;
 }
 
-function runBuild(out: string): Promise<void> {
+async function runBuild(out: string): Promise<void> {
   const env = {
     ...process.env,
     GO111MODULE: 'off',
@@ -65,26 +65,16 @@ function runBuild(out: string): Promise<void> {
     GOPROXY: 'off',
     CGO_ENABLED: '0',
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn('go', ['build', '-o', out, '.'], { cwd: SOURCE_DIR, env });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), BUILD_TIMEOUT_MS);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else
-        reject(
-          new Error(`go build of bench/go-peer failed (${signal ?? `exit ${code}`}):\n${stderr}`),
-        );
-    });
+  const r = await runToEnd('go', ['build', '-o', out, '.'], {
+    cwd: SOURCE_DIR,
+    env,
+    timeoutMs: BUILD_TIMEOUT_MS,
   });
+  if (r.code !== 0) {
+    throw new Error(
+      `go build of bench/go-peer failed (${r.signal ?? `exit ${r.code}`}):\n${r.stderr}`,
+    );
+  }
 }
 
 function lockAge(lock: string): number {

@@ -1,8 +1,9 @@
 // Attack tests send packets with forged addresses in them. They run inside a fresh network
 // namespace that holds nothing but loopback, so a forged address can never make a node send a
 // packet off this machine: the test file re-executes itself under `unshare -n`.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { runToEnd } from '@isopeer/test-support';
 
 /** Set in the re-executed child; its value is the reason it was set, for anyone reading env. */
 export const LOOPBACK_NETNS_ENV = 'ISOPEER_LOOPBACK_NETNS';
@@ -61,37 +62,20 @@ export interface NetnsRun {
  * Runs `node <file>` (a test file: node:test runs its tests and exits non-zero on failure)
  * in a new network namespace with loopback up, killing it after `timeoutMs`.
  */
-export function runInLoopbackNetns(file: string, timeoutMs: number): Promise<NetnsRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'unshare',
-      [
-        '-n',
-        '--',
-        'sh',
-        '-c',
-        'ip link set lo up && exec "$0" "$@"',
-        process.execPath,
-        '--test-reporter=tap',
-        file,
-      ],
-      { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, output });
-    });
-  });
+export async function runInLoopbackNetns(file: string, timeoutMs: number): Promise<NetnsRun> {
+  const r = await runToEnd(
+    'unshare',
+    [
+      '-n',
+      '--',
+      'sh',
+      '-c',
+      'ip link set lo up && exec "$0" "$@"',
+      process.execPath,
+      '--test-reporter=tap',
+      file,
+    ],
+    { env: childEnv(), timeoutMs },
+  );
+  return { code: r.code, signal: r.signal, output: r.output };
 }

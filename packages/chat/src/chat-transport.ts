@@ -16,7 +16,8 @@ import net from 'node:net';
 import { ChatError } from './errors.js';
 import { parseHostPort } from './member-record.js';
 
-export interface ChatListenerOptions {
+/** The limits of a chat listener; any left out keeps its default. */
+export interface ChatListenerLimits {
   /** Longest accepted line in bytes (without the newline); longer lines are dropped. */
   maxLineBytes?: number;
   /** A connection must deliver its line within this time (idle and slow-drip clients are cut). */
@@ -27,6 +28,9 @@ export interface ChatListenerOptions {
   maxConnectionsPerAddress?: number;
   /** A connection without its line after this long is idle: it may be closed to make room. */
   idleAfterMs?: number;
+}
+
+export interface ChatListenerOptions extends ChatListenerLimits {
   /** Whether an IP address is a member's (default: nobody is); members' connections have room. */
   isMember?: (ip: string) => boolean;
 }
@@ -72,7 +76,7 @@ export function plainIp(address: string | undefined): string {
 }
 
 export class ChatListener extends EventEmitter<ChatListenerEvents> {
-  private readonly opts: Required<Omit<ChatListenerOptions, 'isMember'>>;
+  private readonly opts: Required<ChatListenerLimits>;
   private readonly isMember: (ip: string) => boolean;
   private server: net.Server | undefined;
   /** Open connections in the order they came (oldest first). */

@@ -9,6 +9,7 @@
 import { ChatProtocolError } from './errors.js';
 import { goField, goJsonString, goSortedKeys } from './go-json.js';
 
+/** The kind of a chat-member record: a member joined, left, or a gossip ping (echoed back). */
 export const MsgType = { JOIN: 0, LEAVE: 1, PING: 2 } as const;
 export type MsgType = (typeof MsgType)[keyof typeof MsgType];
 const MSG_TYPE_NAMES: Record<MsgType, string> = { 0: 'JOIN', 1: 'LEAVE', 2: 'PING' };

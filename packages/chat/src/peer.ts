@@ -24,7 +24,8 @@ import type { BootstrapApi } from './bootstrap-api.js';
 import { BootstrapDuty, type BootstrapJoinResult } from './bootstrap-duty.js';
 import { lineKind, sanitizeLine, statusLine, strangerLine } from './chat-line.js';
 import { ChatMembers, type Delivery } from './chat-members.js';
-import { ChatListener, type ChatListenerOptions, plainIp } from './chat-transport.js';
+import type { ChatPeer, ChatPeerEvents, ChatPeerOptions } from './chat-peer.js';
+import { ChatListener, plainIp } from './chat-transport.js';
 import { ChatError } from './errors.js';
 import { ReplicatedItems } from './kv-items.js';
 import type { KvUpdate } from './kv-update.js';
@@ -37,73 +38,25 @@ import { type PeerContext, requireMemberlist } from './peer-context.js';
 import { displayNameOf, isValidChatName, nodeNameFor } from './peer-name.js';
 import { Rejoin } from './rejoin.js';
 
-export interface ChatPeerOptions {
-  /** The chat name people see (`alice`). */
-  name: string;
-  console: Console;
-  /** The bootstrap service; without one the bootstrap steps fall back to the member cache. */
-  bootstrap?: BootstrapApi;
-  /** Address memberlist and the chat listener bind to; default 127.0.0.1 (as the original). */
-  bindAddr?: string;
-  /** memberlist port; default 0 (ephemeral). */
-  bindPort?: number;
-  /** Address told to others (needed when binding 0.0.0.0); default: derived from bindAddr. */
-  advertiseAddr?: string;
-  /** memberlist preset; default `local` (Go's DefaultLocalConfig, as the original). */
-  preset?: ConfigPreset;
-  /** File of recently seen members (fallback when the bootstrap service is unreachable). */
-  cacheFile?: string;
-  hostname?: string;
-  /** Bootstrap id and node-name suffix; default a random UUID. */
-  uuid?: string;
-  listener?: ChatListenerOptions;
-  /**
-   * Time for one chat line to one member; default 5000 ms. Linux resends a lost SYN after 1 s and
-   * 3 s: 5 s outlasts two lost handshakes, 3 s only one (at 10% packet loss each way, 1.8% of
-   * lines failed with 3 s, none of 1000 with 5 s).
-   */
-  sendTimeoutMs?: number;
-  /**
-   * Times a chat line is sent again when the member's listener refused it with a reset (it was
-   * full, say under a flood of idle connections); default 3.
-   */
-  sendRetries?: number;
-  /** Bootstrap requests: attempts and first backoff delay; default 3 and 200 ms. */
-  bootstrapRetry?: { attempts: number; baseDelayMs: number };
-  /** Rejoin attempts when the peer finds itself alone: first and longest delay. */
-  rejoinDelayMs?: { min: number; max: number };
-  /** memberlist encryption keys (AES, 16/24/32 bytes); the first is primary. Default: none. */
-  keys?: Uint8Array[];
-  /** Cluster label (memberlist ≥ 0.3); default '' (none, as memberlist 0.2.2). */
-  label?: string;
-  /**
-   * Longest time `quit` takes to leave (bootstrap leave, telling the members, memberlist leave)
-   * before it stops anyway; default 5000 ms.
-   */
-  quitTimeoutMs?: number;
-}
-
-export interface ChatPeerEvents {
-  /** `exit` or `quit` finished: the application should end with this code. */
-  exit: [number];
-}
-
 /** Members joining in a burst are written to the cache file once. */
 const CACHE_SAVE_DELAY_MS = 1_000;
 /** Part of the quit time given to memberlist's leave (gossiping the LEAVE). */
 const MEMBERLIST_LEAVE_MS = 2_000;
 
-export class ChatPeer extends EventEmitter<ChatPeerEvents> {
+/**
+ * The implementation of `ChatPeer` (see chat-peer.ts for what each member does). Created by
+ * `createChatPeer`; the package does not export it. Tests that need a part behind the interface
+ * (the chat listener) construct it directly.
+ */
+export class ChatPeerImpl extends EventEmitter<ChatPeerEvents> implements ChatPeer {
   readonly name: string;
-  /** Bootstrap id (a UUID), also the end of the node name. */
   readonly id: string;
   readonly nodeName: string;
-  /** Unix seconds at peer start, the `timestamp` of the bootstrap peer record. */
   readonly startedAt: string;
   readonly console: Console;
   readonly preset: ConfigPreset;
+  /** Not part of `ChatPeer`: the lines' receiving end (tests close it to make a peer vanish). */
   readonly listener: ChatListener;
-  /** Peers cut off by `testpartition`. */
   readonly partitions: Partitions;
 
   readonly #ctx: PeerContext;
@@ -210,7 +163,6 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     });
   }
 
-  /** Reads the member cache; call once before `init`. */
   async loadCache(): Promise<void> {
     const problem = await this.#cache?.load();
     if (problem) this.#ctx.out.warn(problem);
@@ -218,27 +170,22 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
 
   // ---- state, read-only -----------------------------------------------------------------------
 
-  /** The memberlist node, once created. */
   get memberlist(): Memberlist | undefined {
     return this.#node.memberlist;
   }
 
-  /** The queue of chat records and items, once broadcasting started. */
   get queue(): TransmitLimitedQueue | undefined {
     return this.#node.queue;
   }
 
-  /** Known chat members by node name, this peer included once the chat started. */
   get members(): ReadonlyMap<string, ChatMemberRecord> {
     return this.#members.records;
   }
 
-  /** This peer's chat record while the chat runs. */
   get self(): ChatMemberRecord | undefined {
     return this.#members.self;
   }
 
-  /** The replicated items, key → message. */
   get items(): ReadonlyMap<string, string> {
     return this.#items.items;
   }
@@ -247,50 +194,36 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     return this.#duty.service;
   }
 
-  /** The last bootstrap document this peer received. */
   get bootstrapData(): BootstrapData | undefined {
     return this.#duty.data;
   }
 
-  /** The encryption keys in effect: the running node's, or those waiting for `create`. */
   get keyring(): Keyring | null {
     return this.#node.keyring;
   }
 
   // ---- the memberlist node --------------------------------------------------------------------
 
-  /** The configuration `/showconfig` shows: the one set up by `configure`, or the preset. */
   currentGoConfig(): GoMemberlistConfig {
     return this.#node.currentGoConfig();
   }
 
-  /** `memberlistconfigure [BindPort <port>]`: a fresh preset configuration. */
   configure(bindPort?: number): GoMemberlistConfig {
     return this.#node.configure(bindPort);
   }
 
-  /**
-   * Takes a configuration (`/loadconfig`). The node name stays this peer's own: it carries the
-   * bootstrap id, and a file saved by another peer names that peer. Returns a note if it differed.
-   */
   setGoConfig(config: GoMemberlistConfig): string | undefined {
     return this.#node.setGoConfig(config);
   }
 
-  /**
-   * Sets the gossip verify flags on the running node and in the configuration a re-create would
-   * use (rolling out encryption in a live cluster).
-   */
   setGossipVerify(flags: { incoming?: boolean; outgoing?: boolean }): void {
     this.#node.setGossipVerify(flags);
   }
 
-  /** Replaces the keyring: on the running node at once, else for the next `create`. */
   useKeyring(keyring: Keyring): void {
     this.#node.useKeyring(keyring);
   }
 
-  /** `memberlistcreate`: binds the node and starts probing; nobody else is known yet. */
   async create(): Promise<Memberlist> {
     const ml = await this.#node.create({
       delegate: {
@@ -313,23 +246,19 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     return requireMemberlist(this.#ctx);
   }
 
-  /** `memberliststart`: the broadcast queue that carries chat records (RetransmitMult 3). */
   startBroadcasts(): void {
     this.#node.startBroadcasts(this.requireMemberlist());
   }
 
-  /** Shuts down the memberlist node (`memberlistshutdown` / `memberlistdelete`). */
   shutdownMemberlist(forget: boolean): Promise<void> {
     return this.#node.shutdown(this.requireMemberlist(), forget);
   }
 
-  /** Closes only the network transport, as if the network went away. */
   closeTransport(): Promise<void> {
     this.requireMemberlist();
     return this.#node.closeTransport();
   }
 
-  /** See BootstrapDuty.join. */
   join(addresses?: string[]): Promise<number> {
     return this.#duty.join(addresses);
   }
@@ -340,17 +269,14 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     return this.#duty.requireService();
   }
 
-  /** This peer's record for the bootstrap service (memberlist address, start time). */
   peerRecord(): PeerRecord {
     return this.#duty.peerRecord();
   }
 
-  /** Runs a bootstrap request with retries (backoff) for transient failures. */
   bootstrapCall<T>(what: string, fn: (bs: BootstrapApi) => Promise<T>): Promise<T> {
     return this.#duty.call(what, fn);
   }
 
-  /** A bootstrap request whose answer becomes the local copy (`bootstrapData`). */
   bootstrapUpdate(
     what: string,
     fn: (bs: BootstrapApi) => Promise<BootstrapData>,
@@ -358,14 +284,12 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     return this.#duty.update(what, fn);
   }
 
-  /** See BootstrapDuty.joinService. */
   bootstrapJoin(): Promise<BootstrapJoinResult> {
     return this.#duty.joinService();
   }
 
   // ---- chat and items -------------------------------------------------------------------------
 
-  /** See ChatMembers.start. */
   chatStart(): Promise<Delivery> {
     return this.#members.start();
   }
@@ -448,10 +372,6 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
 
   // ---- sequences ------------------------------------------------------------------------------
 
-  /**
-   * `init`: the original's start-up sequence — memberlistconfigure, memberlistcreate,
-   * bootstrapjoin, memberliststart, memberlistjoin, chatstart — reporting each step on `out`.
-   */
   async init(out: LineWriter): Promise<void> {
     this.configure();
     const ml = await this.create();
@@ -486,17 +406,10 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     for (const f of greeting.failed) out.warn(`could not greet ${f.name}: ${f.error}`);
   }
 
-  /** True once `quit` began. */
   get quitting(): boolean {
     return this.#quitting;
   }
 
-  /**
-   * `quit`: the original's leave sequence — leave the bootstrap list, tell every chat member,
-   * announce LEAVE over gossip, leave memberlist — then emits `exit`. It takes at most
-   * `quitTimeoutMs`; when that passes or `signal` aborts (a second Ctrl-C), the peer stops where
-   * the sequence stands, says so, and emits `exit` with code 1.
-   */
   async quit(out: LineWriter, signal?: AbortSignal): Promise<void> {
     if (this.#quitting) throw new ChatError('CHAT_STATE', 'already leaving');
     this.#quitting = true;
@@ -543,13 +456,11 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
     }
   }
 
-  /** `exit`: releases everything without telling anyone, then emits `exit`. */
   async exit(): Promise<void> {
     await this.close();
     this.emit('exit', 0);
   }
 
-  /** Releases sockets and timers without telling anyone (`exit`, or after `quit`). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -565,5 +476,5 @@ export class ChatPeer extends EventEmitter<ChatPeerEvents> {
 
 /** Creates a chat peer; nothing is bound until `create` (or `init`) runs. */
 export function createChatPeer(opts: ChatPeerOptions): ChatPeer {
-  return new ChatPeer(opts);
+  return new ChatPeerImpl(opts);
 }

@@ -10,7 +10,7 @@ import { BootstrapClient } from '@isopeer/bootstrap';
 import { type RunningBootstrapServer, startBootstrapServer } from '@isopeer/bootstrap/server';
 import { Console, type OutputLine } from '@isopeer/console';
 import { registerChatPeer } from '../src/commands/index.js';
-import { ChatPeer } from '../src/peer.js';
+import { createChatPeer } from '../src/peer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chat-boot-'));
 
@@ -39,7 +39,7 @@ function makePeer(name: string, url: string, cacheFile?: string) {
   const console = new Console();
   const lines: OutputLine[] = [];
   console.on('line', (l: OutputLine) => lines.push(l));
-  const peer = new ChatPeer({
+  const peer = createChatPeer({
     name,
     console,
     bootstrap: new BootstrapClient({ url, timeoutMs: 1_000 }),

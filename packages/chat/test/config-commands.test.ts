@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { Console, quoteWord } from '@isopeer/console';
 import { GO_FIELD_NAMES, parseGoConfig } from '@isopeer/memberlist';
 import { registerChatPeer } from '../src/commands/index.js';
-import { ChatPeer } from '../src/peer.js';
+import { createChatPeer } from '../src/peer.js';
 import { goConfigVector } from './vectors.js';
 
 const vector = readFileSync(goConfigVector, 'utf8');
@@ -16,7 +16,11 @@ const VECTOR_NAME = 'alice-host-6ba7b810-9dad-11d1-80b4-00c04fd430c8';
 
 function setup(t: { after(fn: () => unknown): void }) {
   const console = new Console();
-  const peer = new ChatPeer({ name: 'me', console, uuid: '00000000-0000-4000-8000-000000000001' });
+  const peer = createChatPeer({
+    name: 'me',
+    console,
+    uuid: '00000000-0000-4000-8000-000000000001',
+  });
   registerChatPeer(peer);
   const dir = mkdtempSync(join(tmpdir(), 'chat-config-'));
   t.after(async () => {

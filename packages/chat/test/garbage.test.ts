@@ -8,7 +8,7 @@ import { Console, type OutputLine } from '@isopeer/console';
 import { createMemberlist, defaultLocalConfig, type Memberlist } from '@isopeer/memberlist';
 import { registerChatPeer } from '../src/commands/index.js';
 import { encodeMemberRecord } from '../src/member-record.js';
-import { ChatPeer } from '../src/peer.js';
+import { createChatPeer } from '../src/peer.js';
 
 async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -22,7 +22,7 @@ describe('garbage from the group', () => {
   const console = new Console();
   const lines: OutputLine[] = [];
   console.on('line', (l: OutputLine) => lines.push(l));
-  const peer = new ChatPeer({ name: 'alice', console });
+  const peer = createChatPeer({ name: 'alice', console });
   registerChatPeer(peer);
   let rogue: Memberlist;
 

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { Console, type OutputLine } from '@isopeer/console';
+import type { ChatPeer } from '../src/chat-peer.js';
 import { registerChatPeer } from '../src/commands/index.js';
 import { keyFingerprint, parseKeyBase64 } from '../src/commands/keyring.js';
-import { ChatPeer } from '../src/peer.js';
+import { createChatPeer } from '../src/peer.js';
 
 async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -33,7 +34,7 @@ function makeNode(name: string, keys: Uint8Array[] = []): Node {
   const console = new Console();
   const lines: OutputLine[] = [];
   console.on('line', (l: OutputLine) => lines.push(l));
-  const peer = new ChatPeer({ name, console, keys, rejoinDelayMs: { min: 60_000, max: 60_000 } });
+  const peer = createChatPeer({ name, console, keys, rejoinDelayMs: { min: 60_000, max: 60_000 } });
   registerChatPeer(peer);
   const n = { peer, console, lines };
   made.push(n);

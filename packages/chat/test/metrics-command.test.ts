@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Console } from '@isopeer/console';
 import type { MetricsSnapshot } from '@isopeer/memberlist';
+import type { ChatPeer } from '../src/chat-peer.js';
 import { registerChatPeer } from '../src/commands/index.js';
-import { ChatPeer } from '../src/peer.js';
+import { createChatPeer } from '../src/peer.js';
 
 async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -15,7 +16,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Pro
 }
 
 function makePeer(name: string): ChatPeer {
-  const peer = new ChatPeer({
+  const peer = createChatPeer({
     name,
     console: new Console(),
     rejoinDelayMs: { min: 60_000, max: 60_000 },

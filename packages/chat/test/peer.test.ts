@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Console, DuplicateCommandError, type LogRecord, type OutputLine } from '@isopeer/console';
 import { registerChatPeer } from '../src/commands/index.js';
-import { ChatPeer } from '../src/peer.js';
+import { ChatPeerImpl } from '../src/peer.js';
 import { goConfigVector } from './vectors.js';
 
 async function until(
@@ -27,7 +27,7 @@ async function until(
 }
 
 interface Node {
-  peer: ChatPeer;
+  peer: ChatPeerImpl;
   console: Console;
   lines: OutputLine[];
   /** `bootstrap duty done` log records: one per departure this peer saw. */
@@ -42,7 +42,7 @@ function makeNode(name: string): Node {
   console.logger.on('record', (r: LogRecord) => {
     if (r.msg === 'bootstrap duty done') duties.push(r);
   });
-  const peer = new ChatPeer({ name, console, rejoinDelayMs: { min: 60_000, max: 60_000 } });
+  const peer = new ChatPeerImpl({ name, console, rejoinDelayMs: { min: 60_000, max: 60_000 } });
   registerChatPeer(peer);
   return { peer, console, lines, duties };
 }
@@ -253,7 +253,7 @@ describe('chat peers in one process', () => {
       description: 'an application command of the same name',
       run() {},
     });
-    const peer = new ChatPeer({ name: 'zed', console });
+    const peer = new ChatPeerImpl({ name: 'zed', console });
     try {
       assert.throws(
         () => registerChatPeer(peer),

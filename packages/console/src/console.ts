@@ -8,7 +8,7 @@ import { ConsoleError, ParseError, UsageError } from './errors.js';
 import { Logger, type SubLogger } from './logger.js';
 import { OutputBuffer } from './output.js';
 import { parseCommandLine, quoteWord, rawArguments, tokenize } from './parser.js';
-import { CommandRegistry, formatUsage } from './registry.js';
+import { type CommandCatalog, CommandRegistry, formatUsage } from './registry.js';
 import { didYouMean } from './suggest.js';
 import type {
   CommandContext,
@@ -76,7 +76,9 @@ const MAX_CANDIDATES = 200;
  * Events: `line` (OutputLine), `command` ({ line, result, depth }), `close`.
  */
 export class Console extends EventEmitter {
-  readonly registry = new CommandRegistry();
+  /** The registered commands (read-only; `register` adds). */
+  readonly registry: CommandCatalog;
+  readonly #registry = new CommandRegistry();
   readonly logger: Logger;
   readonly historyFile: string | undefined;
   /** Resolves when start-up work (opening `logFile`) is done; never rejects. */
@@ -94,6 +96,7 @@ export class Console extends EventEmitter {
 
   constructor(opts: ConsoleOptions = {}) {
     super();
+    this.registry = this.#registry;
     this.logger = opts.logger ?? new Logger();
     this.historyFile = opts.historyFile;
     this.#buffer = new OutputBuffer(opts.outputLimit ?? 5000);
@@ -118,7 +121,7 @@ export class Console extends EventEmitter {
   };
 
   register(spec: CommandSpec | CommandSpec[]): void {
-    this.registry.register(spec);
+    this.#registry.register(spec);
   }
 
   /** The command registered under `name`, if any. */

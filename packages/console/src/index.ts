@@ -23,7 +23,7 @@ export {
   type SubLogger,
 } from './logger.js';
 export { parseCommandLine, quoteWord, rawArguments, type Tokens, tokenize } from './parser.js';
-export { formatUsage } from './registry.js';
+export { type CommandCatalog, formatUsage } from './registry.js';
 export { formatTable, type TableColumn } from './table.js';
 export type {
   CommandContext,

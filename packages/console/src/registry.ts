@@ -3,8 +3,20 @@ import type { CommandSpec } from './types.js';
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 
+/** The commands a console knows, to look up and list (`Console.register` adds them). */
+export interface CommandCatalog {
+  /** The command registered under `name`, if any. */
+  get(name: string): CommandSpec | undefined;
+  /** All commands sorted by name. */
+  list(): CommandSpec[];
+  /** All command names, sorted. */
+  names(): string[];
+  /** Group name → its commands, groups and commands sorted by name. */
+  groups(): Map<string, CommandSpec[]>;
+}
+
 /** The set of known commands; each layer of an application registers its own. */
-export class CommandRegistry {
+export class CommandRegistry implements CommandCatalog {
   readonly #commands = new Map<string, CommandSpec>();
 
   /**
@@ -31,7 +43,6 @@ export class CommandRegistry {
     return this.#commands.get(name);
   }
 
-  /** All commands sorted by name. */
   list(): CommandSpec[] {
     return [...this.#commands.values()].sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -40,7 +51,6 @@ export class CommandRegistry {
     return this.list().map((c) => c.name);
   }
 
-  /** Group name → its commands, groups and commands sorted by name. */
   groups(): Map<string, CommandSpec[]> {
     const groups = new Map<string, CommandSpec[]>();
     for (const c of this.list()) {

@@ -2,10 +2,9 @@ import assert from 'node:assert/strict';
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { skipIfMissing, TmuxSession, tmuxMissing } from '@isopeer/test-support';
 import { wordWrap } from '../src/ui.js';
-import { demoPath, tempDir } from './helpers.js';
-import { runToEnd } from './proc.js';
-import { openFeed, skipWithoutTmux, TmuxSession } from './tmux.js';
+import { demoPath, openFeed, runDemo, tempDir } from './helpers.js';
 
 /**
  * What the terminal UI leaves on a real screen (tmux): resizing with a wrapped input line keeps
@@ -14,7 +13,7 @@ import { openFeed, skipWithoutTmux, TmuxSession } from './tmux.js';
  */
 describe('the screen under tmux', () => {
   test('resizing with a wrapped input line: every received line on screen exactly once', async (t) => {
-    if (skipWithoutTmux(t)) return;
+    if (skipIfMissing(t, tmuxMissing())) return;
     const { dir, cleanup } = tempDir();
     t.after(cleanup);
     const { fifo, feed } = openFeed(t, dir);
@@ -76,7 +75,7 @@ describe('the screen under tmux', () => {
     ['Ctrl-D', (tty: TmuxSession) => tty.keys('C-d')],
   ] as const) {
     test(`leaving with ${how} leaves no stray prompt below the last line`, async (t) => {
-      if (skipWithoutTmux(t)) return;
+      if (skipIfMissing(t, tmuxMissing())) return;
       const { dir, cleanup } = tempDir();
       t.after(cleanup);
       const tty = new TmuxSession([
@@ -100,9 +99,9 @@ describe('the screen under tmux', () => {
   }
 
   test('help text breaks between words at the terminal edge', async (t) => {
-    if (skipWithoutTmux(t)) return;
+    if (skipIfMissing(t, tmuxMissing())) return;
     // The same text without a terminal: one line per entry, as the console wrote it.
-    const plain = await runToEnd(process.execPath, [demoPath], '/help\n/help groups cli\n');
+    const plain = await runDemo([], '/help\n/help groups cli\n');
     const words = plain.stdout.split(/\s+/).filter(Boolean).sort();
     const tty = new TmuxSession(['env', 'NO_COLOR=1', process.execPath, demoPath], {
       columns: 40,

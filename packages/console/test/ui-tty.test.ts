@@ -1,20 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { skipIfMissing } from '@isopeer/test-support';
-import { demoPath, tempDir } from './helpers.js';
-import { waitUntil } from './proc.js';
-import { haveTmux, TmuxSession } from './tmux.js';
+import { skipIfMissing, TmuxSession, tmuxMissing, waitUntil } from '@isopeer/test-support';
+import { demoPath, openFeed, tempDir } from './helpers.js';
 
 /**
  * The terminal UI under a real terminal (tmux): output arriving while a command is half typed,
  * history recall, tab completion, colours, Ctrl-C. Every wait is on a screen condition.
  */
 describe('TTY UI under tmux', () => {
-  const skip = (t: { skip(msg: string): void }): boolean =>
-    skipIfMissing(t, haveTmux() ? null : 'tmux is not installed; the terminal UI is untested here');
+  const skip = (t: { skip(msg: string): void }): boolean => skipIfMissing(t, tmuxMissing());
 
   function start(
     t: { after(fn: () => unknown): void },
@@ -43,11 +39,7 @@ describe('TTY UI under tmux', () => {
     if (skip(t)) return;
     const { dir, cleanup } = tempDir();
     t.after(cleanup);
-    const fifo = join(dir, 'feed');
-    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
-    // Read-write keeps the open from blocking on Linux; the demo reads what we write.
-    const feed = openSync(fifo, 'r+');
-    t.after(() => closeSync(feed));
+    const { fifo, feed } = openFeed(t, dir);
     const tty = start(t, dir, ['--feed', fifo]);
     await tty.waitFor((r) => r.at(-1) === '>', 'the prompt');
 
@@ -92,10 +84,7 @@ describe('TTY UI under tmux', () => {
     if (skip(t)) return;
     const { dir, cleanup } = tempDir();
     t.after(cleanup);
-    const fifo = join(dir, 'feed');
-    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
-    const feed = openSync(fifo, 'r+');
-    t.after(() => closeSync(feed));
+    const { fifo, feed } = openFeed(t, dir);
     const columns = 60;
     const tty = start(t, dir, ['--feed', fifo], { columns, rows: 15 });
     await tty.waitFor((r) => r.at(-1) === '>', 'the prompt');

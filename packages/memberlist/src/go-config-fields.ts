@@ -294,7 +294,7 @@ export interface GoIPNet {
 }
 
 /** The JSON value of each kind of field. */
-interface GoValueOf {
+export interface GoValueOf {
   string: string;
   ip: string;
   'optional-ip': string;
@@ -307,18 +307,16 @@ interface GoValueOf {
   label: string;
 }
 
-type GoFieldRow = (typeof GO_CONFIG_FIELDS)[number];
-
 /**
  * HashiCorp memberlist's `Config` as the Go prototype's `saveconfig` writes it with
  * `json.MarshalIndent(config, "", "\t")`: Go field names, `time.Duration` as integer nanoseconds,
  * `[]byte` as base64, fields holding interfaces, functions or loggers as `null`.
  */
 export type GoMemberlistConfig = {
-  -readonly [R in GoFieldRow as R['name']]: GoValueOf[R['kind']];
+  -readonly [R in (typeof GO_CONFIG_FIELDS)[number] as R['name']]: GoValueOf[R['kind']];
 };
 
-export type GoFieldName = GoFieldRow['name'];
+export type GoFieldName = (typeof GO_CONFIG_FIELDS)[number]['name'];
 
 export const GO_FIELD_NAMES: readonly GoFieldName[] = GO_CONFIG_FIELDS.map((f) => f.name);
 

@@ -16,6 +16,7 @@ export {
 } from './clock.js';
 export { CodecError, type CodecErrorCode } from './codec/errors.js';
 export { Keyring, VALID_KEY_LENGTHS } from './codec/keyring.js';
+export type { LabelRefusalReason } from './codec/label.js';
 export { PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN } from './codec/vsn.js';
 export {
   type Config,
@@ -56,6 +57,7 @@ export {
   type GoFieldSpec,
   type GoIPNet,
   type GoMemberlistConfig,
+  type GoValueOf,
   goFieldSpec,
 } from './go-config-fields.js';
 export {

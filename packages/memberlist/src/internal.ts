@@ -11,7 +11,7 @@ export * from './context.js';
 export * from './go-config.js';
 export * from './go-config-fields.js';
 export * from './index.js';
-export { Memberlist } from './memberlist.js';
+export { MemberlistImpl } from './memberlist.js';
 export * from './metrics.js';
 export * from './queue.js';
 export * from './suspicion.js';

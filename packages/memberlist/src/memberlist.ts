@@ -53,17 +53,113 @@ export interface MemberlistEvents {
 }
 
 /**
- * One cluster member. Events: `join`, `leave` (the node's `state` is `'left'` for a graceful
- * leave, `'dead'` for a failure) and `update` (metadata changed), each with a `MemberNode`;
- * `labelRefused` with a `LabelRefusal` when input is dropped for its label.
+ * One cluster member, created by `createMemberlist`. Events: `join`, `leave` (the node's `state`
+ * is `'left'` for a graceful leave, `'dead'` for a failure) and `update` (metadata changed), each
+ * with a `MemberNode`; `labelRefused` with a `LabelRefusal` when input is dropped for its label;
+ * `suspect` and `refute` for logs.
  */
-export class Memberlist extends EventEmitter<MemberlistEvents> {
+export interface Memberlist extends EventEmitter<MemberlistEvents> {
+  /** The effective configuration (read-only view). */
+  readonly config: Readonly<Config>;
+
+  /**
+   * The keyring in effect, or null when encryption is off. Its keys can be installed, made
+   * primary and removed at runtime (`addKey`, `useKey`, `removeKey`): every packet and stream
+   * reads the keyring afresh, so a rotation takes effect with the next message.
+   */
+  readonly keyring: Keyring | null;
+
+  /**
+   * Gives a running node a keyring (turning encryption on) or takes it away (null). To switch
+   * a live cluster to encryption without a split, install the key everywhere with both verify
+   * switches off, then turn `outgoing` on everywhere, then `incoming` (see `setGossipVerify`).
+   */
+  setKeyring(keyring: Keyring | null): void;
+
+  /** The gossip verify switches (`gossipVerifyIncoming` / `gossipVerifyOutgoing`), live. */
+  readonly gossipVerify: { incoming: boolean; outgoing: boolean };
+
+  /**
+   * Changes the verify switches at runtime. `outgoing` on: encrypt what this node sends (when it
+   * has keys); `incoming` on: drop anything that is not encrypted with a known key.
+   */
+  setGossipVerify(flags: { incoming?: boolean; outgoing?: boolean }): void;
+
+  /** `host:port` that peers use to reach this node. */
+  readonly advertiseAddress: string;
+
+  /**
+   * Joins a cluster through the given nodes (`host`, `host:port`, `[ipv6]:port`, optionally
+   * prefixed `name/`). Each is contacted with a push/pull; resolves with the number that
+   * succeeded, rejects (code `ERR_JOIN`) if none did.
+   */
+  join(addresses: string[]): Promise<number>;
+
+  /**
+   * Leaves gracefully: peers record this node as left (not failed). Resolves, as Go's
+   * `Leave(timeout)` does, once the leave message has been *sent* Go's transmit count
+   * (retransmitMult × ceil(log10(n+1)), acknowledged by nobody), or once no other live node
+   * remains to tell; rejects (code `ERR_TIMEOUT`) if neither happened within `timeoutMs`. The
+   * `gossipMinTransmits` floor keeps retransmitting it afterwards, and the node keeps running
+   * until `shutdown()`.
+   */
+  leave(timeoutMs: number): Promise<void>;
+
+  /**
+   * Re-reads the metadata from the delegate and announces it with a new incarnation; waits
+   * until that has been fully gossiped or `timeoutMs` passed (rejects, code `ERR_TIMEOUT`).
+   */
+  updateNode(timeoutMs: number): Promise<void>;
+
+  /** Stops everything: sockets, timers, pending waits. Sends nothing (peers detect a failure). */
+  shutdown(): Promise<void>;
+
+  /** Live members (alive and suspect), including this node. */
+  members(): MemberNode[];
+
+  /** Every known record, dead and left ones included. */
+  allNodes(): MemberNode[];
+
+  /** The number of live members (alive and suspect), including this node. */
+  numMembers(): number;
+
+  /** This node as its peers see it. */
+  localNode(): MemberNode;
+
+  /** Lifeguard health score: 0 is healthy; higher means this node is probably the slow one. */
+  healthScore(): number;
+
+  /** Sends a user message over UDP (may be lost). `to` is a member or a node name. */
+  sendBestEffort(to: MemberNode | string, payload: Uint8Array): Promise<void>;
+
+  /** Sends a user message over TCP; resolves once written, rejects if the node is unreachable. */
+  sendReliable(to: MemberNode | string, payload: Uint8Array): Promise<void>;
+
+  /**
+   * A transmit-limited queue for the application's own broadcasts (feed it to the delegate's
+   * `getBroadcasts`), sized like this node's membership gossip: each message is handed out
+   * retransmitMult × ceil(log10(n+1)) times for n live members, and at least
+   * `gossipMinTransmits` times. Go's formula alone gives 2 below 10 nodes with the Local preset,
+   * and an epidemic where every holder sends twice misses about one delivery in 14 in a 5-node
+   * cluster (issue 17); a `new TransmitLimitedQueue(...)` keeps Go's formula for those who want it.
+   */
+  createBroadcastQueue(): TransmitLimitedQueue;
+
+  /** Counters and live figures (members by state, health, traffic, drops). */
+  metrics(): MetricsSnapshot;
+}
+
+/**
+ * The implementation of `Memberlist` over the node table (`State`) and the wire layer
+ * (`NetLayer`). Not exported by the package's entry point: users get a `Memberlist` from
+ * `createMemberlist`; tests reach the class through `@isopeer/memberlist/internal`.
+ */
+export class MemberlistImpl extends EventEmitter<MemberlistEvents> implements Memberlist {
   private readonly ctx: Context;
   private readonly state: State;
   private readonly net: NetLayer;
   private closing: Promise<void> | null = null;
 
-  /** @internal use `createMemberlist` */
   constructor(ctx: Context, state: State, net: NetLayer) {
     super();
     this.ctx = ctx;
@@ -71,54 +167,32 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     this.net = net;
   }
 
-  /** The effective configuration (read-only view). */
   get config(): Readonly<Config> {
     return this.ctx.config;
   }
 
-  /**
-   * The keyring in effect, or null when encryption is off. Its keys can be installed, made
-   * primary and removed at runtime (`addKey`, `useKey`, `removeKey`): every packet and stream
-   * reads the keyring afresh, so a rotation takes effect with the next message.
-   */
   get keyring(): Keyring | null {
     return this.ctx.config.keyring;
   }
 
-  /**
-   * Gives a running node a keyring (turning encryption on) or takes it away (null). To switch
-   * a live cluster to encryption without a split, install the key everywhere with both verify
-   * switches off, then turn `outgoing` on everywhere, then `incoming` (see `setGossipVerify`).
-   */
   setKeyring(keyring: Keyring | null): void {
     this.ctx.config.keyring = keyring;
   }
 
-  /** The gossip verify switches (`gossipVerifyIncoming` / `gossipVerifyOutgoing`), live. */
   get gossipVerify(): { incoming: boolean; outgoing: boolean } {
     const c = this.ctx.config;
     return { incoming: c.gossipVerifyIncoming, outgoing: c.gossipVerifyOutgoing };
   }
 
-  /**
-   * Changes the verify switches at runtime. `outgoing` on: encrypt what this node sends (when it
-   * has keys); `incoming` on: drop anything that is not encrypted with a known key.
-   */
   setGossipVerify(flags: { incoming?: boolean; outgoing?: boolean }): void {
     if (flags.incoming !== undefined) this.ctx.config.gossipVerifyIncoming = flags.incoming;
     if (flags.outgoing !== undefined) this.ctx.config.gossipVerifyOutgoing = flags.outgoing;
   }
 
-  /** `host:port` that peers use to reach this node. */
   get advertiseAddress(): string {
     return joinHostPort(this.ctx.advertise.addr, this.ctx.advertise.port);
   }
 
-  /**
-   * Joins a cluster through the given nodes (`host`, `host:port`, `[ipv6]:port`, optionally
-   * prefixed `name/`). Each is contacted with a push/pull; resolves with the number that
-   * succeeded, rejects (code `ERR_JOIN`) if none did.
-   */
   async join(addresses: string[]): Promise<number> {
     this.assertRunning();
     let ok = 0;
@@ -170,14 +244,6 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     return found.map((a) => joinHostPort(a.address, port));
   }
 
-  /**
-   * Leaves gracefully: peers record this node as left (not failed). Resolves, as Go's
-   * `Leave(timeout)` does, once the leave message has been *sent* Go's transmit count
-   * (retransmitMult × ceil(log10(n+1)), acknowledged by nobody), or once no other live node
-   * remains to tell; rejects (code `ERR_TIMEOUT`) if neither happened within `timeoutMs`. The
-   * `gossipMinTransmits` floor keeps retransmitting it afterwards, and the node keeps running
-   * until `shutdown()`.
-   */
   async leave(timeoutMs: number): Promise<void> {
     this.assertRunning();
     if (this.state.leaving) return;
@@ -205,10 +271,6 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     }
   }
 
-  /**
-   * Re-reads the metadata from the delegate and announces it with a new incarnation; waits
-   * until that has been fully gossiped or `timeoutMs` passed (rejects, code `ERR_TIMEOUT`).
-   */
   async updateNode(timeoutMs: number): Promise<void> {
     this.assertRunning();
     const meta = readMeta(this.ctx.hooks);
@@ -232,7 +294,6 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     }
   }
 
-  /** Stops everything: sockets, timers, pending waits. Sends nothing (peers detect a failure). */
   shutdown(): Promise<void> {
     if (!this.closing) {
       this.ctx.shutdown = true;
@@ -242,7 +303,6 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     return this.closing;
   }
 
-  /** Live members (alive and suspect), including this node. */
   members(): MemberNode[] {
     const out: MemberNode[] = [];
     for (const r of this.state.records()) {
@@ -252,7 +312,6 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     return out;
   }
 
-  /** Every known record, dead and left ones included. */
   allNodes(): MemberNode[] {
     return this.state.records().map(toMemberNode);
   }
@@ -269,7 +328,6 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     return toMemberNode(this.state.localRecord());
   }
 
-  /** Lifeguard health score: 0 is healthy; higher means this node is probably the slow one. */
   healthScore(): number {
     return this.ctx.awareness.healthScore;
   }
@@ -281,7 +339,6 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     return r;
   }
 
-  /** Sends a user message over UDP (may be lost). `to` is a member or a node name. */
   async sendBestEffort(to: MemberNode | string, payload: Uint8Array): Promise<void> {
     this.assertRunning();
     const r = this.target(to);
@@ -292,21 +349,12 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     await this.net.sendRaw(joinHostPort(r.addr, r.port), msg, r);
   }
 
-  /** Sends a user message over TCP; resolves once written, rejects if the node is unreachable. */
   async sendReliable(to: MemberNode | string, payload: Uint8Array): Promise<void> {
     this.assertRunning();
     const r = this.target(to);
     await this.net.sendReliable(joinHostPort(r.addr, r.port), payload);
   }
 
-  /**
-   * A transmit-limited queue for the application's own broadcasts (feed it to the delegate's
-   * `getBroadcasts`), sized like this node's membership gossip: each message is handed out
-   * retransmitMult × ceil(log10(n+1)) times for n live members, and at least
-   * `gossipMinTransmits` times. Go's formula alone gives 2 below 10 nodes with the Local preset,
-   * and an epidemic where every holder sends twice misses about one delivery in 14 in a 5-node
-   * cluster (issue 17); a `new TransmitLimitedQueue(...)` keeps Go's formula for those who want it.
-   */
   createBroadcastQueue(): TransmitLimitedQueue {
     const c = this.ctx.config;
     return new TransmitLimitedQueue(
@@ -316,7 +364,6 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     );
   }
 
-  /** Counters and live figures (members by state, health, traffic, drops). */
   metrics(): MetricsSnapshot {
     const members = { alive: 0, suspect: 0, dead: 0, left: 0 };
     for (const r of this.state.records()) {
@@ -394,7 +441,7 @@ export async function createMemberlist(
   state = new State(ctx);
   const net = new NetLayer(ctx, state);
   state.net = net;
-  const ml = new Memberlist(ctx, state, net);
+  const ml = new MemberlistImpl(ctx, state, net);
   (ctx as { events: EventEmitter }).events = ml as unknown as EventEmitter;
   if (hooks.events?.join) ml.on('join', hooks.events.join);
   if (hooks.events?.leave) ml.on('leave', hooks.events.leave);

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, it } from 'node:test';
+import { RawUdpPeer } from '@isopeer/test-support';
 import {
   compressMessage,
   decompressSliced,
@@ -20,7 +21,7 @@ import {
 } from '../src/codec/index.js';
 import { createMemberlist } from '../src/memberlist.js';
 import { loopbackConfig, waitFor } from './helpers.js';
-import { fakeAlive, RawUdpPeer } from './hostile-peer.js';
+import { fakeAlive } from './hostile-peer.js';
 
 /** A user message of `size` bytes (type byte included) that is all zeros: LZW's best case. */
 function zeros(size: number): Uint8Array {

@@ -1,6 +1,5 @@
 // Test helpers for hostile input: one target node and any number of raw senders, either on the
 // in-memory network with a virtual clock (exact, fast) or on real loopback UDP sockets.
-import { createSocket, type Socket } from 'node:dgram';
 import { ipToBytes } from '../src/address.js';
 import { seededRandom, VirtualClock } from '../src/clock.js';
 import {
@@ -92,33 +91,4 @@ export async function memoryTarget(
       for (const t of senders.values()) await t.close();
     },
   };
-}
-
-/** A real UDP socket on 127.0.0.1 that sends hand-made datagrams and keeps what it receives. */
-export class RawUdpPeer {
-  readonly received: Buffer[] = [];
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('message', (msg) => this.received.push(msg));
-  }
-
-  static async open(): Promise<RawUdpPeer> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    return new RawUdpPeer(socket);
-  }
-
-  get port(): number {
-    return this.socket.address().port;
-  }
-
-  send(port: number, data: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) =>
-      this.socket.send(data, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
-    );
-  }
-
-  close(): void {
-    this.socket.close();
-  }
 }

@@ -1,10 +1,11 @@
 // Issue 12, F2: one forged accusation must not use up a node's uint32 incarnation space.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { RawUdpPeer } from '@isopeer/test-support';
 import { encodeMessage, MessageType, type PacketMessage } from '../src/codec/index.js';
 import { createMemberlist, type Memberlist } from '../src/memberlist.js';
 import { aliveNames, loopbackConfig, waitFor } from './helpers.js';
-import { fakeAlive, memoryTarget, RawUdpPeer } from './hostile-peer.js';
+import { fakeAlive, memoryTarget } from './hostile-peer.js';
 
 /**
  * The datagram of the report, byte for byte: `suspect{Incarnation: 0xFFFFFFFF, Node: "a",

@@ -2,12 +2,13 @@
 // keep exchanging state during and after it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { RawUdpPeer } from '@isopeer/test-support';
 import { SourceRateLimiter, sourceKey } from '../src/admission.js';
 import { MessageType } from '../src/codec/index.js';
 import { ConfigError, defaultLocalConfig, validateConfig } from '../src/config.js';
 import { createMemberlist, type Memberlist } from '../src/memberlist.js';
 import { loopbackConfig, simCluster, waitFor } from './helpers.js';
-import { aliveFlood, fakeAlive, memoryTarget, RawUdpPeer } from './hostile-peer.js';
+import { aliveFlood, fakeAlive, memoryTarget } from './hostile-peer.js';
 
 const names = (prefix: string, n: number) =>
   Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(6, '0')}`);

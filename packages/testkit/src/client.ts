@@ -58,15 +58,48 @@ export interface TestClientEvents {
 }
 
 /**
- * The peer side of a test run. It asks the server for this peer's lines (long-poll, so a line
- * starts as soon as the previous one ended), runs them through the console, reports results,
- * and turns console output lines matching the registered filters into events for the server.
+ * The peer side of a test run, made by `attachTestClient`. It asks the server for this peer's
+ * lines (long-poll, so a line starts as soon as the previous one ended), runs them through the
+ * console, reports results, and turns console output lines matching the registered filters into
+ * events for the server.
  */
-export class TestClient extends EventEmitter<TestClientEvents> {
+export interface TestClient extends EventEmitter<TestClientEvents> {
+  /** This peer's name in the script. */
+  readonly peerName: string;
+  /** The script the server runs. */
+  readonly scriptName: string;
+  /** Resolves with the run document once `/init` succeeded; rejects if it never does. */
+  readonly ready: Promise<RunDocument>;
+  /** The id of the run joined, once `ready` resolved. */
+  readonly runId: string | undefined;
+  /** The filters registered by this peer (`testfilter`) with the lines counted so far. */
+  readonly localFilters: readonly LocalFilter[];
+  /** Aborts when the client is closed. */
+  readonly signal: AbortSignal;
+  /** `testfilter`: counts matching lines from now on and registers the filter with the server. */
+  addFilter(spec: FilterSpec): Promise<void>;
+  /** Matching lines seen since the client attached. */
+  countSeen(spec: FilterSpec): number;
+  /**
+   * `testwait`: resolves with the count once the lines seen since attaching satisfy `spec`;
+   * rejects on timeout, on abort, or as soon as the count has passed an upper bound.
+   */
+  waitFor(spec: FilterSpec, timeoutMs: number, signal?: AbortSignal): Promise<number>;
+  /** Waits until every report queued so far has been sent. */
+  flush(): Promise<void>;
+  /** Stops polling and observing; commands stay registered but report that the client is closed. */
+  close(): Promise<void>;
+}
+
+/**
+ * The implementation of `TestClient`, with the test server's HTTP client that the `test*`
+ * commands use. Not exported by the package: `attachTestClient` creates it.
+ */
+export class TestClientImpl extends EventEmitter<TestClientEvents> implements TestClient {
+  /** The test server's HTTP client (for the `test*` commands). */
   readonly server: TestServerClient;
   readonly peerName: string;
   readonly scriptName: string;
-  /** Resolves with the run document once `/init` succeeded; rejects if it never does. */
   readonly ready: Promise<RunDocument>;
   private readonly console: TestConsole;
   private readonly opts: TestClientOptions;
@@ -292,7 +325,6 @@ export class TestClient extends EventEmitter<TestClientEvents> {
     };
   }
 
-  /** `testfilter`: counts matching lines from now on and registers the filter with the server. */
   async addFilter(spec: FilterSpec): Promise<void> {
     await this.ready;
     const key = formatFilter(spec);
@@ -302,17 +334,12 @@ export class TestClient extends EventEmitter<TestClientEvents> {
     await this.server.putEvent({ ...this.eventDoc(f, ''), event: undefined });
   }
 
-  /** Matching lines seen since the client attached. */
   countSeen(spec: FilterSpec): number {
     let n = 0;
     for (const l of this.seen) if (filterMatches(spec, l.text, l.source)) n++;
     return n;
   }
 
-  /**
-   * `testwait`: resolves with the count once the lines seen since attaching satisfy `spec`;
-   * rejects on timeout, on abort, or as soon as the count has passed an upper bound.
-   */
   waitFor(spec: FilterSpec, timeoutMs: number, signal?: AbortSignal): Promise<number> {
     return new Promise((resolve, reject) => {
       const stop = () => {
@@ -348,12 +375,10 @@ export class TestClient extends EventEmitter<TestClientEvents> {
     });
   }
 
-  /** Waits until every report queued so far has been sent. */
   flush(): Promise<void> {
     return this.posting;
   }
 
-  /** Stops polling and observing; commands stay registered but report that the client is closed. */
   async close(): Promise<void> {
     if (this.closer.signal.aborted) return;
     this.closer.abort();
@@ -377,7 +402,7 @@ export function membershipKind(text: string): LogKind | undefined {
  * tells when the run was joined.
  */
 export function attachTestClient(console: TestConsole, opts: TestClientOptions): TestClient {
-  const client = new TestClient(console, opts);
+  const client = new TestClientImpl(console, opts);
   console.register(testCommands(client));
   return client;
 }

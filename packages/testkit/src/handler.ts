@@ -90,10 +90,7 @@ export function createTestHandler(coord: TestCoordinator): FetchHandler {
     },
     '/putlog': async (req) => {
       const run = coord.requireRun();
-      const entry = parseLogBody(await req.text());
-      // Client logs count against the run's limits; the runner's own are bounded by the script.
-      run.budget.charge(0, 1, [entry.text]);
-      return json(run.putLog(entry));
+      return json(run.putClientLog(parseLogBody(await req.text())));
     },
     '/timeline': async () => json(coord.requireRun().timeline()),
   };

@@ -31,7 +31,13 @@ export {
   TestServerError,
 } from './errors.js';
 export { type CutKind, type FaultChange, type FaultLog, NetFaults } from './faults.js';
-export { countSatisfied, type FilterSpec, formatFilter } from './filter.js';
+export {
+  type CountSpec,
+  countSatisfied,
+  type FilterSpec,
+  formatFilter,
+  type TextMatcher,
+} from './filter.js';
 export { createTestHandler, type FetchHandler } from './handler.js';
 export {
   type AttachedInterpreter,
@@ -46,7 +52,7 @@ export {
   DEFAULT_RANGE,
   parseRange,
 } from './netns/addresses.js';
-export { DEFAULT_STATE_DIR } from './netns/claims.js';
+export { type BlockNames, DEFAULT_STATE_DIR } from './netns/claims.js';
 export { NetnsError } from './netns/exec.js';
 export { type MeshOptions, NetnsMesh } from './netns/mesh.js';
 export { netnsUnsupported } from './netns/support.js';
@@ -55,16 +61,29 @@ export {
   type NetworkInfo,
   NetworkUnavailableError,
 } from './network.js';
+export type { ServeOptions } from './node-http.js';
 export {
   expandPeerTemplate,
   PEER_PLACEHOLDERS,
   PeerCommandError,
   type PeerPlaceholder,
+  type PeerPlaceholderValues,
   type PeerTemplates,
   parsePeerTemplates,
 } from './peer-command.js';
 export type { PeerSpawnSpec } from './peer-process.js';
-export type { LogKind } from './protocol.js';
+export type {
+  CommandResultDocument,
+  Completion,
+  Dispatch,
+  EventFilterDocument,
+  LogEntry,
+  LogKind,
+  ResultsDocument,
+  RunDocument,
+  Status,
+  SummaryEntry,
+} from './protocol.js';
 export { closestLines, describeFilterFailure } from './report/expectation.js';
 export { toHtml } from './report/html.js';
 export { toJUnit } from './report/junit.js';
@@ -78,10 +97,17 @@ export {
   type TestReport,
   toJsonReport,
 } from './report/model.js';
-export { type TimelineData, timelineData } from './report/timeline-data.js';
-export type { FilterRecord, LineRecord, LogRecord, TestRun, Timeline } from './run.js';
+export { type BandKind, type TimelineData, timelineData } from './report/timeline-data.js';
+export type {
+  EventRecord,
+  FilterRecord,
+  LineRecord,
+  LogRecord,
+  RunEvents,
+  TestRun,
+  Timeline,
+} from './run.js';
 export {
-  formatSummaryTable,
   type LoadedScript,
   loadScripts,
   type PeerLaunch,

@@ -139,7 +139,7 @@ export class TestRun extends EventEmitter<RunEvents> {
   private nextControlId = 1;
   private closed = false;
   /** Bounds what clients can make this run store (filters, events, logs). */
-  readonly budget: RunBudget;
+  private readonly budget: RunBudget;
 
   /**
    * `peerStartupMs` is added to the deadline of a line whose peer has not polled yet (a process
@@ -569,6 +569,15 @@ export class TestRun extends EventEmitter<RunEvents> {
     }
     this.emit('event', rec, ev);
     return rec;
+  }
+
+  /**
+   * A log entry from a client (`/putlog`): counted against the run's limits first (throws
+   * `RunLimitError`); the runner's own entries (`putLog`) are bounded by the script.
+   */
+  putClientLog(entry: LogEntry): LogRecord {
+    this.budget.charge(0, 1, [entry.text]);
+    return this.putLog(entry);
   }
 
   putLog(entry: LogEntry): LogRecord {

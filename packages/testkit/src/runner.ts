@@ -3,7 +3,6 @@ import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { startBootstrapServer } from '@isopeer/bootstrap/server';
-import { formatDuration } from './duration.js';
 import { NetFaults } from './faults.js';
 import {
   faultLogText,
@@ -454,27 +453,4 @@ async function readLogTails(runDir: string, peers: string[]): Promise<Record<str
     }
   }
   return tails;
-}
-
-/** Plain-text summary table of a report, for terminals and CI logs. */
-export function formatSummaryTable(report: TestReport): string {
-  const out: string[] = [];
-  for (const s of report.scripts) {
-    out.push(
-      `${s.ok ? 'PASSED' : 'FAILED'}  ${s.name} (${s.file ?? ''})  ${s.cases.length} cases, ${s.failures} failed, ${formatDuration(s.durationMs)}`,
-    );
-    const peerW = Math.max(4, ...s.cases.map((c) => c.peer.length));
-    for (const c of s.cases) {
-      const where = c.line === undefined ? '     ' : `L${String(c.line).padEnd(4)}`;
-      const took = c.durationMs === undefined ? '' : ` (${formatDuration(c.durationMs)})`;
-      const why = c.status === 'OK' ? '' : `  — ${c.result}${c.comment ? `: ${c.comment}` : ''}`;
-      out.push(
-        `  ${c.status.padEnd(6)} ${where} ${c.peer.padEnd(peerW)} ${c.kind.padEnd(7)} ${c.test}${took}${why}`,
-      );
-    }
-  }
-  out.push(
-    `${report.ok ? 'PASSED' : 'FAILED'}: ${report.scripts.length} script(s), ${report.cases} cases, ${report.failures} failed, ${formatDuration(report.durationMs)}`,
-  );
-  return out.join('\n');
 }

@@ -1,4 +1,4 @@
-import type { TestClient } from './client.js';
+import type { TestClientImpl } from './client.js';
 import type { PortCommandSpec, PortWriter } from './console-port.js';
 import { formatFilter, parseFilterArgs, parseWaitArgs } from './filter.js';
 import type { SummaryEntry } from './protocol.js';
@@ -18,7 +18,7 @@ export const TEST_COMMAND_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /** The original's `test` group, plus `testwait`. Output of these never counts for filters. */
-export function testCommands(client: TestClient): PortCommandSpec[] {
+export function testCommands(client: TestClientImpl): PortCommandSpec[] {
   const group = 'test';
   return [
     {

@@ -22,7 +22,7 @@ import { createPostgresStore } from '../stores/postgres.js';
  */
 
 /** The request as the functions-framework hands it over: Express keeps the raw bytes. */
-type FunctionRequest = IncomingMessage & { rawBody?: Buffer; path?: string };
+export type FunctionRequest = IncomingMessage & { rawBody?: Buffer; path?: string };
 
 // One store (connection pool) per instance, opened on the first request. A failed open is not
 // cached: the next request tries again, so an instance recovers when the database comes back.

@@ -47,6 +47,6 @@ export class MemoryStore implements Store {
   }
 }
 
-export function createMemoryStore(opts: StoreOptions = {}): MemoryStore {
+export function createMemoryStore(opts: StoreOptions = {}): Store {
   return new MemoryStore(opts);
 }

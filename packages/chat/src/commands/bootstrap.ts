@@ -7,7 +7,7 @@ import {
   type TableColumn,
   UsageError,
 } from '@isopeer/console';
-import type { ChatPeer } from '../peer.js';
+import type { ChatPeer } from '../chat-peer.js';
 import { isoSeconds, jsonFlag, jsonOption } from './output.js';
 
 function showData(out: LineWriter, data: BootstrapData | undefined, what: string): void {

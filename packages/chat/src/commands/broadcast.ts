@@ -1,6 +1,6 @@
 /** The `broadcast` group: key/message items replicated to every member over gossip. */
 import type { CommandSpec } from '@isopeer/console';
-import type { ChatPeer } from '../peer.js';
+import type { ChatPeer } from '../chat-peer.js';
 
 export function broadcastCommands(peer: ChatPeer): CommandSpec[] {
   return [

@@ -8,9 +8,9 @@ import {
 } from '@isopeer/console';
 import { chatLine, sanitizeLine } from '../chat-line.js';
 import type { Delivery } from '../chat-members.js';
+import type { ChatPeer } from '../chat-peer.js';
 import { ChatError } from '../errors.js';
 import { encodeLocalState, msgTypeName } from '../member-record.js';
-import type { ChatPeer } from '../peer.js';
 import { isoSeconds, jsonFlag, jsonOption } from './output.js';
 
 const CHAT_MEMBER_COLUMNS: TableColumn[] = [

@@ -1,6 +1,6 @@
 /** The `cli` group of the peer: leaving the program at once. */
 import type { CommandSpec } from '@isopeer/console';
-import type { ChatPeer } from '../peer.js';
+import type { ChatPeer } from '../chat-peer.js';
 
 export function cliCommands(peer: ChatPeer): CommandSpec[] {
   return [

@@ -1,7 +1,7 @@
 /** The `development` group: the original's start-up and leave sequences, and an empty hook. */
 import type { CommandSpec } from '@isopeer/console';
+import type { ChatPeer } from '../chat-peer.js';
 import { ChatError } from '../errors.js';
-import type { ChatPeer } from '../peer.js';
 
 export function developmentCommands(peer: ChatPeer): CommandSpec[] {
   return [

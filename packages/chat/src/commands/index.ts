@@ -6,7 +6,7 @@
  */
 import type { CommandSpec } from '@isopeer/console';
 import { goConfigFormat } from '@isopeer/memberlist';
-import type { ChatPeer } from '../peer.js';
+import type { ChatPeer } from '../chat-peer.js';
 import { bootstrapCommands } from './bootstrap.js';
 import { broadcastCommands } from './broadcast.js';
 import { chatGroupCommands, sendAndEcho } from './chat.js';

@@ -12,8 +12,8 @@
 import { createHash } from 'node:crypto';
 import { type CommandSpec, type LineWriter, UsageError } from '@isopeer/console';
 import { Keyring, VALID_KEY_LENGTHS } from '@isopeer/memberlist';
+import type { ChatPeer } from '../chat-peer.js';
 import { ChatError } from '../errors.js';
-import type { ChatPeer } from '../peer.js';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

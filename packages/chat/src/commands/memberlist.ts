@@ -1,7 +1,7 @@
 /** The `memberlist` group: the memberlist node through its life, and what it knows. */
 import { type CommandSpec, formatTable, type TableColumn, UsageError } from '@isopeer/console';
 import { joinHostPort } from '@isopeer/memberlist';
-import type { ChatPeer } from '../peer.js';
+import type { ChatPeer } from '../chat-peer.js';
 import { jsonFlag, jsonOption } from './output.js';
 
 const MEMBER_COLUMNS: TableColumn[] = [

@@ -4,7 +4,7 @@
  */
 import { type CommandSpec, formatTable } from '@isopeer/console';
 import type { MetricsSnapshot } from '@isopeer/memberlist';
-import type { ChatPeer } from '../peer.js';
+import type { ChatPeer } from '../chat-peer.js';
 import { jsonFlag, jsonOption } from './output.js';
 
 /** The snapshot as rows a person reads: one subject per row, counts first. */

@@ -1,6 +1,6 @@
 /** The `test` group: cutting this peer off from another one, for the test runner. */
 import { type CommandSpec, UsageError } from '@isopeer/console';
-import type { ChatPeer } from '../peer.js';
+import type { ChatPeer } from '../chat-peer.js';
 
 export function testCommands(peer: ChatPeer): CommandSpec[] {
   return [

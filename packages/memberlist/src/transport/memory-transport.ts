@@ -199,7 +199,7 @@ function normalize(addr: string): string {
 
 export class MemoryTransport implements Transport {
   private handlers: TransportHandlers | null = null;
-  private readonly conns = new Set<MemoryConn>();
+  private readonly conns = new Set<StreamConn>();
   private readonly timers = new Set<{ cancel(): void }>();
   private closed = false;
 
@@ -235,18 +235,18 @@ export class MemoryTransport implements Transport {
   }
 
   /** @internal */
-  acceptStream(c: MemoryConn): void {
+  acceptStream(c: StreamConn): void {
     if (this.closed || !this.handlers) c.close();
     else this.handlers.stream(c);
   }
 
   /** @internal */
-  track(c: MemoryConn): void {
+  track(c: StreamConn): void {
     this.conns.add(c);
   }
 
   /** @internal */
-  untrack(c: MemoryConn): void {
+  untrack(c: StreamConn): void {
     this.conns.delete(c);
   }
 

@@ -13,15 +13,24 @@ import { exec, NetnsError } from './exec.js';
  */
 export const DEFAULT_STATE_DIR = '/run/isopeer/netns';
 
+/** The names of one mesh's objects on the host. */
+export interface BlockNames {
+  /** Namespace holding the bridge; peers' namespaces are `<hub>-<peer>`. */
+  hub: string;
+  /** The namespace of one peer. */
+  peerNamespace(peer: string): string;
+  /** Host side of the link into the hub (≤ 15 characters for any index below 10^7). */
+  hostLink: string;
+  /** nftables table in the host namespace that keeps mesh traffic from going anywhere else. */
+  guardTable: string;
+}
+
 /** Every kernel object of block `index` is named from these, so leftovers can be found by name. */
-export function blockNames(index: number) {
+export function blockNames(index: number): BlockNames {
   return {
-    /** Namespace holding the bridge; peers' namespaces are `<hub>-<peer>`. */
     hub: `isopeer-${index}`,
     peerNamespace: (peer: string) => `isopeer-${index}-${peer}`,
-    /** Host side of the link into the hub (≤ 15 characters for any index below 10^7). */
     hostLink: `isopeer-${index}`,
-    /** nftables table in the host namespace that keeps mesh traffic from going anywhere else. */
     guardTable: `isopeer_${index}`,
   };
 }

@@ -2,6 +2,7 @@ import type { FaultChange, NetFaults } from '../faults.js';
 import type { PeerSpawnSpec } from '../peer-process.js';
 import { type AddressRange, type Block, blockOf, DEFAULT_RANGE, parseRange } from './addresses.js';
 import {
+  type BlockNames,
   blockNames,
   type Claim,
   claimBlock,
@@ -41,7 +42,7 @@ const HUB_UPLINK = 'host';
 export class NetnsMesh {
   readonly range: AddressRange;
   readonly block: Block;
-  readonly names: ReturnType<typeof blockNames>;
+  readonly names: BlockNames;
   private readonly claim: Claim;
   private readonly timeoutMs: number;
   private readonly peerAddress = new Map<string, string>();

@@ -1,47 +1,32 @@
-import assert from 'node:assert/strict';
+/**
+ * A real terminal for tests: a tmux server of our own (its own socket name, so tests never touch
+ * the user's sessions or each other's) with one session running a command. Used by the console's
+ * terminal UI tests and by the end-to-end tests of `isopeer chat`.
+ */
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { waitUntil } from './proc.js';
+import { rmSync } from 'node:fs';
+import { waitUntil } from './wait.js';
+
+let available: boolean | undefined;
 
 /** True when tmux can run here. */
 export function haveTmux(): boolean {
-  return spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
+  available ??= spawnSync('tmux', ['-V']).status === 0;
+  return available;
 }
 
-/**
- * True when the test must be skipped because tmux is missing (it says so); in CI a missing tmux
- * is a broken environment, not a reason to pass, so the test fails instead.
- */
-export function skipWithoutTmux(t: { skip(msg: string): void }): boolean {
-  if (haveTmux()) return false;
-  if (process.env.CI === 'true') assert.fail('tmux is required for the terminal UI test (CI=true)');
-  t.skip('tmux is not installed; the terminal UI is untested here');
-  return true;
+/** For the skip contract (`partMissing`, `skipIfMissing`): why tmux tests cannot run, or null. */
+export function tmuxMissing(): string | null {
+  return haveTmux() ? null : 'tmux is not installed; the terminal tests cannot run';
 }
 
-/**
- * A FIFO in `dir` for the demo's `--feed` and a descriptor to write incoming lines to; both are
- * closed after the test. Opened read-write so the open does not block on Linux.
- */
-export function openFeed(
-  t: { after(fn: () => unknown): void },
-  dir: string,
-): { fifo: string; feed: number } {
-  const fifo = join(dir, 'feed');
-  assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
-  const feed = openSync(fifo, 'r+');
-  t.after(() => closeSync(feed));
-  return { fifo, feed };
-}
+let sessions = 0;
 
-/**
- * One tmux server of our own (its own socket name), so tests never touch the user's sessions or
- * each other's, with a single session running `command` in a window of `size` (120x30).
- */
 export class TmuxSession {
-  readonly socket = `isopeer-console-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  readonly socket = `isopeer-test-${process.pid}-${++sessions}`;
+  readonly #socketPath: string;
 
+  /** Starts `command` in a window of `size` (default 120 columns, 30 rows). */
   constructor(
     command: string[],
     size: { columns: number; rows: number } = { columns: 120, rows: 30 },
@@ -60,8 +45,6 @@ export class TmuxSession {
     this.#socketPath = this.#tmux(['display-message', '-p', '#{socket_path}']).trim();
   }
 
-  readonly #socketPath: string;
-
   #tmux(args: string[]): string {
     const r = spawnSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], {
       encoding: 'utf8',
@@ -76,7 +59,7 @@ export class TmuxSession {
     this.#tmux(['send-keys', '-t', 'main', '-l', text]);
   }
 
-  /** Presses named keys: Enter, Up, Tab, C-u, C-c, ... */
+  /** Presses named keys: Enter, Up, Tab, C-u, C-c, C-d, ... */
   keys(...names: string[]): void {
     this.#tmux(['send-keys', '-t', 'main', ...names]);
   }
@@ -107,6 +90,7 @@ export class TmuxSession {
     return this.rows().at(-1) ?? '';
   }
 
+  /** Whether the session still runs (it ends with its command unless the command keeps it). */
   alive(): boolean {
     return spawnSync('tmux', ['-L', this.socket, 'has-session', '-t', 'main']).status === 0;
   }
