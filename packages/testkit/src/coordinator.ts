@@ -41,6 +41,8 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
   private current: TestRun | undefined;
   private summaries = new Map<string, SummaryEntry[]>();
   private writing: Promise<unknown> = Promise.resolve();
+  /** Set by `close()`: no run file is written after it, so the caller may remove the directory. */
+  private closed = false;
 
   constructor(opts: CoordinatorOptions) {
     super();
@@ -131,6 +133,8 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
 
   /** `testRun.json`, `testEventFilters.json`, `testSummary.json` (original) and `timeline.json`. */
   writeRunFiles(run: TestRun): Promise<string> {
+    // A peer's late /preparesummary must not write into a directory its owner is removing.
+    if (this.closed) return Promise.reject(new ConflictError('the test server is closing'));
     // One write at a time: peers and the runner prepare summaries at the same moment, and the
     // files must end up with the last summary, never with a half-renamed mix.
     const written = this.writing.then(() => this.writeRunFilesNow(run));
@@ -156,7 +160,14 @@ export class TestCoordinator extends EventEmitter<{ run: [TestRun] }> {
     return dir;
   }
 
+  /** Ends the current run and refuses further run files. */
   close(): void {
+    this.closed = true;
     this.current?.close();
+  }
+
+  /** Resolves once every run-file write requested so far has finished. */
+  async idle(): Promise<void> {
+    await this.writing;
   }
 }

@@ -15,7 +15,10 @@ export interface RunningTestServer {
   port: number;
   coordinator: TestCoordinator;
   handler: FetchHandler;
-  /** Releases waiting peers, stops the deadline timers and the listener. Idempotent. */
+  /**
+   * Releases waiting peers, stops the deadline timers and the listener, and waits for run files
+   * being written, so the directory can be removed once it resolves. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -36,6 +39,7 @@ export async function createTestServer(opts: TestServerOptions): Promise<Running
     async close() {
       coordinator.close();
       await served.close();
+      await coordinator.idle();
     },
   };
 }
