@@ -66,11 +66,14 @@ describe('interop: messages, broadcasts and metadata', { skip }, () => {
 
   test('(i) metadata updates are seen both ways', async () => {
     const everyone = [...go, ...ts];
+    // Gossip sends an update a few times only (Go: retransmitMult × log10 n); a node it misses learns it
+    // at its next push/pull (15 s in the local preset), so that is the deadline, not 5 s.
+    const within = 20_000;
     ts[1].send('meta role=ts-updated');
     for (const n of everyone) {
       await n.waitFor(
         (e) => e.event === 'update' && e.name === ts[1].name && e.meta === 'role=ts-updated',
-        5_000,
+        within,
         `update of ${ts[1].name} at ${n.name}`,
       );
     }
@@ -78,7 +81,7 @@ describe('interop: messages, broadcasts and metadata', { skip }, () => {
     for (const n of everyone) {
       await n.waitFor(
         (e) => e.event === 'update' && e.name === go[0].name && e.meta === 'role=go-updated',
-        5_000,
+        within,
         `update of ${go[0].name} at ${n.name}`,
       );
     }

@@ -8,6 +8,7 @@ export { IncarnationError } from './admission.js';
 export {
   type Clock,
   CoalescingClock,
+  DEFAULT_TIMER_SLACK_MS,
   realClock,
   seededRandom,
   type TimerBase,

@@ -132,7 +132,6 @@ export function checkInboundLabel(
   policy: LabelPolicy,
   what: 'packet' | 'stream',
 ): void {
-  const ours = quoteLabel(policy.label);
   if (policy.skipInboundCheck) {
     if (received !== null) {
       throw new LabelError(
@@ -144,6 +143,8 @@ export function checkInboundLabel(
     return;
   }
   if (sameBytes(received ?? NO_LABEL.label, policy.label)) return;
+  // Quoted only on refusal: this check runs for every datagram.
+  const ours = quoteLabel(policy.label);
   if (received === null) {
     throw new LabelError(
       'missing',

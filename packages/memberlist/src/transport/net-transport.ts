@@ -1,8 +1,9 @@
 // UDP + TCP on one port number (docs/spec/memberlist-wire.md §1.1): datagrams are sent from the bound UDP socket, so their
 // source port is the node's port; every stream exchange uses a fresh TCP connection.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
-import { parseHostPort } from '../address.js';
+import { type HostPort, parseHostPort } from '../address.js';
 import { ChunkInbox } from './chunk-inbox.js';
 import {
   type StreamConn,
@@ -61,10 +62,31 @@ export interface NetTransportOptions {
   bindPort: number;
 }
 
+/** Parsed destinations kept by `NetTransport`; past this many the cache starts over, so
+ * addresses learnt from untrusted packets cannot grow it without bound. */
+const ADDRESS_CACHE_MAX = 4096;
+
+/**
+ * dgram's address lookup: an IP literal (every address memberlist sends to) is answered at
+ * once instead of through `dns.lookup` and a deferred callback, which is a measurable part of
+ * an idle node's cost (issue 17); host names still go to the resolver.
+ */
+function literalFirstLookup(
+  host: string,
+  opts: LookupOneOptions | number,
+  cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = isIP(host);
+  if (family !== 0) cb(null, host, family);
+  else dnsLookup(host, typeof opts === 'number' ? { family: opts } : opts, cb);
+}
+
 export class NetTransport implements Transport {
   private handlers: TransportHandlers | null = null;
   private readonly conns = new Set<Socket>();
   private closed = false;
+  /** `host:port` → parsed, for every datagram sent (parsing showed in idle profiles). */
+  private readonly addresses = new Map<string, HostPort>();
 
   private constructor(
     private readonly udp: UdpSocket,
@@ -122,7 +144,11 @@ export class NetTransport implements Transport {
         );
       }
       const port = (tcp.address() as { port: number }).port;
-      const udp = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 });
+      const udp = createSocket({
+        type: family === 6 ? 'udp6' : 'udp4',
+        ipv6Only: family === 6,
+        lookup: literalFirstLookup,
+      });
       try {
         await new Promise<void>((resolve, reject) => {
           udp.once('error', reject);
@@ -159,12 +185,22 @@ export class NetTransport implements Transport {
 
   sendPacket(to: string, data: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new TransportError('transport closed', 'ERR_CLOSED'));
-    const { host, port } = parseHostPort(to, 0);
+    const { host, port } = this.parse(to);
     return new Promise((resolve, reject) => {
       this.udp.send(data, port, host, (err) =>
         err ? reject(new TransportError(err.message, 'ERR_SEND')) : resolve(),
       );
     });
+  }
+
+  private parse(to: string): HostPort {
+    let hp = this.addresses.get(to);
+    if (hp === undefined) {
+      hp = parseHostPort(to, 0);
+      if (this.addresses.size >= ADDRESS_CACHE_MAX) this.addresses.clear();
+      this.addresses.set(to, hp);
+    }
+    return hp;
   }
 
   dialStream(to: string, timeoutMs: number): Promise<StreamConn> {
