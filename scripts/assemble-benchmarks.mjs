@@ -13,7 +13,14 @@ const root = new URL('..', import.meta.url).pathname;
 const order = [
   [
     'memberlist',
-    ['RESULTS.md', 'sim-RESULTS.md', 'scale-RESULTS.md', 'codec-RESULTS.md', 'fuzz-RESULTS.md'],
+    [
+      'RESULTS.md',
+      'issue17-RESULTS.md',
+      'sim-RESULTS.md',
+      'scale-RESULTS.md',
+      'codec-RESULTS.md',
+      'fuzz-RESULTS.md',
+    ],
   ],
   ['bootstrap', ['RESULTS.md', 'postgres-RESULTS.md']],
   ['chat', ['RESULTS.md']],

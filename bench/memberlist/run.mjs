@@ -10,7 +10,7 @@
 //
 // Writes bench/memberlist/results/latest.json (+ a timestamped copy), results/latest.md (tables)
 // and the plots convergence.svg and detection.svg. With --out NAME it writes only
-// results/NAME-latest.json (+ a timestamped copy) and leaves those alone, e.g. issue 17's
+// results/NAME-latest.json (+ a timestamped copy) and its own plot, leaving those alone, e.g. issue 17's
 // detection tail: --only detection --fd-sizes 20 --fd-runs 30 --out detection.
 // Every record carries the commit, `uptime` before and after, and the command. Progress: stderr.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -203,10 +203,12 @@ async function attempt(what, fn, empty) {
 
 async function main() {
   if (args.includes('--report-only')) {
-    // Re-renders tables and plots from results/latest.json without measuring again.
-    const results = JSON.parse(readFileSync(join(here, 'results', 'latest.json'), 'utf8'));
-    writeFileSync(join(here, 'results', 'latest.md'), tables(results));
-    writePlots(results);
+    // Re-renders tables and plots from results/latest.json (results/NAME-latest.json with
+    // --out NAME) without measuring again.
+    const latest = outName ? `${outName}-latest` : 'latest';
+    const results = JSON.parse(readFileSync(join(here, 'results', `${latest}.json`), 'utf8'));
+    if (!outName) writeFileSync(join(here, 'results', 'latest.md'), tables(results));
+    writePlots(results, outName);
     process.stdout.write(tables(results));
     return;
   }
@@ -313,10 +315,8 @@ async function main() {
   }
 
   save();
-  if (!outName) {
-    writeFileSync(join(here, 'results', 'latest.md'), tables(results));
-    writePlots(results);
-  }
+  if (!outName) writeFileSync(join(here, 'results', 'latest.md'), tables(results));
+  writePlots(results, outName);
   progress(describeRun(results.meta));
   progress(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   process.stdout.write(tables(results));
@@ -402,7 +402,14 @@ function tables(r) {
   return `${out.join('\n')}\n`;
 }
 
-function writePlots(r) {
+/** convergence.svg and detection.svg; with --out NAME, NAME-<kind>.svg (or NAME-plot.svg when
+ * NAME is that kind), so a side run never replaces the headline plots. */
+function writePlots(r, outName) {
+  const file = (kind) =>
+    join(
+      here,
+      !outName ? `${kind}.svg` : outName === kind ? `${kind}-plot.svg` : `${outName}-${kind}.svg`,
+    );
   const group = (data, pick, label) =>
     Object.entries(data).reduce((acc, [key, v]) => {
       const [impl, n] = key.split('-');
@@ -417,7 +424,7 @@ function writePlots(r) {
     }, []);
   if (Object.keys(r.convergence).length) {
     writeFileSync(
-      join(here, 'convergence.svg'),
+      file('convergence'),
       boxPlotSvg({
         title: `Convergence time, Go memberlist 0.2.2 vs isopeer (TS), DefaultLocalConfig, ${r.params.runs} runs each`,
         groups: group(
@@ -431,7 +438,7 @@ function writePlots(r) {
   }
   if (Object.keys(r.detection).length) {
     writeFileSync(
-      join(here, 'detection.svg'),
+      file('detection'),
       boxPlotSvg({
         title: `Failure detection after SIGKILL (all survivors), ${r.params.fdRuns} runs each`,
         groups: group(
