@@ -6,8 +6,11 @@
  * and never reach the screen as anything but one line.
  *
  * Room is kept for members: when the listener is full, a new connection from a member's address
- * closes the oldest connection of a stranger (an address that is not a member's), and failing
- * that the oldest idle one; a stranger's connection only ever closes another stranger's idle one.
+ * closes the oldest connection of a stranger (an address that is not a member's), failing that
+ * the oldest idle one, and failing that the oldest of all: a flood from the members' own address
+ * cannot be told apart from members, and a member's line, sent at once on its new connection,
+ * then outlives every older flood connection. A stranger's connection only ever closes another
+ * stranger's idle one.
  * Every connection closed without its line being read is reset (RST), never closed normally, so
  * the sender, which waits for the close, learns that the line was not delivered.
  */
@@ -146,9 +149,10 @@ export class ChatListener extends EventEmitter<ChatListenerEvents> {
     const now = Date.now();
     const idle = (p: Pending) => now - p.since >= idleAfterMs;
     const all = [...this.pending.values()];
+    // `pending` keeps insertion order, so the first match is the oldest.
     const victim =
       all.find((p) => !p.member && (member || idle(p))) ??
-      (member ? all.find((p) => idle(p)) : undefined);
+      (member ? (all.find((p) => idle(p)) ?? all[0]) : undefined);
     if (!victim) return `too many open connections (${maxConnections})`;
     victim.cut(
       `too many open connections: closed to make room for a newer one from ${member ? 'a member' : 'a stranger'}`,

@@ -122,8 +122,30 @@ describe('chat listener limits', () => {
     assert.match((await rejected)[0].reason, /too many open connections \(3\)/);
     assert.equal(listener!.openConnections, 3);
     for (const m of members) assert.equal(m.socket.destroyed, false);
-    // The real sender in the library reports it as an error too.
+  });
+
+  it("the library's sender reports a refused line as an error", async () => {
+    // Everyone a stranger here, so the sender (from 127.0.0.1) meets the per-address cap.
+    const to = await start({ isMember: () => false, maxConnectionsPerAddress: 2 });
+    await Promise.all([1, 2].map(() => idle(to, MEMBER)));
+    await holding(2);
     await assert.rejects(sendChatLine(`${to.host}:${to.port}`, '<bob> hi'), /ECONNRESET/);
+  });
+
+  it("with every connection a member's and none idle yet, the oldest makes room for a new line", async () => {
+    // A flood from the members' own address looks like members: the newest line must still get
+    // through, at the cost of the oldest connection (which learns it with a reset).
+    const to = await start({ maxConnections: 3, connectionTimeoutMs: 10_000, idleAfterMs: 60_000 });
+    const young = [];
+    for (let i = 0; i < 3; i++) young.push(await idle(to, MEMBER));
+    await holding(3);
+    const got = once(listener!, 'line') as Promise<[ReceivedLine]>;
+    assert.equal(await sendFrom(to, MEMBER, '<bob> past the flood'), 'delivered');
+    assert.equal((await got)[0].text, '<bob> past the flood');
+    assert.equal(await young[0]!.ended, 'ECONNRESET');
+    assert.equal(young[1]!.socket.destroyed, false);
+    assert.equal(young[2]!.socket.destroyed, false);
+    for (const y of young) y.socket.destroy();
   });
 
   it("a member's connection that idles may be closed for another member's line", async () => {
