@@ -1,4 +1,4 @@
-// Shared pieces of the memberlist harnesses (delivery, idle, run): options, /proc readings, and
+// Shared pieces of the memberlist harnesses (delivery, idle, leave, run): /proc readings and
 // the raw-result record. What a record says about the run (commit, command, load before and
 // after) comes from bench/lib/run-meta.mjs, the one place every harness takes it from.
 import { readFileSync } from 'node:fs';
@@ -16,14 +16,6 @@ export function startRecord(harness) {
 export function saveRecord(dir, record) {
   finishRun(record.meta);
   return writeRaw(dir, record, `${record.meta.harness}-`);
-}
-
-/** Command-line `--name value` options with defaults. */
-export function options(argv) {
-  return (name, def) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
-  };
 }
 
 const CLK_TCK = 100; // Linux USER_HZ on every mainstream kernel

@@ -15,8 +15,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goPeerBinary } from '../../tests/dist/support/go-peer.js';
 import { closeAll, LineNode } from '../../tests/dist/support/line-node.js';
+import { options } from '../lib/options.mjs';
 import { describeRun } from '../lib/run-meta.mjs';
-import { options, runHarness, saveRecord, startRecord } from './harness.mjs';
+import { runHarness, saveRecord, startRecord } from './harness.mjs';
 import { summarize } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));

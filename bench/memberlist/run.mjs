@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goPeerBinary } from '../../tests/dist/support/go-peer.js';
 import { closeAll, LineNode } from '../../tests/dist/support/line-node.js';
+import { options } from '../lib/options.mjs';
 import { describeRun, finishRun, startRun } from '../lib/run-meta.mjs';
 import { procCpuSeconds, procMemMiB, saveRecord } from './harness.mjs';
 import { fmtMs, summarize } from './stats.mjs';
@@ -25,10 +26,7 @@ import { boxPlotSvg } from './svg.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
+const opt = options(args);
 const list = (s) => s.split(',').filter(Boolean);
 const runs = Number(opt('runs', '10'));
 const sizes = list(opt('sizes', '5,20,50')).map(Number);

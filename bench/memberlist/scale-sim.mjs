@@ -21,15 +21,13 @@ import {
   seededRandom,
   VirtualClock,
 } from '../../packages/memberlist/dist/src/index.js';
+import { options } from '../lib/options.mjs';
 import { finishRun, startRun } from '../lib/run-meta.mjs';
 import { simCurveSvg } from './scale-svg.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
+const opt = options(args);
 const n = Number(opt('n', '1000'));
 const runs = Number(opt('runs', '1'));
 const loss = Number(opt('loss', '0.05'));

@@ -19,16 +19,14 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closeAll, LineNode } from '../../tests/dist/support/line-node.js';
+import { options } from '../lib/options.mjs';
 import { finishRun, startRun } from '../lib/run-meta.mjs';
 import { scaleUdpSvg } from './scale-svg.mjs';
 import { fmtMs, summarize } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
+const opt = options(args);
 const count = Number(opt('count', '200'));
 const runs = Number(opt('runs', '3'));
 const impls = opt('impls', 'ts,go').split(',').filter(Boolean);

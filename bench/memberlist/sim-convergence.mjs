@@ -21,13 +21,11 @@ import {
   seededRandom,
   VirtualClock,
 } from '../../packages/memberlist/dist/src/index.js';
+import { options } from '../lib/options.mjs';
 import { finishRun, startRun } from '../lib/run-meta.mjs';
 
 const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
+const opt = options(args);
 const sizes = opt('sizes', '5,20,50,100').split(',').map(Number);
 const runs = Number(opt('runs', '20'));
 const loss = Number(opt('loss', '0'));

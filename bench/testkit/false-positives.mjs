@@ -22,14 +22,12 @@ import {
   parseScript,
 } from '../../packages/testkit/dist/src/index.js';
 import { closeAll, LineNode, waitForStates } from '../../tests/dist/support/line-node.js';
+import { options } from '../lib/options.mjs';
 import { finishRun, startRun } from '../lib/run-meta.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
+const opt = options(args);
 const losses = opt('loss', '5,10,20').split(',').map(Number);
 const seconds = Number(opt('seconds', '60'));
 const nodes = Number(opt('nodes', '10'));
