@@ -201,13 +201,14 @@ function rethrow(err: unknown): void {
 }
 
 /**
- * The process clock's timer slack. Each wake-up of an otherwise idle process costs about
- * 100 µs of CPU on a virtual machine, whatever it runs (a bare 20 ms `setInterval` costs 0.3 CPU
- * s/min here, a Go ticker about the same), and the code it runs starts with cold caches. 50 ms
- * cut the idle cost of 20 nodes in one process by a fifth against 20 ms (issue 17). Timers stay
- * on Go's cadence (see `CoalescingClock`); a tick, a probe timeout or a suspicion timeout runs
- * up to 50 ms late, which at the local preset's 100 ms gossip and 200 ms probe timeout only
- * delays and never loses work. Pass `new CoalescingClock(ms)` as the `clock` hook for less.
+ * The process clock's timer slack. Each wake-up of an otherwise idle process costs 100–140 µs of
+ * CPU on this project's virtual machines before it runs anything (a bare 20 ms `setInterval`:
+ * 0.41 CPU s/min), and the code it runs starts with cold caches. With 20 nodes in one process a
+ * 50 ms grid costs about half the CPU of a 20 ms one (bench/memberlist/idle-parts.mjs, issue 17).
+ * Timers stay on Go's cadence (see `CoalescingClock`); a tick, a probe timeout or a suspicion
+ * timeout runs up to 50 ms late, which at the local preset's 100 ms gossip and 200 ms probe
+ * timeout only delays and never loses work. Pass `new CoalescingClock(ms)` as the `clock` hook
+ * for less.
  */
 export const DEFAULT_TIMER_SLACK_MS = 50;
 
