@@ -143,6 +143,7 @@ export class CoalescingClock implements Clock {
         if (timer.fn === null) return;
         timer.fn = null;
         if (--this.live === 0) this.idle();
+        else if (!this.firing && this.step(timer.at) === this.wakeAt) this.rearm();
       },
     };
   }
@@ -160,11 +161,29 @@ export class CoalescingClock implements Clock {
     this.wakeAt = Number.POSITIVE_INFINITY;
   }
 
+  /** The grid step a timer due at `at` runs at. */
+  private step(at: number): number {
+    return Math.ceil(at / this.slackMs) * this.slackMs;
+  }
+
+  /**
+   * The timer the wake-up was armed for was cancelled (most are: a probe's timeouts end with
+   * its ack): move the wake-up to the next live timer, so it is not a wake-up for nothing.
+   */
+  private rearm(): void {
+    const top = this.heap.peek();
+    if (top === undefined || this.step(top.at) === this.wakeAt) return;
+    this.wake?.cancel();
+    this.wake = null;
+    this.wakeAt = Number.POSITIVE_INFINITY;
+    this.arm();
+  }
+
   private arm(): void {
     if (this.firing) return;
     const top = this.heap.peek();
     if (top === undefined) return;
-    const due = Math.ceil(top.at / this.slackMs) * this.slackMs;
+    const due = this.step(top.at);
     if (this.wake !== null && this.wakeAt <= due) return;
     this.wake?.cancel();
     this.wakeAt = due;

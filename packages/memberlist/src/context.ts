@@ -124,6 +124,8 @@ export interface Context {
   readonly metrics: Metrics;
   readonly awareness: Awareness;
   readonly queue: TransmitLimitedQueue;
+  /** The application's queues from `createBroadcastQueue()`, gossiped after `queue`. */
+  readonly appQueues: TransmitLimitedQueue[];
   readonly hooks: MemberlistHooks;
   readonly transport: Transport;
   readonly events: EventEmitter;

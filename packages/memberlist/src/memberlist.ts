@@ -23,7 +23,7 @@ import {
 } from './context.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { type LabelRefusal, NetLayer } from './net.js';
-import { TransmitLimitedQueue } from './queue.js';
+import { type TransmitLimitedQueue, WatchedQueue } from './queue.js';
 import { State } from './state.js';
 import { retransmitLimit } from './suspicion.js';
 import { NetTransport } from './transport/net-transport.js';
@@ -136,12 +136,20 @@ export interface Memberlist extends EventEmitter<MemberlistEvents> {
   sendReliable(to: MemberNode | string, payload: Uint8Array): Promise<void>;
 
   /**
-   * A transmit-limited queue for the application's own broadcasts (feed it to the delegate's
-   * `getBroadcasts`), sized like this node's membership gossip: each message is handed out
+   * A transmit-limited queue for the application's own broadcasts. Memberlist gossips it itself:
+   * what is queued goes out as user messages (delivered to the peers' `notifyMsg`), after this
+   * node's membership messages, piggy-backed on probes and in gossip rounds, exactly as what a
+   * delegate's `getBroadcasts` returns. So do not also return it from `getBroadcasts`. Prefer it
+   * to a `getBroadcasts` delegate: memberlist can see when every queue is empty and then skips
+   * the gossip loop's wake-ups, where a delegate must be asked every round (issue 17). Each call
+   * makes another queue that lives as long as this node.
+   *
+   * Sized like this node's membership gossip: each message is handed out
    * retransmitMult × ceil(log10(n+1)) times for n live members, and at least
    * `gossipMinTransmits` times. Go's formula alone gives 2 below 10 nodes with the Local preset,
    * and an epidemic where every holder sends twice misses about one delivery in 14 in a 5-node
-   * cluster (issue 17); a `new TransmitLimitedQueue(...)` keeps Go's formula for those who want it.
+   * cluster (issue 17); a `new TransmitLimitedQueue(...)` fed to `getBroadcasts` keeps Go's
+   * formula for those who want it.
    */
   createBroadcastQueue(): TransmitLimitedQueue;
 
@@ -357,11 +365,14 @@ export class MemberlistImpl extends EventEmitter<MemberlistEvents> implements Me
 
   createBroadcastQueue(): TransmitLimitedQueue {
     const c = this.ctx.config;
-    return new TransmitLimitedQueue(
+    const q = new WatchedQueue(
       () => this.numMembers(),
       c.retransmitMult,
       c.gossipMinTransmits,
+      () => this.state.broadcastQueued(),
     );
+    this.ctx.appQueues.push(q);
+    return q;
   }
 
   metrics(): MetricsSnapshot {
@@ -427,11 +438,13 @@ export async function createMemberlist(
     random: hooks.random ?? Math.random,
     metrics,
     awareness: new Awareness(cfg.awarenessMaxMultiplier),
-    queue: new TransmitLimitedQueue(
+    queue: new WatchedQueue(
       () => state.numNodes(),
       cfg.retransmitMult,
       cfg.gossipMinTransmits,
+      () => state.broadcastQueued(),
     ),
+    appQueues: [],
     hooks,
     transport,
     events: null as unknown as EventEmitter,

@@ -92,6 +92,11 @@ function dropReasonOf(err: unknown): DropReason {
   }
 }
 
+/** An application queue, or a delegate that has `getBroadcasts`. */
+interface BroadcastSource {
+  getBroadcasts(overhead: number, limit: number): Uint8Array[];
+}
+
 export class NetLayer {
   private servingPushPulls = 0;
   /** `config.label` as bytes, recomputed only if the text changes. */
@@ -158,30 +163,40 @@ export class NetLayer {
 
   // ---- sending packets ---------------------------------------------------------------------
 
-  /** Our queued broadcasts, then the application's (framed as user messages) (§11.2). */
+  /** Our queued broadcasts, then the application's (its queues, then its delegate's), framed
+   * as user messages (§11.2). */
   getBroadcasts(overhead: number, limit: number): Uint8Array[] {
     const out = this.ctx.queue.getBroadcasts(overhead, limit);
-    const d = this.ctx.hooks.delegate;
-    if (d?.getBroadcasts) {
-      let used = 0;
-      for (const m of out) used += m.length + overhead;
-      const avail = limit - used;
-      if (avail > overhead + USER_MSG_OVERHEAD) {
-        let room = avail;
-        for (const m of d.getBroadcasts(overhead + USER_MSG_OVERHEAD, avail)) {
-          // An application message that does not fit what was asked for is skipped rather
-          // than allowed to make an unsendable datagram.
-          const cost = m.length + overhead + USER_MSG_OVERHEAD;
-          if (m.length === 0 || cost > room) {
-            if (m.length > 0) this.ctx.metrics.drop('too-large');
-            continue;
-          }
-          room -= cost;
-          out.push(encodeMessage({ type: MessageType.User, payload: m }));
-        }
-      }
+    let room = limit;
+    for (const m of out) room -= m.length + overhead;
+    for (const q of this.ctx.appQueues) {
+      if (q.numQueued() > 0) room = this.addUserMessages(out, room, overhead, q);
     }
+    const d = this.ctx.hooks.delegate;
+    if (d?.getBroadcasts) this.addUserMessages(out, room, overhead, d as BroadcastSource);
     return out;
+  }
+
+  /** Appends what `source` hands out for `room` bytes to `out` as user messages; the room left. */
+  private addUserMessages(
+    out: Uint8Array[],
+    room: number,
+    overhead: number,
+    source: BroadcastSource,
+  ): number {
+    if (room <= overhead + USER_MSG_OVERHEAD) return room;
+    for (const m of source.getBroadcasts(overhead + USER_MSG_OVERHEAD, room)) {
+      // An application message that does not fit what was asked for is skipped rather than
+      // allowed to make an unsendable datagram.
+      const cost = m.length + overhead + USER_MSG_OVERHEAD;
+      if (m.length === 0 || cost > room) {
+        if (m.length > 0) this.ctx.metrics.drop('too-large');
+        continue;
+      }
+      room -= cost;
+      out.push(encodeMessage({ type: MessageType.User, payload: m }));
+    }
+    return room;
   }
 
   /** Sends a message with queued gossip piggy-backed if there is room (§5.6). */

@@ -211,6 +211,26 @@ export class TransmitLimitedQueue {
   }
 }
 
+/**
+ * A queue that says when something is queued: memberlist's own queue and the ones it hands out
+ * with `createBroadcastQueue()`, so a gossip loop parked while every queue was empty resumes.
+ */
+export class WatchedQueue extends TransmitLimitedQueue {
+  constructor(
+    numNodes: () => number,
+    retransmitMult: number,
+    minTransmits: number,
+    private readonly onQueued: () => void,
+  ) {
+    super(numNodes, retransmitMult, minTransmits);
+  }
+
+  override queueBroadcast(b: Broadcast, initialTransmits = 0): void {
+    super.queueBroadcast(b, initialTransmits);
+    this.onQueued();
+  }
+}
+
 /** Merges two arrays each sorted by `before` into one sorted array. */
 function merge(a: Item[], b: Item[]): Item[] {
   const out: Item[] = new Array(a.length + b.length);

@@ -30,6 +30,7 @@ import {
   Suspicion,
   suspicionTimeoutMs,
 } from './suspicion.js';
+import { Ticker } from './ticker.js';
 
 const ZERO_VSN = new Uint8Array(6);
 
@@ -82,6 +83,8 @@ export class State {
   private readonly priorityProbes: string[] = [];
   private readonly cidrs: Cidr[] | null;
   private probing = false;
+  /** The gossip loop; parked while there is nothing to gossip. */
+  private gossipTicker: Ticker | null = null;
   private tickPending = false;
   private catchUpStep = -1;
   /** Count of node records ever created (a new name learned by any path). */
@@ -182,7 +185,7 @@ export class State {
     const c = this.ctx.config;
     this.scheduleProbe(this.ctx.random() * c.probeIntervalMs);
     if (c.gossipIntervalMs > 0 && c.gossipNodes > 0) {
-      this.every(
+      this.gossipTicker = this.every(
         () => c.gossipIntervalMs,
         () => this.gossip(),
       );
@@ -202,25 +205,22 @@ export class State {
     }
   }
 
-  /**
-   * Runs `fn` every `intervalMs()`, first after a random stagger of up to `staggerMs` (default:
-   * one interval), like Go's tickers: each tick falls due one interval after the previous one
-   * was *due*, so a late wake-up (the clock's timer slack, a busy event loop) delays that tick
-   * only, not every later one; if a whole interval was missed it runs at once and the cadence
-   * starts again from there (Go's ticker drops missed ticks).
-   */
-  private every(intervalMs: () => number, fn: () => void, staggerMs = intervalMs()): void {
-    const clock = this.ctx.clock;
-    const first = this.ctx.random() * staggerMs;
-    let due = clock.now() + first;
-    const tick = () => {
-      fn();
-      const now = clock.now();
-      due += intervalMs();
-      if (due < now) due = now;
-      this.after(due - now, tick);
-    };
-    this.after(first, tick);
+  /** A `Ticker` (see there) first due after a random stagger of up to `staggerMs`. A `fn`
+   * returning false parks it until `wake()`. */
+  private every(intervalMs: () => number, fn: () => unknown, staggerMs = intervalMs()): Ticker {
+    return new Ticker(
+      this.ctx.clock,
+      (ms, f) => this.after(ms, f),
+      intervalMs,
+      this.ctx.random() * staggerMs,
+      () => fn() !== false,
+      () => this.ctx.metrics.callbackErrors++,
+    );
+  }
+
+  /** Something was queued for gossip: a parked gossip loop resumes (see `gossip`). */
+  broadcastQueued(): void {
+    if (!this.ctx.shutdown) this.gossipTicker?.wake();
   }
 
   /**
@@ -653,9 +653,15 @@ export class State {
 
   // ---- gossip (§11.1) ----------------------------------------------------------------------
 
-  private gossip(): void {
+  /**
+   * One gossip round; false when every queue is empty and no delegate supplies broadcasts: the
+   * loop then parks until something is queued (`broadcastQueued`), as an idle round would send
+   * nothing anyway. A delegate with `getBroadcasts` keeps the loop running, since only asking
+   * it tells whether it has anything.
+   */
+  private gossip(): boolean {
     const c = this.ctx.config;
-    if (this.ctx.queue.numQueued() === 0 && !this.ctx.hooks.delegate?.getBroadcasts) return;
+    if (!this.mayHaveBroadcasts()) return false;
     this.ctx.metrics.gossipRounds++;
     const now = this.ctx.clock.now();
     const targets = this.kRandomNodes(c.gossipNodes, (r) => {
@@ -666,12 +672,18 @@ export class State {
       c.udpBufferSize - 2 - this.net.encryptionOverhead(false) - this.net.labelOverhead();
     for (const t of targets) {
       const msgs = this.net.getBroadcasts(2, avail);
-      if (msgs.length === 0) return;
+      if (msgs.length === 0) break;
       // Many tiny application broadcasts can exceed the 127 parts one compound may hold.
       for (const payload of packCompounds(msgs)) {
         void this.net.sendRaw(joinHostPort(t.addr, t.port), payload, t).catch(() => {});
       }
     }
+    return true;
+  }
+
+  private mayHaveBroadcasts(): boolean {
+    if (this.ctx.hooks.delegate?.getBroadcasts || this.ctx.queue.numQueued() > 0) return true;
+    return this.ctx.appQueues.some((q) => q.numQueued() > 0);
   }
 
   // ---- push/pull scheduling (§7.4 plus catch-up) ---------------------------------------------

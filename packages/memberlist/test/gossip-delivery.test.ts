@@ -38,7 +38,12 @@ async function deliveryRun(seed: number, kind: QueueKind) {
           app.delivered++;
           app.queue?.queueBroadcast({ message: msg.slice(), unique: true });
         },
-        getBroadcasts: (overhead, limit) => apps[i].queue?.getBroadcasts(overhead, limit) ?? [],
+        // A queue from createBroadcastQueue() is gossiped by memberlist itself; a queue of the
+        // application's own is handed out through the delegate.
+        ...(kind === 'go-formula' && {
+          getBroadcasts: (overhead: number, limit: number) =>
+            apps[i].queue?.getBroadcasts(overhead, limit) ?? [],
+        }),
       },
     }),
   });

@@ -11,6 +11,7 @@ import {
   VirtualClock,
 } from '../src/clock.js';
 import { defaultLocalConfig } from '../src/config.js';
+import type { Delegate } from '../src/context.js';
 import { createMemberlist, type Memberlist } from '../src/memberlist.js';
 import { MemoryNetwork } from '../src/transport/memory-transport.js';
 
@@ -35,6 +36,7 @@ function countingBase(vc: VirtualClock, lateMs = 0) {
 async function idleCluster(
   n: number,
   clockFor: (vc: VirtualClock) => CoalescingClock | VirtualClock,
+  delegateFor: (i: number) => Delegate = () => ({ getBroadcasts: () => [] }),
 ) {
   const vc = new VirtualClock();
   const clock = clockFor(vc);
@@ -58,8 +60,8 @@ async function idleCluster(
           transport: net.createTransport(),
           clock: counted,
           random: seededRandom(i + 1),
-          // An application delegate with broadcasts to offer, as `isopeer node` has.
-          delegate: { getBroadcasts: () => [] },
+          // By default a delegate with broadcasts to offer, which keeps the gossip loop running.
+          delegate: delegateFor(i),
         },
       ),
     );
@@ -133,6 +135,94 @@ describe('idle cost (virtual clock)', () => {
       }
     });
   }
+
+  it('without a broadcast delegate an idle gossip loop parks: no rounds, at most 4 timers a second', async () => {
+    const c = await idleCluster(
+      20,
+      (vc) => vc,
+      () => ({}),
+    );
+    try {
+      const rounds0 = c.nodes.reduce((s, m) => s + m.metrics().gossip.rounds, 0);
+      const t0 = c.timers();
+      await c.vc.advance(20_000);
+      const perNodeSecond = (c.timers() - t0) / 20 / 20;
+      const rounds = c.nodes.reduce((s, m) => s + m.metrics().gossip.rounds, 0) - rounds0;
+      assert.equal(rounds, 0, 'no gossip round ran while every queue was empty');
+      // The probe tick, its two waits, push/pull and reconnect ticks.
+      assert.ok(perNodeSecond <= 4, `${perNodeSecond.toFixed(2)} timers per node per second`);
+      assert.ok(perNodeSecond >= 2, `the probe loop ran (${perNodeSecond})`);
+    } finally {
+      await c.shutdown();
+    }
+  });
+
+  it('a broadcast queued on createBroadcastQueue() wakes the parked loop, reaches peers, and the loop parks again', async () => {
+    const got = Array.from({ length: 20 }, () => 0);
+    const c = await idleCluster(
+      20,
+      (vc) => new CoalescingClock(DEFAULT_TIMER_SLACK_MS, vc),
+      (i) => ({ notifyMsg: () => got[i]++ }),
+    );
+    try {
+      const queue = c.nodes[3].createBroadcastQueue();
+      const rounds = () => c.nodes[3].metrics().gossip.rounds;
+      const r0 = rounds();
+      queue.queueBroadcast({ message: new TextEncoder().encode('hello'), unique: true });
+      // Within one gossip interval plus the grid step (100 + 50 ms) the loop has run.
+      await c.vc.advance(150);
+      assert.ok(rounds() > r0, 'a gossip round ran within one interval of the broadcast');
+      assert.ok(
+        await c.vc.runUntil(() => queue.numQueued() === 0, 10_000),
+        'the broadcast was handed out its transmit count',
+      );
+      // Memberlist does not forward user messages (applications re-broadcast, as `isopeer
+      // node` does): the sender's own rounds reach gossipNodes peers each.
+      const reached = got.filter((n) => n > 0).length;
+      assert.ok(reached >= 3 && got[3] === 0, `peers reached: ${got.join(' ')}`);
+      await c.vc.advance(1_000);
+      const r1 = rounds();
+      await c.vc.advance(10_000);
+      assert.equal(rounds(), r1, 'with the queue drained the loop parked again');
+    } finally {
+      await c.shutdown();
+    }
+  });
+
+  it('a gossip round that throws is counted and the loop keeps its cadence', async () => {
+    const c = await idleCluster(
+      3,
+      (vc) => vc,
+      () => ({
+        getBroadcasts: () => {
+          throw new Error('application bug');
+        },
+      }),
+    );
+    try {
+      const m = c.nodes[0];
+      const r0 = m.metrics().gossip.rounds;
+      const e0 = m.metrics().callbackErrors;
+      await c.vc.advance(10_000);
+      assert.ok(m.metrics().gossip.rounds - r0 >= 95, 'about 10 rounds a second still ran');
+      assert.ok(m.metrics().callbackErrors - e0 >= 95, 'each failed round was counted');
+    } finally {
+      await c.shutdown();
+    }
+  });
+
+  it('cancelling the timer a wake-up was armed for moves the wake-up to the next live timer', async () => {
+    const vc = new VirtualClock();
+    const { base, counts } = countingBase(vc);
+    const clock = new CoalescingClock(10, base);
+    let ran = 0;
+    const ackTimeout = clock.setTimeout(() => ran--, 5);
+    clock.setTimeout(() => ran++, 95);
+    ackTimeout.cancel();
+    await vc.advance(100);
+    assert.equal(ran, 1, 'only the live timer ran');
+    assert.equal(counts.wakeups, 1, 'no wake-up for the cancelled timer');
+  });
 
   it('coalesced timers run in due order, never before they are due, late by under the slack', async () => {
     const vc = new VirtualClock();

@@ -96,7 +96,6 @@ export class NodePeer {
     return {
       nodeMeta: (limit) => this.meta.subarray(0, limit),
       notifyMsg: (msg) => this.onMessage(msg),
-      getBroadcasts: (overhead, limit) => this.queue?.getBroadcasts(overhead, limit) ?? [],
       localState: () => encoder.encode(JSON.stringify({ node: this.name, items: {} })),
       mergeRemoteState: (buf, join) => {
         this.counters.merges++;
