@@ -61,9 +61,15 @@ type options struct {
 	port, count                    int
 	countSet                       bool
 	keys                           stringList
+	// With --count: node i > 0 starts its join to node 0 i × joinStaggerMs after start (0 = all at once).
+	joinStaggerMs int
+
 	// -test: a scripted chat peer driven by a test server (testclient.go) instead of the line protocol.
 	test, testServer, bootstrap, testProtocol string
 }
+
+// maxJoinStaggerMs is the largest --join-stagger-ms, as in `isopeer node`.
+const maxJoinStaggerMs = 60000
 
 func parseFlags() (*options, error) {
 	o := &options{}
@@ -78,6 +84,7 @@ func parseFlags() (*options, error) {
 	fs.StringVar(&o.meta, "meta", "", "node metadata")
 	fs.Var(&o.keys, "key", "base64 encryption key, repeatable, first is primary")
 	fs.IntVar(&o.count, "count", 1, "run K nodes in this process")
+	fs.IntVar(&o.joinStaggerMs, "join-stagger-ms", 0, "with --count: node i > 0 starts its join to node 0 i*MS ms after start (0 = all at once)")
 	fs.StringVar(&o.test, "test", "", "run this peer's lines of test NAME from a test server (chat peer)")
 	fs.StringVar(&o.testServer, "test-server", "", "test server URL (default $TEST_SIDECAR_SERVER)")
 	fs.StringVar(&o.bootstrap, "bootstrap", "", "bootstrap service URL for -test (default $BOOTSTRAP_DATA_SERVER)")
@@ -91,6 +98,9 @@ func parseFlags() (*options, error) {
 	fs.Visit(func(f *flag.Flag) { o.countSet = o.countSet || f.Name == "count" })
 	if o.count < 1 {
 		return nil, fmt.Errorf("--count must be at least 1, got %d", o.count)
+	}
+	if o.joinStaggerMs < 0 || o.joinStaggerMs > maxJoinStaggerMs {
+		return nil, fmt.Errorf("--join-stagger-ms must be a whole number from 0 to %d, got %d", maxJoinStaggerMs, o.joinStaggerMs)
 	}
 	if o.port < 0 || o.port+o.count-1 > 65535 {
 		return nil, fmt.Errorf("--port %d out of range", o.port)
@@ -491,8 +501,24 @@ func main() {
 	if addrs := splitAddrs(o.join); len(addrs) > 0 {
 		go r.peers[0].join(addrs)
 	}
-	for _, p := range r.peers[1:] {
-		go p.join([]string{seed})
+	for i, p := range r.peers {
+		if i == 0 {
+			continue
+		}
+		// --join-stagger-ms: node i starts its join i × MS from here (0 = all at once, as before).
+		delay := time.Duration(i*o.joinStaggerMs) * time.Millisecond
+		go func(p *peer, delay time.Duration) {
+			if delay > 0 {
+				t := time.NewTimer(delay)
+				defer t.Stop()
+				select {
+				case <-t.C:
+				case <-r.stopped:
+					return
+				}
+			}
+			p.join([]string{seed})
+		}(p, delay)
 	}
 
 	go func() {

@@ -3,12 +3,14 @@
 // (`process.cpuUsage` over a window, after a settle period):
 //   wake     a bare `setInterval` of 20, 50 and 100 ms: what a wake-up costs before any work;
 //   clock    200 no-op timers of 100 ms on a CoalescingClock with a 20, 50 and 100 ms grid;
-//   cluster  20 `createMemberlist` nodes on real UDP/TCP (local preset, a broadcast delegate as
-//            `isopeer node` has), with each loop switched off in turn, on the 20 and 50 ms grid.
+//   cluster  20 `createMemberlist` nodes on real UDP/TCP (local preset), broadcasting through a
+//            `getBroadcasts` delegate or a `createBroadcastQueue()` queue, and (delegate) with
+//            each loop switched off in turn, on the 20 and 50 ms grid (`--grids`).
 // Cases alternate within each round, so drift of the machine hits them alike.
 //
 //   npx tsc -b packages/memberlist
 //   node bench/memberlist/idle-parts.mjs [--rounds 2] [--window-seconds 20] [--only wake,clock,cluster]
+//        [--grids 20,50]
 //
 // Writes results/idle-parts-latest.json (+ a timestamped copy) with the run's record.
 import { dirname, join } from 'node:path';
@@ -28,6 +30,7 @@ const opt = options();
 const rounds = Number(opt('rounds', '2'));
 const windowS = Number(opt('window-seconds', '20'));
 const only = new Set(opt('only', 'wake,clock,cluster').split(','));
+const grids = opt('grids', '20,50').split(',').filter(Boolean).map(Number);
 const t0 = Date.now();
 const progress = (m) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${m}\n`);
 // Settle periods and windows are measurement intervals, not synchronisation waits.
@@ -74,14 +77,18 @@ async function clock(slackMs) {
 }
 
 const OFF = 1e9; // an interval no window reaches: the loop never runs
+// How the application broadcasts: through a `getBroadcasts` delegate (asked every gossip
+// round), or on a queue from `createBroadcastQueue()` (as `isopeer node` does since the gossip
+// loop parks while every queue is empty).
 const clusterCases = {
-  all: {},
-  'no probes': { probeIntervalMs: OFF },
-  'no gossip rounds': { gossipIntervalMs: OFF },
-  'no push/pull': { pushPullIntervalMs: OFF },
+  'all, getBroadcasts delegate': { cfg: {}, delegateQueue: true },
+  'all, createBroadcastQueue': { cfg: {}, delegateQueue: false },
+  'no probes': { cfg: { probeIntervalMs: OFF }, delegateQueue: true },
+  'no gossip rounds': { cfg: { gossipIntervalMs: OFF }, delegateQueue: true },
+  'no push/pull': { cfg: { pushPullIntervalMs: OFF }, delegateQueue: true },
 };
 
-async function cluster(slackMs, cfg) {
+async function cluster(slackMs, { cfg, delegateQueue }) {
   const clk = new CoalescingClock(slackMs);
   const nodes = [];
   try {
@@ -100,7 +107,9 @@ async function cluster(slackMs, cfg) {
           delegate: {
             nodeMeta: () => new Uint8Array(0),
             notifyMsg: () => {},
-            getBroadcasts: (overhead, limit) => queue?.getBroadcasts(overhead, limit) ?? [],
+            ...(delegateQueue && {
+              getBroadcasts: (overhead, limit) => queue?.getBroadcasts(overhead, limit) ?? [],
+            }),
             localState: () => new Uint8Array(0),
             mergeRemoteState: () => {},
           },
@@ -128,15 +137,15 @@ if (only.has('clock')) {
   for (const s of [20, 50, 100]) cases.push([`clock 200 timers, ${s} ms grid`, () => clock(s)]);
 }
 if (only.has('cluster')) {
-  for (const s of [20, 50]) {
-    for (const [name, cfg] of Object.entries(clusterCases)) {
-      cases.push([`cluster 20 nodes, ${s} ms grid, ${name}`, () => cluster(s, cfg)]);
+  for (const s of grids) {
+    for (const [name, c] of Object.entries(clusterCases)) {
+      cases.push([`cluster 20 nodes, ${s} ms grid, ${name}`, () => cluster(s, c)]);
     }
   }
 }
 
 const record = startRecord('idle-parts');
-record.params = { rounds, windowS, only: [...only] };
+record.params = { rounds, windowS, only: [...only], grids };
 record.results = Object.fromEntries(cases.map(([name]) => [name, { runs: [] }]));
 for (let r = 0; r < rounds; r++) {
   for (const [name, fn] of cases) {

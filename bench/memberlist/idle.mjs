@@ -5,9 +5,14 @@
 // window, then RSS (VmRSS) and peak RSS (VmHWM). Per implementation: CPU seconds per minute per
 // node at each N, and the RSS slope per added node between the smallest and largest N.
 //
+// Both implementations get `--join-stagger-ms MS` (default 50): node i starts its join to node 0
+// i × MS after start. All 199 joins at once are a join storm in which Go memberlist 0.2.2 did not
+// converge within 240 s at N=200, which left nothing idle to compare; 0 restores that. The wait
+// for all-converged is capped at --cap-seconds plus the stagger, N × MS.
+//
 //   npx tsc -b packages/isopeer tests
 //   node bench/memberlist/idle.mjs [--sizes 20,200] [--runs 3] [--impls go,ts]
-//        [--settle-seconds 10] [--idle-seconds 60] [--cap-seconds 240]
+//        [--settle-seconds 10] [--idle-seconds 60] [--cap-seconds 240] [--join-stagger-ms 50]
 //
 // Writes results/idle-latest.json (+ a timestamped copy) with every run, the commit, `uptime`
 // before and after, and the command.
@@ -28,6 +33,10 @@ const impls = opt('impls', 'go,ts').split(',').filter(Boolean);
 const settleSeconds = Number(opt('settle-seconds', '10'));
 const idleSeconds = Number(opt('idle-seconds', '60'));
 const capSeconds = Number(opt('cap-seconds', '240'));
+const joinStaggerMs = Number(opt('join-stagger-ms', '50'));
+if (!Number.isInteger(joinStaggerMs) || joinStaggerMs < 0) {
+  throw new Error(`--join-stagger-ms takes a whole number of ms >= 0, got ${joinStaggerMs}`);
+}
 for (const impl of impls) {
   if (impl !== 'go' && impl !== 'ts') throw new Error(`--impls takes go and/or ts, got ${impl}`);
 }
@@ -42,16 +51,17 @@ async function idleRun(impl, n, run) {
     impl,
     name: `idle${n}${impl}${run}`,
     count: n,
+    extraArgs: ['--join-stagger-ms', String(joinStaggerMs)],
     env,
     readyTimeoutMs: capSeconds * 1000,
   });
   try {
-    const conv = await node
-      .waitFor((e) => e.event === 'all-converged', capSeconds * 1000, 'all-converged')
-      .then(
-        () => true,
-        () => false,
-      );
+    // The last join starts (n - 1) × stagger after start: the cap covers the stagger.
+    const convergeCapMs = capSeconds * 1000 + n * joinStaggerMs;
+    const allConverged = await node
+      .waitFor((e) => e.event === 'all-converged', convergeCapMs, 'all-converged')
+      .catch(() => undefined);
+    const started = Math.max(...node.find('ready').map((e) => e.ts));
     await sleep(settleSeconds);
     const cpu0 = procCpuSeconds(node.pid);
     const w0 = Date.now();
@@ -60,7 +70,9 @@ async function idleRun(impl, n, run) {
     const minutes = (Date.now() - w0) / 60_000;
     const leaves = node.find('leave').length;
     return {
-      converged: conv,
+      converged: allConverged !== undefined,
+      // From the last `ready` (all nodes started, joins begin) to `all-converged`.
+      convergeSeconds: allConverged ? (allConverged.ts - started) / 1000 : null,
       cpuSecondsPerMinute: cpu / minutes,
       cpuSecondsPerMinutePerNode: cpu / minutes / n,
       rssMiB: procMemMiB(node.pid, 'VmRSS'),
@@ -75,7 +87,7 @@ async function idleRun(impl, n, run) {
 
 async function main() {
   const record = startRecord('idle');
-  record.params = { sizes, runs, impls, settleSeconds, idleSeconds, capSeconds };
+  record.params = { sizes, runs, impls, settleSeconds, idleSeconds, capSeconds, joinStaggerMs };
   record.results = {};
   if (impls.includes('go')) await goPeerBinary();
   for (const n of sizes) {
@@ -91,7 +103,7 @@ async function main() {
         }
         record.results[`${impl}-${n}`].runs.push(r);
         progress(
-          `N=${n} ${impl} run ${run + 1}/${runs}: ${r.error ?? `${r.cpuSecondsPerMinute.toFixed(2)} CPU s/min, RSS ${r.rssMiB?.toFixed(1)} MiB, converged ${r.converged}, leave events ${r.leaveEvents}`}`,
+          `N=${n} ${impl} run ${run + 1}/${runs}: ${r.error ?? `${r.cpuSecondsPerMinute.toFixed(2)} CPU s/min, RSS ${r.rssMiB?.toFixed(1)} MiB, converged ${r.converged}${r.converged ? ` after ${r.convergeSeconds.toFixed(1)} s` : ''}, leave events ${r.leaveEvents}`}`,
         );
         saveRecord(join(here, 'results'), record);
       }

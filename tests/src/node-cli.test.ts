@@ -1,11 +1,11 @@
-// `isopeer node` as a program: flag validation, --count, command routing and errors, and the
-// ways it stops. The Go reference peer runs the same cases where they apply, so both sides of
-// the line protocol behave alike.
+// `isopeer node` as a program: flag validation, --count and --join-stagger-ms, command routing
+// and errors, and the ways it stops. The Go reference peer runs the same cases where they apply,
+// so both sides of the line protocol behave alike.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { broadcastUntilDelivered, receiversOf } from '../support/broadcast.js';
-import { goPeerSkip } from '../support/go-peer.js';
+import { goPeerBinary, goPeerSkip } from '../support/go-peer.js';
 import { closeAll, type Impl, LineNode } from '../support/line-node.js';
 import { isopeerCli } from '../support/paths.js';
 
@@ -25,6 +25,9 @@ describe('isopeer node: flags', () => {
     [['--port', 'http'], /--port "http" is not a port number \(0-65535\)/],
     [['--port', '70000'], /--port "70000" is not a port number \(0-65535\)/],
     [['--count', '0'], /--count "0" is not a whole number from 1 to 10000/],
+    [['--join-stagger-ms', '-5'], /--join-stagger-ms "-5" is not a whole number from 0 to 60000/],
+    [['--join-stagger-ms', '1.5'], /--join-stagger-ms "1.5" is not a whole number from 0 to 60000/],
+    [['--join-stagger-ms', '60001'], /--join-stagger-ms "60001" is not a whole number from 0/],
     [['--bogus'], /isopeer node: unknown option '--bogus'\nrun 'isopeer node --help' for usage/],
     [['--key', 'not*base64'], /--key .* is not base64/],
     [['--key', Buffer.alloc(10).toString('base64')], /16, 24 or 32 bytes/],
@@ -121,6 +124,71 @@ for (const impl of impls) {
       const ev = await n.waitFor((e) => e.event === 'shutdown', 5_000);
       assert.match(String(ev.reason), /SIGTERM|terminated/);
       assert.equal((await n.exit(5_000)).code, 0);
+    });
+  });
+}
+
+// --join-stagger-ms (docs/node-line-protocol-extensions.md): node i > 0 of --count starts its
+// join i × MS after the nodes have started, i.e. after the last `ready`.
+const STAGGER_MS = 300;
+// Node's timers may fire a millisecond before the wall clock says they should.
+const CLOCK_SLACK_MS = 5;
+
+for (const impl of impls) {
+  describe(`${impl} node: --join-stagger-ms`, { skip: impl === 'go' && goSkip }, () => {
+    after(closeAll);
+
+    test(`--count 3 --join-stagger-ms ${STAGGER_MS}: node i joins i × ${STAGGER_MS} ms after start`, async () => {
+      const n = await LineNode.start({
+        impl,
+        name: `stg${impl}`,
+        count: 3,
+        extraArgs: ['--join-stagger-ms', String(STAGGER_MS)],
+      });
+      const all = await n.waitFor(
+        (e) => e.event === 'all-converged',
+        impl === 'go' ? 45_000 : 20_000,
+        'all-converged',
+      );
+      assert.equal(all.members, 3);
+      await n.until(() => n.find('joined').length === 2, 10_000, '2 joined events');
+      const started = Math.max(...n.find('ready').map((e) => e.ts));
+      for (const i of [1, 2]) {
+        const name = n.names[i];
+        const joined = n.find('joined', { self: name });
+        assert.equal(joined.length, 1, JSON.stringify(joined));
+        assert.equal(joined[0].ok, true, JSON.stringify(joined[0]));
+        // No other node can know node i before its join has started.
+        const firstSeen = n.events.find(
+          (e) => e.event === 'join' && e.name === name && e.self !== name,
+        );
+        assert.ok(firstSeen, `another node reported ${name} joining`);
+        for (const [what, ev] of [
+          ['joined', joined[0]],
+          ['first seen', firstSeen],
+        ] as const) {
+          const delay = ev.ts - started;
+          assert.ok(
+            delay >= i * STAGGER_MS - CLOCK_SLACK_MS,
+            `${name} ${what} ${delay.toFixed(1)} ms after the last ready, expected >= ${i * STAGGER_MS}`,
+          );
+        }
+      }
+    });
+
+    test('rejects a negative --join-stagger-ms with exit 2 and a clear message', async () => {
+      const [cmd, pre] =
+        impl === 'ts'
+          ? [process.execPath, [isopeerCli, 'node']]
+          : [await goPeerBinary(), [] as string[]];
+      const r = spawnSync(cmd, [...pre, '--name', 'x', '--count', '2', '--join-stagger-ms', '-1'], {
+        encoding: 'utf8',
+        input: '',
+        timeout: 20_000,
+      });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /--join-stagger-ms .*whole number from 0 to 60000/);
+      assert.equal(r.stdout, '');
     });
   });
 }

@@ -34,6 +34,11 @@ export function registerNode(program: Command): void {
       'accept only unlabelled input, as if it carried --label (Go SkipInboundLabelCheck)',
     )
     .option('--count <K>', 'run K nodes in this process: NAME-0 .. NAME-(K-1)')
+    .option(
+      '--join-stagger-ms <MS>',
+      'with --count: node i > 0 starts its join to node 0 i*MS ms after start (0 = all at once)',
+      '0',
+    )
     .addHelpText(
       'after',
       '\nCommands on stdin: members, broadcast <text>, send <node> <text>, sendbest <node> <text>,\n' +

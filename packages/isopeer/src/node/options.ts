@@ -27,7 +27,15 @@ export interface NodeOptions {
   skipInboundLabelCheck: boolean;
   /** Number of in-process nodes; undefined without --count. */
   count: number | undefined;
+  /**
+   * With --count: node i > 0 starts its join to node 0 i × this many ms after the nodes have
+   * started (0 = all at once). Node 0, and a process without --count, are not affected.
+   */
+  joinStaggerMs: number;
 }
+
+/** The largest --join-stagger-ms: 10 000 nodes × 60 s still fit a Node.js timer (2^31 - 1 ms). */
+export const MAX_JOIN_STAGGER_MS = 60_000;
 
 export function presetConfig(preset: Preset): Config {
   switch (preset) {
@@ -64,11 +72,18 @@ export interface RawNodeFlags {
   label?: string;
   skipInboundLabelCheck?: boolean;
   count?: string;
+  joinStaggerMs?: string;
 }
 
 export function parseNodeOptions(raw: RawNodeFlags, hostname: string): NodeOptions {
   const config = oneOf('--config', raw.config ?? 'local', PRESETS);
   const count = raw.count === undefined ? undefined : integerIn('--count', raw.count, 1, 10_000);
+  const joinStaggerMs = integerIn(
+    '--join-stagger-ms',
+    raw.joinStaggerMs ?? '0',
+    0,
+    MAX_JOIN_STAGGER_MS,
+  );
   const port = portNumber('--port', raw.port ?? '0');
   if (count !== undefined && port !== 0 && port + count - 1 > 65535) {
     throw new OptionError(`--port ${port} leaves no room for --count ${count} ports`);
@@ -98,5 +113,6 @@ export function parseNodeOptions(raw: RawNodeFlags, hostname: string): NodeOptio
     label,
     skipInboundLabelCheck: raw.skipInboundLabelCheck === true,
     count,
+    joinStaggerMs,
   };
 }

@@ -34,7 +34,7 @@ export class NodeRunner {
 
   /**
    * Starts every node (node i > 0 joins node 0; node 0 joins --join) without waiting for joins;
-   * with --count the joins are paced and retried.
+   * with --count the joins are paced and retried, and node i's starts i × --join-stagger-ms later.
    */
   static async start(opts: NodeOptions, sink: (ev: NodeEvent) => void): Promise<NodeRunner> {
     const r = new NodeRunner(sink);
@@ -71,7 +71,18 @@ export class NodeRunner {
       void p.joinRetrying(to, window, DEFAULT_JOIN_POLICY, alive);
     if (opts.join.length > 0) joinRetrying(r.peers[0], opts.join);
     const seed = r.peers[0].ml.advertiseAddress;
-    for (const p of r.peers.slice(1)) joinRetrying(p, [seed]);
+    r.peers.slice(1).forEach((p, k) => {
+      // --join-stagger-ms: node i = k + 1 starts its join i × MS after this point (0 = now).
+      const delayMs = (k + 1) * opts.joinStaggerMs;
+      if (delayMs === 0) {
+        joinRetrying(p, [seed]);
+        return;
+      }
+      // Unref'd: a pending join must not keep a process that is shutting down alive.
+      setTimeout(() => {
+        if (alive()) joinRetrying(p, [seed]);
+      }, delayMs).unref();
+    });
     return r;
   }
 
