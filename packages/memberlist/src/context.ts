@@ -30,7 +30,8 @@ export interface MemberNode {
   dCur: number;
 }
 
-/** The engine's record of one node. */
+/** The engine's record of one node. `addrBytes`, `meta` and `vsn` are shared between records
+ * (see intern.ts): replace them, never modify them in place. */
 export interface NodeRecord {
   name: string;
   /** IP string used to reach the node. */

@@ -22,6 +22,7 @@ import {
   type Suspect,
 } from './codec/index.js';
 import { type Context, type MemberNode, type NodeRecord, toMemberNode } from './context.js';
+import { internBytes, internString } from './intern.js';
 import type { NetLayer } from './net.js';
 import { namedBroadcast } from './queue.js';
 import {
@@ -799,11 +800,12 @@ export class State {
       return;
     }
     if (a.vsn.length >= 3 && (a.vsn[0] === 0 || a.vsn[1] === 0 || a.vsn[0] > a.vsn[1])) return;
-    const ip = bytesToIp(a.addr);
-    if (ip === null) {
+    const decoded = bytesToIp(a.addr);
+    if (decoded === null) {
       this.ctx.metrics.drop('decode');
       return;
     }
+    const ip = internString(decoded);
     // Our own incarnation is guarded where we refute; bootstrap alives are our own numbers.
     const adm = this.admission;
     if (!isLocal && adm.absurdIncarnation(a.incarnation, known?.incarnation)) return;
@@ -827,18 +829,18 @@ export class State {
     if (!r) {
       if (!this.allowed(a.addr)) return;
       r = {
-        name: a.node,
+        name: internString(a.node),
         addr: ip,
-        addrBytes: a.addr,
+        addrBytes: internBytes(a.addr),
         port: a.port,
-        meta: a.meta,
+        meta: a.meta && internBytes(a.meta),
         incarnation: 0,
         state: NodeStateType.Dead,
         stateChange: now,
-        vsn: a.vsn.length >= 6 ? a.vsn.slice(0, 6) : new Uint8Array(6),
+        vsn: a.vsn.length >= 6 ? internBytes(a.vsn.subarray(0, 6)) : ZERO_VSN,
         suspicion: null,
       };
-      this.nodes.set(a.node, r);
+      this.nodes.set(r.name, r);
       this.nodesLearned++;
       // Insert at a random position so probe order does not follow join order.
       this.list.push(r);
@@ -875,11 +877,11 @@ export class State {
       return;
     }
     this.broadcast(a.node, encodeMessage({ type: MessageType.Alive, body: a }), finished);
-    if (a.vsn.length >= 6) r.vsn = a.vsn.slice(0, 6);
+    if (a.vsn.length >= 6) r.vsn = internBytes(a.vsn.subarray(0, 6));
     r.incarnation = a.incarnation;
-    r.meta = a.meta;
+    r.meta = a.meta && internBytes(a.meta);
     r.addr = ip;
-    r.addrBytes = a.addr;
+    r.addrBytes = internBytes(a.addr);
     r.port = a.port;
     if (r.state !== NodeStateType.Alive) {
       if (r.state === NodeStateType.Suspect) this.ctx.metrics.suspicionsRefuted++;
