@@ -10,7 +10,7 @@
 //
 //   npx tsc -b packages/memberlist
 //   node bench/memberlist/idle-parts.mjs [--rounds 2] [--window-seconds 20] [--only wake,clock,cluster]
-//        [--grids 20,50]
+//        [--grids 20,50] [--cases all,no probes]
 //
 // Writes results/idle-parts-latest.json (+ a timestamped copy) with the run's record.
 import { dirname, join } from 'node:path';
@@ -31,6 +31,8 @@ const rounds = Number(opt('rounds', '2'));
 const windowS = Number(opt('window-seconds', '20'));
 const only = new Set(opt('only', 'wake,clock,cluster').split(','));
 const grids = opt('grids', '20,50').split(',').filter(Boolean).map(Number);
+// Only the cluster cases whose name contains one of these (comma-separated), e.g. `all`.
+const caseFilter = opt('cases', '').split(',').filter(Boolean);
 const t0 = Date.now();
 const progress = (m) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)} s] ${m}\n`);
 // Settle periods and windows are measurement intervals, not synchronisation waits.
@@ -139,13 +141,14 @@ if (only.has('clock')) {
 if (only.has('cluster')) {
   for (const s of grids) {
     for (const [name, c] of Object.entries(clusterCases)) {
+      if (caseFilter.length > 0 && !caseFilter.some((f) => name.includes(f))) continue;
       cases.push([`cluster 20 nodes, ${s} ms grid, ${name}`, () => cluster(s, c)]);
     }
   }
 }
 
 const record = startRecord('idle-parts');
-record.params = { rounds, windowS, only: [...only], grids };
+record.params = { rounds, windowS, only: [...only], grids, cases: caseFilter };
 record.results = Object.fromEntries(cases.map(([name]) => [name, { runs: [] }]));
 for (let r = 0; r < rounds; r++) {
   for (const [name, fn] of cases) {
