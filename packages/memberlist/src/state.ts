@@ -35,6 +35,21 @@ import { Ticker } from './ticker.js';
 
 const ZERO_VSN = new Uint8Array(6);
 
+/** What a record takes from an applied alive, as the copies all records share (intern.ts);
+ * `vsn` stays `keepVsn` when the alive carries no full version. */
+function sharedFields(
+  a: Alive,
+  ip: string,
+  keepVsn: Uint8Array,
+): Pick<NodeRecord, 'addr' | 'addrBytes' | 'meta' | 'vsn'> {
+  return {
+    addr: internString(ip),
+    addrBytes: internBytes(a.addr),
+    meta: a.meta && internBytes(a.meta),
+    vsn: a.vsn.length >= 6 ? internBytes(a.vsn.subarray(0, 6)) : keepVsn,
+  };
+}
+
 /** Why a push/pull merge was refused (code `ERR_MERGE`). */
 export class MergeError extends Error {
   readonly code = 'ERR_MERGE';
@@ -800,12 +815,11 @@ export class State {
       return;
     }
     if (a.vsn.length >= 3 && (a.vsn[0] === 0 || a.vsn[1] === 0 || a.vsn[0] > a.vsn[1])) return;
-    const decoded = bytesToIp(a.addr);
-    if (decoded === null) {
+    const ip = bytesToIp(a.addr);
+    if (ip === null) {
       this.ctx.metrics.drop('decode');
       return;
     }
-    const ip = internString(decoded);
     // Our own incarnation is guarded where we refute; bootstrap alives are our own numbers.
     const adm = this.admission;
     if (!isLocal && adm.absurdIncarnation(a.incarnation, known?.incarnation)) return;
@@ -830,14 +844,11 @@ export class State {
       if (!this.allowed(a.addr)) return;
       r = {
         name: internString(a.node),
-        addr: ip,
-        addrBytes: internBytes(a.addr),
+        ...sharedFields(a, ip, ZERO_VSN),
         port: a.port,
-        meta: a.meta && internBytes(a.meta),
         incarnation: 0,
         state: NodeStateType.Dead,
         stateChange: now,
-        vsn: a.vsn.length >= 6 ? internBytes(a.vsn.subarray(0, 6)) : ZERO_VSN,
         suspicion: null,
       };
       this.nodes.set(r.name, r);
@@ -877,11 +888,9 @@ export class State {
       return;
     }
     this.broadcast(a.node, encodeMessage({ type: MessageType.Alive, body: a }), finished);
-    if (a.vsn.length >= 6) r.vsn = internBytes(a.vsn.subarray(0, 6));
+    // A new record already holds these.
+    if (!created) Object.assign(r, sharedFields(a, ip, r.vsn));
     r.incarnation = a.incarnation;
-    r.meta = a.meta && internBytes(a.meta);
-    r.addr = ip;
-    r.addrBytes = internBytes(a.addr);
     r.port = a.port;
     if (r.state !== NodeStateType.Alive) {
       if (r.state === NodeStateType.Suspect) this.ctx.metrics.suspicionsRefuted++;

@@ -37,11 +37,6 @@ export class Ticker {
     this.timer = after(firstMs, this.run);
   }
 
-  /** Whether a tick is scheduled (false while parked). */
-  get armed(): boolean {
-    return this.timer !== null || this.running;
-  }
-
   /** Resumes a parked ticker at its next tick on the original cadence; no-op if running. */
   wake(): void {
     if (this.running) this.woken = true;

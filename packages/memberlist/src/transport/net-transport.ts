@@ -4,6 +4,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
 import { type HostPort, parseHostPort } from '../address.js';
+import { BoundedCache } from '../bounded-cache.js';
 import { ChunkInbox } from './chunk-inbox.js';
 import {
   type StreamConn,
@@ -86,7 +87,9 @@ export class NetTransport implements Transport {
   private readonly conns = new Set<Socket>();
   private closed = false;
   /** `host:port` → parsed, for every datagram sent (parsing showed in idle profiles). */
-  private readonly addresses = new Map<string, HostPort>();
+  private readonly addresses = new BoundedCache<string, HostPort>(ADDRESS_CACHE_MAX, (to) =>
+    parseHostPort(to, 0),
+  );
 
   private constructor(
     private readonly udp: UdpSocket,
@@ -185,22 +188,12 @@ export class NetTransport implements Transport {
 
   sendPacket(to: string, data: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new TransportError('transport closed', 'ERR_CLOSED'));
-    const { host, port } = this.parse(to);
+    const { host, port } = this.addresses.get(to);
     return new Promise((resolve, reject) => {
       this.udp.send(data, port, host, (err) =>
         err ? reject(new TransportError(err.message, 'ERR_SEND')) : resolve(),
       );
     });
-  }
-
-  private parse(to: string): HostPort {
-    let hp = this.addresses.get(to);
-    if (hp === undefined) {
-      hp = parseHostPort(to, 0);
-      if (this.addresses.size >= ADDRESS_CACHE_MAX) this.addresses.clear();
-      this.addresses.set(to, hp);
-    }
-    return hp;
   }
 
   dialStream(to: string, timeoutMs: number): Promise<StreamConn> {
